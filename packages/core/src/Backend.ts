@@ -1,0 +1,84 @@
+/**
+ * What a storage backend implements: Redis-shaped primitives over full (already prefixed) string keys and
+ * encoded string values. Backends stay small; prefixing, codecs, validation, time-to-live rules, single-flight,
+ * metrics and spans live once in `Cache.make`. A third party proves its backend with `@cachet/core/testing`.
+ *
+ * Conventions every backend follows, exactly as Redis does:
+ *
+ * - Time-to-live arguments are whole milliseconds ≥ 1 (`undefined`: no expiry). The core has already
+ *   validated, rounded and jittered them.
+ * - `set` without a time-to-live removes any previous expiry (Redis `SET` without `KEEPTTL`).
+ * - `increment` parses the stored string with Redis's integer rules (no sign `+`, no leading zeros, no
+ *   spaces, signed 64-bit), keeps the key's time-to-live, and fails with `CacheCommandError` code
+ *   `NOT_INTEGER` or `OVERFLOW`.
+ * - `scan` matches keys with Redis's glob rules (`stringmatchlen`) and may emit a key more than once only
+ *   where Redis SCAN would (a rehash); the core de-duplicates nothing.
+ * - Errors are `CacheError`s; the core re-labels their `operation` and `key` with the caller's view.
+ *
+ * @since 0.1.0
+ */
+import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
+import type { CacheError } from "./CacheError.js"
+
+/**
+ * One write of a batch.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Entry {
+  readonly key: string
+  readonly value: string
+  /** Whole milliseconds ≥ 1, or `undefined` for no expiry. */
+  readonly timeToLive: number | undefined
+}
+
+/**
+ * A value with its remaining time-to-live, read in one round trip.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ValueWithTimeToLive {
+  readonly value: string
+  /** Remaining milliseconds, or `-1` when the key never expires. */
+  readonly timeToLive: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Backend {
+  /** Short name used in metrics and spans: `"memory"`, `"redis"`. */
+  readonly name: string
+  /** GET: the stored value, or `undefined` when absent. */
+  readonly get: (key: string) => Effect.Effect<string | undefined, CacheError>
+  /** GET and PTTL in one round trip; `undefined` when absent. */
+  readonly getWithTimeToLive: (key: string) => Effect.Effect<ValueWithTimeToLive | undefined, CacheError>
+  /** MGET: one answer per key, in order. */
+  readonly getMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string | undefined>, CacheError>
+  /** SET [PX]. */
+  readonly set: (key: string, value: string, timeToLive: number | undefined) => Effect.Effect<void, CacheError>
+  /** All entries or none (MULTI; per hash slot in a Cluster). */
+  readonly setMany: (entries: ReadonlyArray<Entry>) => Effect.Effect<void, CacheError>
+  /** SET NX [PX]: whether the value was written. */
+  readonly add: (key: string, value: string, timeToLive: number | undefined) => Effect.Effect<boolean, CacheError>
+  /** UNLINK: how many of the keys existed. */
+  readonly delete: (keys: ReadonlyArray<string>) => Effect.Effect<number, CacheError>
+  /** EXISTS. */
+  readonly has: (key: string) => Effect.Effect<boolean, CacheError>
+  /** PTTL: `-2` absent, `-1` no expiry, otherwise the remaining milliseconds. */
+  readonly timeToLive: (key: string) => Effect.Effect<number, CacheError>
+  /** PEXPIRE: whether the key exists (and now expires). */
+  readonly expire: (key: string, timeToLive: number) => Effect.Effect<boolean, CacheError>
+  /** PERSIST: whether an expiry was removed. */
+  readonly persist: (key: string) => Effect.Effect<boolean, CacheError>
+  /** INCRBY: the new value. */
+  readonly increment: (key: string, by: bigint) => Effect.Effect<bigint, CacheError>
+  /** SCAN MATCH: batches of full keys matching the glob. */
+  readonly scan: (pattern: string) => Stream.Stream<ReadonlyArray<string>, CacheError>
+  /** PING. */
+  readonly ping: Effect.Effect<void, CacheError>
+}

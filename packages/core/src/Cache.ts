@@ -1,0 +1,505 @@
+/**
+ * The cache service. One `Context.Tag`, one set of operations on every backend; the Layer you provide picks
+ * where the data lives.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type { Backend } from "./Backend.js"
+import type { CacheError, CacheInvalidInputError } from "./CacheError.js"
+import type { CacheResult } from "./CacheResult.js"
+import type { Codec } from "./Codec.js"
+import * as internal from "./internal/cache.js"
+import * as TimeToLive from "./internal/timeToLive.js"
+
+/**
+ * @example
+ * ```ts
+ * import { Cache } from "@cachet/core"
+ * import { MemoryCache } from "@cachet/memory"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const cache = yield* Cache.Cache
+ *   yield* cache.set("greeting", "hello", { timeToLive: "1 minute" })
+ *   return yield* cache.get("greeting")
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(MemoryCache.layer())))
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Cache extends Context.Tag("@cachet/core/Cache")<Cache, Cache.Service>() {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace Cache {
+  /**
+   * Options of a single write.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface SetOptions {
+    /** How long the entry lives. Zero stores nothing (and removes the key); `Duration.infinity` never expires. */
+    readonly timeToLive?: Duration.DurationInput | undefined
+    /** Spread the expiry by ±ratio (0–1) so that entries written together do not expire together. */
+    readonly timeToLiveJitter?: number | undefined
+  }
+
+  /**
+   * Options of `getOrSet`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface GetOrSetOptions<A> {
+    /** A duration, or a function of the looked-up value. Zero: return the value without storing it. */
+    readonly timeToLive?: Duration.DurationInput | ((value: A) => Duration.DurationInput) | undefined
+    readonly timeToLiveJitter?: number | undefined
+  }
+
+  /**
+   * The operations of every view: the base service, a namespace, a schema view.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface View<A> {
+    /** The full key prefix of this view, as stored in the backend. */
+    readonly prefix: string
+    readonly get: (key: string) => Effect.Effect<CacheResult<A>, CacheError>
+    /** One answer per key, in the same order; one round trip. */
+    readonly getMany: (keys: Iterable<string>) => Effect.Effect<ReadonlyArray<CacheResult<A>>, CacheError>
+    readonly set: (key: string, value: A, options?: SetOptions) => Effect.Effect<void, CacheError>
+    /** All entries or none. */
+    readonly setMany: (
+      entries: Iterable<readonly [key: string, value: A]>,
+      options?: SetOptions
+    ) => Effect.Effect<void, CacheError>
+    /** Set only if absent, atomically with the time-to-live: whether it was written. */
+    readonly add: (key: string, value: A, options?: SetOptions) => Effect.Effect<boolean, CacheError>
+    /** Whether the key existed. */
+    readonly delete: (key: string) => Effect.Effect<boolean, CacheError>
+    /** How many of the keys existed. */
+    readonly deleteMany: (keys: Iterable<string>) => Effect.Effect<number, CacheError>
+    readonly has: (key: string) => Effect.Effect<boolean, CacheError>
+    /** Miss: absent. `hit(none)`: never expires. `hit(some(d))`: the remaining time-to-live. */
+    readonly timeToLive: (key: string) => Effect.Effect<CacheResult<Option.Option<Duration.Duration>>, CacheError>
+    /** Whether the key exists (and now expires). A zero time-to-live deletes it. */
+    readonly expire: (key: string, timeToLive: Duration.DurationInput) => Effect.Effect<boolean, CacheError>
+    /** Whether an expiry was removed. */
+    readonly persist: (key: string) => Effect.Effect<boolean, CacheError>
+    /** Delete this view's keys matching a Redis glob: how many went. */
+    readonly deletePattern: (glob: string) => Effect.Effect<number, CacheError>
+    /** This view's keys (without the prefix) matching a Redis glob, streamed. */
+    readonly keys: (glob?: string) => Stream.Stream<string, CacheError>
+    /** Delete every key of this view, and nothing else: how many went. */
+    readonly clear: () => Effect.Effect<number, CacheError>
+    /** Cache-aside: the cached value, or the lookup's, stored. Concurrent misses of one key run one lookup. */
+    readonly getOrSet: <E, R>(
+      key: string,
+      lookup: Effect.Effect<A, E, R>,
+      options?: GetOrSetOptions<A>
+    ) => Effect.Effect<A, E | CacheError, R>
+    /** A view whose keys live under `<prefix><name>:`. */
+    readonly namespace: (name: string) => View<A>
+    /** The round-trip time to the backend. */
+    readonly ping: Effect.Effect<Duration.Duration, CacheError>
+  }
+
+  /**
+   * The service: a view of `unknown` values under the cache's codec, with counters and typed views.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service extends View<unknown> {
+    /** Atomically add `by` (default 1) to an integer entry, creating it at 0: the new value, exact in 64 bits. */
+    readonly increment: (key: string, by?: number | bigint) => Effect.Effect<bigint, CacheError>
+    /** Atomically subtract `by` (default 1). */
+    readonly decrement: (key: string, by?: number | bigint) => Effect.Effect<bigint, CacheError>
+    /** A view whose values are encoded and decoded with the schema (Date, BigInt, Option, classes round-trip). */
+    readonly forSchema: <A, I>(schema: Schema.Schema<A, I, never>) => View<A>
+    readonly namespace: (name: string) => Service
+    /** The backend's name, for metrics and logs. */
+    readonly backend: string
+  }
+
+  /**
+   * Options of `Cache.make`, shared by every backend layer.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Options {
+    /** Prepended to every key. Default `"cachet:"`. */
+    readonly prefix?: string | undefined
+    /** Applied when a write gives none. Absent: no expiry. */
+    readonly defaultTimeToLive?: Duration.DurationInput | undefined
+    /** Default ±ratio (0–1) applied to every time-to-live. */
+    readonly timeToLiveJitter?: number | undefined
+    /** How values become strings. Default: JSON. */
+    readonly codec?: Codec | undefined
+  }
+}
+
+/**
+ * The default key prefix.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultPrefix = "cachet:"
+
+/**
+ * Build the service on a backend. Backend layers call this; so can a third-party backend.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  backend: Backend,
+  options?: Cache.Options
+) => Effect.Effect<Cache.Service, CacheError, Scope.Scope> = internal.make
+
+/**
+ * Parse a time-to-live from text: Effect's form (`"5 minutes"`) or the compact form (`"2h30m"`, `"1d"`,
+ * `"250ms"`). Strict: anything else fails with `CacheInvalidInputError`.
+ *
+ * @example
+ * ```ts
+ * import { Cache } from "@cachet/core"
+ *
+ * const ninetyMinutes = Cache.parseTimeToLive("1h30m")
+ * ```
+ *
+ * @since 0.1.0
+ * @category time-to-live
+ */
+export const parseTimeToLive: (text: string) => Effect.Effect<Duration.Duration, CacheInvalidInputError> =
+  TimeToLive.parse
+
+/**
+ * What survives a round trip through the JSON codec unchanged. A value type that holds a `Date`, a `bigint`, a
+ * `Map`, a `Set`, a function or a symbol maps to `never` somewhere, so a schema-less `cached` or `getOrSet` of it
+ * does not compile: give those a `schema` (dates coming back as strings is the bug this prevents).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JsonSafe<A> = A extends string | number | boolean | null
+  ? A
+  : A extends bigint | symbol | Date | ((...args: ReadonlyArray<never>) => unknown) | ReadonlyMap<unknown, unknown>
+    ? never
+    : A extends ReadonlySet<unknown>
+      ? never
+      : A extends object
+        ? {
+            readonly [K in keyof A]: undefined extends A[K]
+              ? JsonSafe<Exclude<A[K], undefined>> | undefined
+              : JsonSafe<A[K]>
+          }
+        : never
+
+/**
+ * Accepts JSON-safe value types; any other type turns into an object type the value cannot match, with the
+ * reason as its only property name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RequireJsonSafe<A> = [A] extends [JsonSafe<A>]
+  ? unknown
+  : { readonly "without a schema, values must be JSON-safe: pass a schema": never }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface CachedOptions<Args extends ReadonlyArray<unknown>, A> {
+  /** The cache key of a call. */
+  readonly key: (...args: Args) => string
+  /** A duration, or a function of the result. Zero: the result is returned but not stored. */
+  readonly timeToLive?: Duration.DurationInput | ((value: A) => Duration.DurationInput) | undefined
+  readonly timeToLiveJitter?: number | undefined
+  /** Calls for which this returns `true` run the function straight, neither reading nor writing the cache. */
+  readonly bypass?: ((...args: Args) => boolean) | undefined
+}
+
+/**
+ * A cached function, with `invalidate` to drop the entry of some arguments.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CachedFunction<Args extends ReadonlyArray<unknown>, A, E, R> {
+  (...args: Args): Effect.Effect<A, E | CacheError, R | Cache>
+  /** Delete the cached result of these arguments: whether there was one. */
+  readonly invalidate: (...args: Args) => Effect.Effect<boolean, CacheError, Cache>
+}
+
+const makeCached = <Args extends ReadonlyArray<unknown>, A, E, R>(
+  options: CachedOptions<Args, A>,
+  view: (cache: Cache.Service) => Cache.View<A>,
+  f: (...args: Args) => Effect.Effect<A, E, R> | A
+): CachedFunction<Args, A, E, R> => {
+  const run = (args: Args): Effect.Effect<A, E, R> =>
+    Effect.suspend(() => {
+      const result = f(...args)
+      return Effect.isEffect(result) ? (result as Effect.Effect<A, E, R>) : Effect.succeed(result)
+    })
+  const getOrSetOptions: Cache.GetOrSetOptions<A> = {
+    timeToLive: options.timeToLive,
+    timeToLiveJitter: options.timeToLiveJitter
+  }
+  const call = (...args: Args): Effect.Effect<A, E | CacheError, R | Cache> =>
+    options.bypass?.(...args) === true
+      ? run(args)
+      : Effect.flatMap(Cache, (cache) => view(cache).getOrSet(options.key(...args), run(args), getOrSetOptions))
+  return Object.assign(call, {
+    invalidate: (...args: Args) => Effect.flatMap(Cache, (cache) => view(cache).delete(options.key(...args)))
+  })
+}
+
+/**
+ * Turn a function into a cached one, with `.invalidate(...args)`. The function may return an `Effect` or a
+ * plain value. With `schema`, results are encoded and checked by it (Date, BigInt, classes round-trip);
+ * without, they go through the cache's JSON codec and must be JSON-safe (see `JsonSafe`).
+ *
+ * @example
+ * ```ts
+ * import { Cache } from "@cachet/core"
+ * import { Effect } from "effect"
+ *
+ * const getUser = Cache.cached({ key: (id: number) => `user:${id}`, timeToLive: "5 minutes" })(
+ *   (id: number) => Effect.succeed({ id, name: "Ada" })
+ * )
+ * const program = Effect.zipRight(getUser(1), getUser.invalidate(1))
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const cached: {
+  <Args extends ReadonlyArray<unknown>, A, I>(
+    options: CachedOptions<Args, A> & { readonly schema: Schema.Schema<A, I, never> }
+  ): {
+    <E, R>(f: (...args: Args) => Effect.Effect<A, E, R>): CachedFunction<Args, A, E, R>
+    (f: (...args: Args) => A): CachedFunction<Args, A, never, never>
+  }
+  <Args extends ReadonlyArray<unknown>>(
+    options: CachedOptions<Args, unknown>
+  ): {
+    <A, E, R>(f: ((...args: Args) => Effect.Effect<A, E, R>) & RequireJsonSafe<A>): CachedFunction<Args, A, E, R>
+    <A>(f: ((...args: Args) => A) & RequireJsonSafe<A>): CachedFunction<Args, A, never, never>
+  }
+} =
+  <Args extends ReadonlyArray<unknown>, A, I>(
+    options: CachedOptions<Args, A> & { readonly schema?: Schema.Schema<A, I, never> | undefined }
+  ) =>
+  <E, R>(f: (...args: Args) => Effect.Effect<A, E, R> | A): CachedFunction<Args, A, E, R> => {
+    const schema = options.schema
+    return schema === undefined
+      ? makeCached(options, jsonView<A>, f)
+      : makeCached(options, (cache) => cache.forSchema(schema), f)
+  }
+
+/**
+ * The base service seen as a view of a JSON-safe type. Only `cached` and `getOrSet` use it, behind signatures
+ * that accept nothing but `JsonSafe` types: the JSON codec returns such values as they were written.
+ */
+const jsonView = <A>(cache: Cache.Service): Cache.View<A> => cache as unknown as Cache.View<A>
+
+// Module-level accessors: `Cache.get(key)` is `Effect.flatMap(Cache.Cache, (cache) => cache.get(key))`.
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const get = (key: string): Effect.Effect<CacheResult<unknown>, CacheError, Cache> =>
+  Effect.flatMap(Cache, (cache) => cache.get(key))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const getMany = (
+  keys: Iterable<string>
+): Effect.Effect<ReadonlyArray<CacheResult<unknown>>, CacheError, Cache> =>
+  Effect.flatMap(Cache, (cache) => cache.getMany(keys))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const set = (key: string, value: unknown, options?: Cache.SetOptions): Effect.Effect<void, CacheError, Cache> =>
+  Effect.flatMap(Cache, (cache) => cache.set(key, value, options))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const setMany = (
+  entries: Iterable<readonly [key: string, value: unknown]>,
+  options?: Cache.SetOptions
+): Effect.Effect<void, CacheError, Cache> => Effect.flatMap(Cache, (cache) => cache.setMany(entries, options))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const add = (
+  key: string,
+  value: unknown,
+  options?: Cache.SetOptions
+): Effect.Effect<boolean, CacheError, Cache> => Effect.flatMap(Cache, (cache) => cache.add(key, value, options))
+
+const remove = (key: string): Effect.Effect<boolean, CacheError, Cache> =>
+  Effect.flatMap(Cache, (cache) => cache.delete(key))
+
+export {
+  /**
+   * @since 0.1.0
+   * @category accessors
+   */
+  remove as delete
+}
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const deleteMany = (keys: Iterable<string>): Effect.Effect<number, CacheError, Cache> =>
+  Effect.flatMap(Cache, (cache) => cache.deleteMany(keys))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const has = (key: string): Effect.Effect<boolean, CacheError, Cache> =>
+  Effect.flatMap(Cache, (cache) => cache.has(key))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const timeToLive = (
+  key: string
+): Effect.Effect<CacheResult<Option.Option<Duration.Duration>>, CacheError, Cache> =>
+  Effect.flatMap(Cache, (cache) => cache.timeToLive(key))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const expire = (key: string, timeToLive: Duration.DurationInput): Effect.Effect<boolean, CacheError, Cache> =>
+  Effect.flatMap(Cache, (cache) => cache.expire(key, timeToLive))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const persist = (key: string): Effect.Effect<boolean, CacheError, Cache> =>
+  Effect.flatMap(Cache, (cache) => cache.persist(key))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const increment = (key: string, by?: number | bigint): Effect.Effect<bigint, CacheError, Cache> =>
+  Effect.flatMap(Cache, (cache) => cache.increment(key, by))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const decrement = (key: string, by?: number | bigint): Effect.Effect<bigint, CacheError, Cache> =>
+  Effect.flatMap(Cache, (cache) => cache.decrement(key, by))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const deletePattern = (glob: string): Effect.Effect<number, CacheError, Cache> =>
+  Effect.flatMap(Cache, (cache) => cache.deletePattern(glob))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const keys = (glob?: string): Stream.Stream<string, CacheError, Cache> =>
+  Stream.unwrap(Effect.map(Cache, (cache) => cache.keys(glob)))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const clear = (): Effect.Effect<number, CacheError, Cache> => Effect.flatMap(Cache, (cache) => cache.clear())
+
+/**
+ * Cache-aside through the service in context. With `schema`, the cached value is decoded and checked by it;
+ * without, the value goes through the JSON codec and its type must be `JsonSafe`.
+ *
+ * @example
+ * ```ts
+ * import { Cache } from "@cachet/core"
+ * import { Effect, Schema } from "effect"
+ *
+ * const User = Schema.Struct({ name: Schema.String })
+ * const user = Cache.getOrSet("user:1", Effect.succeed({ name: "Ada" }), { schema: User, timeToLive: "10 minutes" })
+ * const plain = Cache.getOrSet("greeting", Effect.succeed("hello"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const getOrSet: {
+  <A, I, E, R>(
+    key: string,
+    lookup: Effect.Effect<A, E, R>,
+    options: Cache.GetOrSetOptions<A> & { readonly schema: Schema.Schema<A, I, never> }
+  ): Effect.Effect<A, E | CacheError, Cache | R>
+  <A, E, R>(
+    key: string,
+    lookup: Effect.Effect<A, E, R> & RequireJsonSafe<A>,
+    options?: Cache.GetOrSetOptions<A>
+  ): Effect.Effect<A, E | CacheError, Cache | R>
+} = <A, I, E, R>(
+  key: string,
+  lookup: Effect.Effect<A, E, R>,
+  options?: Cache.GetOrSetOptions<A> & { readonly schema?: Schema.Schema<A, I, never> | undefined }
+): Effect.Effect<A, E | CacheError, Cache | R> =>
+  Effect.flatMap(Cache, (cache) => {
+    const schema = options?.schema
+    return (schema === undefined ? jsonView<A>(cache) : cache.forSchema(schema)).getOrSet(key, lookup, options)
+  })
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const ping: Effect.Effect<Duration.Duration, CacheError, Cache> = Effect.flatMap(Cache, (cache) => cache.ping)
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const forSchema = <A, I>(schema: Schema.Schema<A, I, never>): Effect.Effect<Cache.View<A>, never, Cache> =>
+  Effect.map(Cache, (cache) => cache.forSchema(schema))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const namespace = (name: string): Effect.Effect<Cache.Service, never, Cache> =>
+  Effect.map(Cache, (cache) => cache.namespace(name))

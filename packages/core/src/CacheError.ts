@@ -1,0 +1,245 @@
+/**
+ * The typed failures of a cache. Each says which operation failed and why, with a stable `code`; the driver's
+ * error is kept in `cause` and never copied into `message`, so no secret and no stored value reaches a log.
+ *
+ * @since 0.1.0
+ */
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("@cachet/core/CacheError")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+const fields = {
+  operation: Schema.String,
+  key: Schema.optional(Schema.String),
+  cause: Schema.optional(Schema.Defect)
+}
+
+const where = (self: { readonly operation: string; readonly key?: string | undefined }): string =>
+  self.key === undefined ? self.operation : `${self.operation} ${JSON.stringify(self.key)}`
+
+const literals = <const K extends string>(reasons: Record<K, string>): readonly [K, ...Array<K>] => {
+  const [first, ...rest] = Object.keys(reasons) as Array<K>
+  if (first === undefined) throw new Error("no literals")
+  return [first, ...rest]
+}
+
+const unavailableReasons = {
+  AUTH_FAILED: "authentication failed (check the username and password)",
+  CIRCUIT_OPEN: "backend marked unavailable after repeated failures (circuit open)",
+  CONNECTION_REFUSED: "connection refused",
+  CONNECTION_RESET: "connection reset",
+  CONNECTION_CLOSED: "connection closed",
+  CLUSTER_DOWN: "cluster is down or reconfiguring",
+  NOT_CONNECTED: "not connected",
+  UNAVAILABLE: "backend unavailable"
+} as const
+
+const commandReasons = {
+  WRONG_TYPE: "the key holds a value of another type",
+  NOT_INTEGER: "the stored value is not an integer or is out of range",
+  OVERFLOW: "increment or decrement would overflow a signed 64-bit integer",
+  OUT_OF_MEMORY: "the server is out of memory and refuses writes",
+  NO_PERMISSION: "the user has no permission for this command or key",
+  READONLY: "the server is a read-only replica",
+  COMMAND_FAILED: "the server refused the command"
+} as const
+
+/**
+ * The backend cannot be reached: connection refused, closed or reset, authentication failed, or the circuit
+ * breaker is open. Retryable.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CacheUnavailableError extends Schema.TaggedError<CacheUnavailableError>(
+  "@cachet/core/CacheUnavailableError"
+)("CacheUnavailableError", {
+  ...fields,
+  code: Schema.Literal(...literals(unavailableReasons))
+}) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `${where(this)}: ${unavailableReasons[this.code]}`
+  }
+}
+
+/**
+ * No reply came within the command timeout. The outcome of a write is unknown. Retryable.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CacheTimeoutError extends Schema.TaggedError<CacheTimeoutError>("@cachet/core/CacheTimeoutError")(
+  "CacheTimeoutError",
+  { ...fields, code: Schema.Literal("COMMAND_TIMEOUT", "CONNECT_TIMEOUT") }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return this.code === "CONNECT_TIMEOUT"
+      ? `${where(this)}: could not connect within the connect timeout`
+      : `${where(this)}: no reply within the command timeout`
+  }
+}
+
+/**
+ * The value cannot be encoded (a BigInt under JSON, a cycle, a schema encode failure). Nothing was written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CacheEncodeError extends Schema.TaggedError<CacheEncodeError>("@cachet/core/CacheEncodeError")(
+  "CacheEncodeError",
+  { ...fields, code: Schema.Literal("UNSUPPORTED_VALUE", "SCHEMA_ENCODE_FAILED") }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return this.code === "SCHEMA_ENCODE_FAILED"
+      ? `${where(this)}: the value does not match the schema; nothing was written`
+      : `${where(this)}: the value cannot be encoded by the codec; nothing was written`
+  }
+}
+
+/**
+ * The stored bytes cannot be decoded, or do not match the schema.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CacheDecodeError extends Schema.TaggedError<CacheDecodeError>("@cachet/core/CacheDecodeError")(
+  "CacheDecodeError",
+  { ...fields, code: Schema.Literal("MALFORMED", "SCHEMA_MISMATCH") }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return this.code === "SCHEMA_MISMATCH"
+      ? `${where(this)}: the stored value does not match the schema`
+      : `${where(this)}: the stored value cannot be decoded by the codec`
+  }
+}
+
+/**
+ * The server refused the command: wrong type, not an integer, overflow, out of memory, no permission.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CacheCommandError extends Schema.TaggedError<CacheCommandError>("@cachet/core/CacheCommandError")(
+  "CacheCommandError",
+  {
+    ...fields,
+    code: Schema.Literal(...literals(commandReasons))
+  }
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `${where(this)}: ${commandReasons[this.code]}`
+  }
+}
+
+/**
+ * A bad argument: a negative or NaN time-to-live, a malformed duration, an empty or non-string key, a clear
+ * without a prefix. Nothing was sent.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CacheInvalidInputError extends Schema.TaggedError<CacheInvalidInputError>(
+  "@cachet/core/CacheInvalidInputError"
+)("CacheInvalidInputError", {
+  ...fields,
+  code: Schema.Literal("INVALID_KEY", "INVALID_TIME_TO_LIVE", "INVALID_DURATION", "EMPTY_PREFIX", "INVALID_ARGUMENT"),
+  reason: Schema.String
+}) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `${this.operation}: ${this.reason}`
+  }
+}
+
+/**
+ * Every failure a cache operation can have.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CacheError =
+  | CacheUnavailableError
+  | CacheTimeoutError
+  | CacheEncodeError
+  | CacheDecodeError
+  | CacheCommandError
+  | CacheInvalidInputError
+
+/**
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isCacheError = (u: unknown): u is CacheError => Predicate.hasProperty(u, TypeId)
+
+/**
+ * Unavailable and timeout errors may succeed when tried again; the others will not.
+ *
+ * @example
+ * ```ts
+ * import { Cache, CacheError } from "@cachet/core"
+ * import { Effect, Schedule } from "effect"
+ *
+ * const read = Cache.get("user:1").pipe(
+ *   Effect.retry({ schedule: Schedule.exponential("50 millis"), times: 3, while: CacheError.isRetryable })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isRetryable = (error: CacheError): error is CacheUnavailableError | CacheTimeoutError =>
+  error._tag === "CacheUnavailableError" || error._tag === "CacheTimeoutError"
+
+/**
+ * The same error, re-labelled with the public operation and key. Backends raise errors named after their own
+ * commands; the service puts the caller's view on them.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const withContext = (error: CacheError, operation: string, key: string | undefined): CacheError => {
+  if (error.operation === operation && error.key === key) return error
+  const base = { operation, key, cause: error.cause }
+  switch (error._tag) {
+    case "CacheUnavailableError":
+      return new CacheUnavailableError({ ...base, code: error.code })
+    case "CacheTimeoutError":
+      return new CacheTimeoutError({ ...base, code: error.code })
+    case "CacheEncodeError":
+      return new CacheEncodeError({ ...base, code: error.code })
+    case "CacheDecodeError":
+      return new CacheDecodeError({ ...base, code: error.code })
+    case "CacheCommandError":
+      return new CacheCommandError({ ...base, code: error.code })
+    case "CacheInvalidInputError":
+      return new CacheInvalidInputError({ ...base, code: error.code, reason: error.reason })
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * How values become the strings a backend stores. JSON by default, so what Cachet writes is readable by any
+ * Redis client in any language; typed views (`cache.forSchema(schema)`) put a Schema in front of the codec.
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+
+/**
+ * A codec may throw from `encode` or `decode`; the cache turns the throw into `CacheEncodeError` (nothing is
+ * written) or `CacheDecodeError`, keeping the thrown value as the `cause`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Codec {
+  readonly name: string
+  readonly encode: (value: unknown) => string
+  readonly decode: (text: string) => unknown
+}
+
+/**
+ * Thrown by a codec for a value it cannot represent, as opposed to a bug.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CodecFailure extends Error {
+  /** @since 0.1.0 */
+  readonly _tag = "CodecFailure"
+}
+
+const integerText = /^-?[1-9]\d{15,}$/
+
+/**
+ * JSON. `undefined`, functions and symbols at the top level cannot be stored; BigInt and cycles throw (use a
+ * typed view with `Schema.BigInt` for big integers). An integer too large for a JS number, such as a counter
+ * past 2^53, decodes to a `bigint` rather than losing precision.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const json: Codec = {
+  name: "json",
+  encode: (value) => {
+    const text = JSON.stringify(value)
+    if (typeof text !== "string") throw new CodecFailure(`${typeof value} has no JSON representation`)
+    return text
+  },
+  decode: (text) => {
+    if (text.length >= 16 && integerText.test(text)) {
+      const n = Number(text)
+      if (!Number.isSafeInteger(n)) return BigInt(text)
+    }
+    return JSON.parse(text)
+  }
+}
+
+/**
+ * A value codec: the Schema's encoded form through the text codec, and back through the Schema.
+ *
+ * @internal
+ */
+export interface ValueCodec<A> {
+  readonly encode: (value: A) => string
+  readonly decode: (text: string) => A
+}
+
+/**
+ * Thrown by a schema value codec when the schema refuses, so the cache can tell a mismatch from bad bytes.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SchemaFailure extends Error {
+  /** @since 0.1.0 */
+  readonly _tag = "SchemaFailure"
+  constructor(readonly issue: ParseResult.ParseError) {
+    super("schema mismatch")
+  }
+}
+
+/** @internal */
+export const schemaValue = <A, I>(codec: Codec, schema: Schema.Schema<A, I, never>): ValueCodec<A> => {
+  const encode = Schema.encodeEither(schema)
+  const decode = Schema.decodeUnknownEither(schema)
+  return {
+    encode: (value) => {
+      const encoded = encode(value)
+      if (Either.isLeft(encoded)) throw new SchemaFailure(encoded.left)
+      return codec.encode(encoded.right)
+    },
+    decode: (text) => {
+      const decoded = decode(codec.decode(text))
+      if (Either.isLeft(decoded)) throw new SchemaFailure(decoded.left)
+      return decoded.right
+    }
+  }
+}

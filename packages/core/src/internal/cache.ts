@@ -1,0 +1,547 @@
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type { Backend, Entry } from "../Backend.js"
+import type { Cache } from "../Cache.js"
+import {
+  CacheDecodeError,
+  CacheEncodeError,
+  type CacheError,
+  CacheInvalidInputError,
+  withContext
+} from "../CacheError.js"
+import * as CacheResult from "../CacheResult.js"
+import { type Codec, json, SchemaFailure, schemaValue, type ValueCodec } from "../Codec.js"
+import * as TimeToLive from "./timeToLive.js"
+
+const defaultPrefix = "cachet:"
+
+/** A write's time-to-live as backends take it; `0` means "store nothing". */
+type Ttl = number | undefined
+
+interface Shared {
+  readonly backend: Backend
+  readonly codec: Codec
+  readonly defaultTimeToLive: Ttl
+  readonly jitter: number | undefined
+}
+
+/** Redis glob metacharacters, escaped so that a prefix always matches itself literally. */
+export const escapeGlob = (text: string): string => text.replace(/[*?[\]\\]/g, "\\$&")
+
+const invalid = (
+  operation: string,
+  code: CacheInvalidInputError["code"],
+  reason: string,
+  key?: string | undefined
+): CacheInvalidInputError => new CacheInvalidInputError({ operation, key, code, reason })
+
+const checkKey = (operation: string, key: unknown): CacheInvalidInputError | undefined => {
+  if (typeof key === "string" && key.length > 0) return undefined
+  return typeof key === "string"
+    ? invalid(operation, "INVALID_KEY", "key is empty")
+    : invalid(operation, "INVALID_KEY", `key must be a string, got ${key === null ? "null" : typeof key}`)
+}
+
+const relabel =
+  (operation: string, key?: string | undefined) =>
+  <A, R>(self: Effect.Effect<A, CacheError, R>): Effect.Effect<A, CacheError, R> =>
+    Effect.mapError(self, (error) => withContext(error, operation, key))
+
+const encodeFailure = (operation: string, key: string | undefined, cause: unknown): CacheEncodeError =>
+  new CacheEncodeError({
+    operation,
+    key,
+    code: cause instanceof SchemaFailure ? "SCHEMA_ENCODE_FAILED" : "UNSUPPORTED_VALUE",
+    cause
+  })
+
+const decodeFailure = (operation: string, key: string | undefined, cause: unknown): CacheDecodeError =>
+  new CacheDecodeError({
+    operation,
+    key,
+    code: cause instanceof SchemaFailure ? "SCHEMA_MISMATCH" : "MALFORMED",
+    cause
+  })
+
+const missEffect = Effect.succeed(CacheResult.miss)
+
+const int64Min = -(2n ** 63n)
+const int64Max = 2n ** 63n - 1n
+
+const toTimeToLiveResult = (millis: number): CacheResult.CacheResult<Option.Option<Duration.Duration>> =>
+  millis === -2 ? CacheResult.miss : CacheResult.hit(millis < 0 ? Option.none() : Option.some(Duration.millis(millis)))
+
+interface ViewState<A> {
+  readonly shared: Shared
+  readonly prefix: string
+  readonly values: ValueCodec<A>
+  /** Set when the view was made from a bad namespace name: every operation fails with it. */
+  readonly poisoned: CacheInvalidInputError | undefined
+}
+
+const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
+  const { shared, prefix, values, poisoned } = state
+  const { backend } = shared
+  const globPrefix = escapeGlob(prefix)
+  const inflight = new Map<string, Deferred.Deferred<A, unknown>>()
+  const namespaces = new Map<string, Cache.View<A>>()
+
+  const guard = (operation: string, key: unknown): CacheInvalidInputError | undefined =>
+    poisoned === undefined ? checkKey(operation, key) : withPoison(poisoned, operation)
+
+  const encode = (operation: string, key: string | undefined, value: A): string | CacheEncodeError => {
+    try {
+      return values.encode(value)
+    } catch (cause) {
+      return encodeFailure(operation, key, cause)
+    }
+  }
+
+  const decode = (
+    operation: string,
+    key: string,
+    text: string
+  ): Effect.Effect<CacheResult.CacheResult<A>, CacheDecodeError> => {
+    try {
+      return Effect.succeed(CacheResult.hit(values.decode(text)))
+    } catch (cause) {
+      return Effect.fail(decodeFailure(operation, key, cause))
+    }
+  }
+
+  const planTimeToLive = (
+    operation: string,
+    key: string | undefined,
+    input: Cache.SetOptions["timeToLive"],
+    ratio: number | undefined
+  ): Effect.Effect<Ttl, CacheInvalidInputError> => {
+    const resolved = input === undefined ? shared.defaultTimeToLive : TimeToLive.resolve(input)
+    if (typeof resolved === "string") return Effect.fail(invalid(operation, "INVALID_TIME_TO_LIVE", resolved, key))
+    const spread = ratio ?? shared.jitter
+    const badJitter = TimeToLive.checkJitter(spread)
+    if (badJitter !== undefined) return Effect.fail(invalid(operation, "INVALID_TIME_TO_LIVE", badJitter, key))
+    if (spread === undefined || spread === 0 || resolved === undefined || resolved === 0) {
+      return Effect.succeed(resolved)
+    }
+    return Effect.map(Random.next, (random) => TimeToLive.jitter(resolved, spread, random))
+  }
+
+  const defaultPlan = planTimeToLive("set", undefined, undefined, undefined)
+  const planFor = (operation: string, key: string | undefined, options: Cache.SetOptions | undefined) =>
+    options === undefined || (options.timeToLive === undefined && options.timeToLiveJitter === undefined)
+      ? defaultPlan
+      : planTimeToLive(operation, key, options.timeToLive, options.timeToLiveJitter)
+
+  const collectKeys = (operation: string, keys: Iterable<string>): Array<string> | CacheInvalidInputError => {
+    const full: Array<string> = []
+    for (const key of keys) {
+      const bad = guard(operation, key)
+      if (bad !== undefined) return bad
+      full.push(prefix + key)
+    }
+    return full
+  }
+
+  const get = (key: string): Effect.Effect<CacheResult.CacheResult<A>, CacheError> => {
+    const bad = guard("get", key)
+    if (bad !== undefined) return Effect.fail(bad)
+    return backend.get(prefix + key).pipe(
+      Effect.flatMap((text) => (text === undefined ? missEffect : decode("get", key, text))),
+      relabel("get", key)
+    )
+  }
+
+  const getMany = (keys: Iterable<string>): Effect.Effect<ReadonlyArray<CacheResult.CacheResult<A>>, CacheError> => {
+    const userKeys = Array.from(keys)
+    const full = collectKeys("getMany", userKeys)
+    if (!Array.isArray(full)) return Effect.fail(full)
+    if (full.length === 0) return Effect.succeed([])
+    return backend.getMany(full).pipe(
+      Effect.flatMap((texts) => {
+        const results: Array<CacheResult.CacheResult<A>> = new Array(texts.length)
+        for (let i = 0; i < texts.length; i++) {
+          const text = texts[i]
+          if (text === undefined) {
+            results[i] = CacheResult.miss
+            continue
+          }
+          try {
+            results[i] = CacheResult.hit(values.decode(text))
+          } catch (cause) {
+            return Effect.fail(decodeFailure("getMany", userKeys[i], cause))
+          }
+        }
+        return Effect.succeed(results)
+      }),
+      relabel("getMany")
+    )
+  }
+
+  const set = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<void, CacheError> => {
+    const bad = guard("set", key)
+    if (bad !== undefined) return Effect.fail(bad)
+    return planFor("set", key, options).pipe(
+      Effect.flatMap((ttl) => {
+        const text = encode("set", key, value)
+        if (typeof text !== "string") return Effect.fail(text)
+        // A zero time-to-live means "not cached": the key must not keep an older value either.
+        return ttl === 0 ? Effect.asVoid(backend.delete([prefix + key])) : backend.set(prefix + key, text, ttl)
+      }),
+      relabel("set", key)
+    )
+  }
+
+  const setMany = (
+    entries: Iterable<readonly [key: string, value: A]>,
+    options?: Cache.SetOptions
+  ): Effect.Effect<void, CacheError> =>
+    Effect.suspend(() => {
+      const list = Array.from(entries)
+      for (const [key] of list) {
+        const bad = guard("setMany", key)
+        if (bad !== undefined) return Effect.fail(bad)
+      }
+      const texts: Array<string> = []
+      for (const [key, value] of list) {
+        const text = encode("setMany", key, value)
+        if (typeof text !== "string") return Effect.fail(text)
+        texts.push(text)
+      }
+      if (list.length === 0) return Effect.void
+      const jittered = (options?.timeToLiveJitter ?? shared.jitter ?? 0) > 0
+      const plan = planFor("setMany", undefined, options)
+      // With jitter each entry draws its own expiry, so that a batch does not expire as one.
+      const plans = jittered ? Effect.forEach(list, () => plan) : Effect.map(plan, (ttl) => list.map(() => ttl))
+      return Effect.flatMap(plans, (ttls) => {
+        if (ttls[0] === 0) return Effect.asVoid(backend.delete(list.map(([key]) => prefix + key)))
+        const batch: Array<Entry> = list.map(([key], i) => ({
+          key: prefix + key,
+          value: texts[i] ?? "",
+          timeToLive: ttls[i]
+        }))
+        return backend.setMany(batch)
+      })
+    }).pipe(relabel("setMany"))
+
+  const add = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<boolean, CacheError> => {
+    const bad = guard("add", key)
+    if (bad !== undefined) return Effect.fail(bad)
+    return planFor("add", key, options).pipe(
+      Effect.flatMap((ttl) => {
+        const text = encode("add", key, value)
+        if (typeof text !== "string") return Effect.fail(text)
+        return ttl === 0 ? Effect.succeed(false) : backend.add(prefix + key, text, ttl)
+      }),
+      relabel("add", key)
+    )
+  }
+
+  const remove = (key: string): Effect.Effect<boolean, CacheError> => {
+    const bad = guard("delete", key)
+    if (bad !== undefined) return Effect.fail(bad)
+    return backend.delete([prefix + key]).pipe(
+      Effect.map((n) => n > 0),
+      relabel("delete", key)
+    )
+  }
+
+  const deleteMany = (keys: Iterable<string>): Effect.Effect<number, CacheError> => {
+    const full = collectKeys("deleteMany", keys)
+    if (!Array.isArray(full)) return Effect.fail(full)
+    return full.length === 0 ? Effect.succeed(0) : relabel("deleteMany")(backend.delete(full))
+  }
+
+  const has = (key: string): Effect.Effect<boolean, CacheError> => {
+    const bad = guard("has", key)
+    return bad !== undefined ? Effect.fail(bad) : relabel("has", key)(backend.has(prefix + key))
+  }
+
+  const timeToLive = (key: string) => {
+    const bad = guard("timeToLive", key)
+    if (bad !== undefined) return Effect.fail(bad)
+    return backend.timeToLive(prefix + key).pipe(Effect.map(toTimeToLiveResult), relabel("timeToLive", key))
+  }
+
+  const expire = (key: string, input: Duration.DurationInput): Effect.Effect<boolean, CacheError> => {
+    const bad = guard("expire", key)
+    if (bad !== undefined) return Effect.fail(bad)
+    const ttl = TimeToLive.resolve(input)
+    if (typeof ttl === "string") return Effect.fail(invalid("expire", "INVALID_TIME_TO_LIVE", ttl, key))
+    const full = prefix + key
+    const effect =
+      ttl === 0
+        ? Effect.map(backend.delete([full]), (n) => n > 0)
+        : ttl === undefined
+          ? Effect.zipRight(backend.persist(full), backend.has(full))
+          : backend.expire(full, ttl)
+    return relabel("expire", key)(effect)
+  }
+
+  const persist = (key: string): Effect.Effect<boolean, CacheError> => {
+    const bad = guard("persist", key)
+    return bad !== undefined ? Effect.fail(bad) : relabel("persist", key)(backend.persist(prefix + key))
+  }
+
+  const checkGlob = (operation: string, glob: unknown): CacheInvalidInputError | undefined => {
+    if (poisoned !== undefined) return withPoison(poisoned, operation)
+    return typeof glob === "string" ? undefined : invalid(operation, "INVALID_ARGUMENT", "the pattern must be a string")
+  }
+
+  const scanView = (glob: string): Stream.Stream<ReadonlyArray<string>, CacheError> => backend.scan(globPrefix + glob)
+
+  const deletePattern = (glob: string): Effect.Effect<number, CacheError> => {
+    const bad = checkGlob("deletePattern", glob)
+    if (bad !== undefined) return Effect.fail(bad)
+    return deleteScanned(scanView(glob)).pipe(relabel("deletePattern"))
+  }
+
+  const deleteScanned = (batches: Stream.Stream<ReadonlyArray<string>, CacheError>) =>
+    Stream.runFoldEffect(batches, 0, (count, batch) =>
+      batch.length === 0 ? Effect.succeed(count) : Effect.map(backend.delete(batch), (n) => count + n)
+    )
+
+  const keys = (glob = "*"): Stream.Stream<string, CacheError> => {
+    const bad = checkGlob("keys", glob)
+    if (bad !== undefined) return Stream.fail(bad)
+    const cut = prefix.length
+    return scanView(glob).pipe(
+      Stream.mapConcat((batch) => batch.map((key) => key.slice(cut))),
+      Stream.mapError((error) => withContext(error, "keys", undefined))
+    )
+  }
+
+  const clear = (): Effect.Effect<number, CacheError> => {
+    if (poisoned !== undefined) return Effect.fail(withPoison(poisoned, "clear"))
+    if (prefix.length === 0) {
+      return Effect.fail(
+        invalid("clear", "EMPTY_PREFIX", "refusing to clear a cache without a prefix: it would delete every key")
+      )
+    }
+    return deleteScanned(scanView("*")).pipe(relabel("clear"))
+  }
+
+  const getOrSet = <E, R>(
+    key: string,
+    lookup: Effect.Effect<A, E, R>,
+    options?: Cache.GetOrSetOptions<A>
+  ): Effect.Effect<A, E | CacheError, R> => {
+    const bad = guard("getOrSet", key)
+    if (bad !== undefined) return Effect.fail(bad)
+    const full = prefix + key
+
+    const store = (value: A): Effect.Effect<void, CacheError> => {
+      const input = options?.timeToLive
+      const ttlInput = typeof input === "function" ? input(value) : input
+      return planTimeToLive("getOrSet", key, ttlInput, options?.timeToLiveJitter).pipe(
+        Effect.flatMap((ttl) => {
+          if (ttl === 0) return Effect.void
+          const text = encode("getOrSet", key, value)
+          return typeof text === "string" ? backend.set(full, text, ttl) : Effect.fail(text)
+        }),
+        relabel("getOrSet", key)
+      )
+    }
+
+    // One lookup per key in this process: the first caller runs it, the others wait for its exit. A leader that
+    // is interrupted hands over: its waiters try again (one of them leads) rather than inheriting the interrupt.
+    const lead = (deferred: Deferred.Deferred<A, unknown>): Effect.Effect<A, E | CacheError, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        restore(Effect.tap(lookup, store)).pipe(
+          Effect.exit,
+          Effect.flatMap((exit) => {
+            inflight.delete(full)
+            return Effect.zipRight(Deferred.done(deferred, exit), exit)
+          })
+        )
+      )
+
+    const join = (deferred: Deferred.Deferred<A, unknown>): Effect.Effect<A, E | CacheError, R> =>
+      Effect.flatMap(Effect.exit(Deferred.await(deferred)), (exit) => {
+        if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
+        if (Cause.isInterruptedOnly(exit.cause)) return flight
+        // The leader's lookup had this key's error type: callers of one key share one lookup.
+        return Effect.failCause(exit.cause as Cause.Cause<E | CacheError>)
+      })
+
+    const flight: Effect.Effect<A, E | CacheError, R> = Effect.suspend(() => {
+      const running = inflight.get(full)
+      if (running !== undefined) return join(running)
+      return Effect.flatMap(Deferred.make<A, unknown>(), (deferred) => {
+        // Re-check after the allocation: nothing yields between the two, but keep the map the single source.
+        const raced = inflight.get(full)
+        if (raced !== undefined) return join(raced)
+        inflight.set(full, deferred)
+        return lead(deferred)
+      })
+    })
+
+    const cachedValue = backend.get(full).pipe(
+      Effect.flatMap((text) => (text === undefined ? missEffect : decode("getOrSet", key, text))),
+      // An entry that no longer decodes (an old format, a foreign writer) heals: it is a miss and is overwritten.
+      Effect.catchIf(
+        (error): error is CacheDecodeError => error._tag === "CacheDecodeError",
+        () => missEffect
+      ),
+      relabel("getOrSet", key)
+    )
+
+    return Effect.flatMap(cachedValue, (result) => (result._tag === "CacheHit" ? Effect.succeed(result.value) : flight))
+  }
+
+  const namespace = (name: string): Cache.View<A> => {
+    let view = namespaces.get(name)
+    if (view === undefined) {
+      view = makeView({ ...state, ...childState(state, name) })
+      namespaces.set(name, view)
+    }
+    return view
+  }
+
+  const ping = Effect.timed(backend.ping).pipe(
+    Effect.map(([duration]) => duration),
+    relabel("ping")
+  )
+
+  return {
+    prefix,
+    get,
+    getMany,
+    set,
+    setMany,
+    add,
+    delete: remove,
+    deleteMany,
+    has,
+    timeToLive,
+    expire,
+    persist,
+    deletePattern,
+    keys,
+    clear,
+    getOrSet,
+    namespace,
+    ping
+  }
+}
+
+const withPoison = (poisoned: CacheInvalidInputError, operation: string): CacheInvalidInputError =>
+  new CacheInvalidInputError({ operation, code: poisoned.code, reason: poisoned.reason })
+
+const childState = (
+  parent: { readonly prefix: string; readonly poisoned: CacheInvalidInputError | undefined },
+  name: unknown
+): { readonly prefix: string; readonly poisoned: CacheInvalidInputError | undefined } => {
+  if (typeof name !== "string" || name.length === 0) {
+    return {
+      prefix: parent.prefix,
+      poisoned:
+        parent.poisoned ?? invalid("namespace", "INVALID_ARGUMENT", "a namespace name must be a non-empty string")
+    }
+  }
+  return { prefix: `${parent.prefix}${name}:`, poisoned: parent.poisoned }
+}
+
+/** Views keyed by their schema. */
+interface SchemaViews {
+  readonly get: <A, I>(schema: Schema.Schema<A, I, never>) => Cache.View<A> | undefined
+  readonly set: <A, I>(schema: Schema.Schema<A, I, never>, view: Cache.View<A>) => void
+}
+
+const makeSchemaViews = (): SchemaViews => {
+  const views = new WeakMap<object, unknown>()
+  return {
+    // Sound by construction: `set` is the only writer and stores, under a schema, a view of that schema's type.
+    get: <A, I>(schema: Schema.Schema<A, I, never>) => views.get(schema) as Cache.View<A> | undefined,
+    set: (schema, view) => {
+      views.set(schema, view)
+    }
+  }
+}
+
+const makeService = (
+  shared: Shared,
+  prefix: string,
+  poisoned: CacheInvalidInputError | undefined,
+  schemaViews: SchemaViews
+): Cache.Service => {
+  const state: ViewState<unknown> = { shared, prefix, values: shared.codec, poisoned }
+  const view = makeView(state)
+  const namespaces = new Map<string, Cache.Service>()
+
+  const incrementBy = (operation: string, key: string, by: number | bigint, negate: boolean) => {
+    const bad = poisoned === undefined ? checkKey(operation, key) : withPoison(poisoned, operation)
+    if (bad !== undefined) return Effect.fail(bad)
+    if (typeof by === "number" && !Number.isSafeInteger(by)) {
+      return Effect.fail(invalid(operation, "INVALID_ARGUMENT", "the amount must be a safe integer or a bigint", key))
+    }
+    if (typeof by !== "number" && typeof by !== "bigint") {
+      return Effect.fail(invalid(operation, "INVALID_ARGUMENT", "the amount must be a safe integer or a bigint", key))
+    }
+    const amount = negate ? -BigInt(by) : BigInt(by)
+    if (amount < int64Min || amount > int64Max) {
+      return Effect.fail(invalid(operation, "INVALID_ARGUMENT", "the amount is outside the signed 64-bit range", key))
+    }
+    return relabel(operation, key)(shared.backend.increment(prefix + key, amount))
+  }
+
+  const forSchema = <A, I>(schema: Schema.Schema<A, I, never>): Cache.View<A> => {
+    // One view per schema, so that single-flight spans every caller that reads through it.
+    const known = schemaViews.get(schema)
+    if (known !== undefined) return known
+    const typed = makeView<A>({ shared, prefix, values: schemaValue(shared.codec, schema), poisoned })
+    schemaViews.set(schema, typed)
+    return typed
+  }
+
+  return {
+    ...view,
+    backend: shared.backend.name,
+    increment: (key, by = 1) => incrementBy("increment", key, by, false),
+    decrement: (key, by = 1) => incrementBy("decrement", key, by, true),
+    forSchema,
+    namespace: (name) => {
+      let child = namespaces.get(name)
+      if (child === undefined) {
+        const next = childState({ prefix, poisoned }, name)
+        child = makeService(shared, next.prefix, next.poisoned, makeSchemaViews())
+        namespaces.set(name, child)
+      }
+      return child
+    }
+  }
+}
+
+/** @internal */
+export const make = (
+  backend: Backend,
+  options: Cache.Options = {}
+): Effect.Effect<Cache.Service, CacheError, Scope.Scope> =>
+  Effect.suspend(() => {
+    const prefix = options.prefix ?? defaultPrefix
+    if (typeof prefix !== "string")
+      return Effect.fail(invalid("make", "INVALID_ARGUMENT", "the prefix must be a string"))
+    const defaultTimeToLive = TimeToLive.resolve(options.defaultTimeToLive)
+    if (typeof defaultTimeToLive === "string") {
+      return Effect.fail(invalid("make", "INVALID_TIME_TO_LIVE", `defaultTimeToLive: ${defaultTimeToLive}`))
+    }
+    if (defaultTimeToLive === 0) {
+      return Effect.fail(invalid("make", "INVALID_TIME_TO_LIVE", "defaultTimeToLive of zero would store nothing"))
+    }
+    const badJitter = TimeToLive.checkJitter(options.timeToLiveJitter)
+    if (badJitter !== undefined) return Effect.fail(invalid("make", "INVALID_TIME_TO_LIVE", badJitter))
+    const shared: Shared = {
+      backend,
+      codec: options.codec ?? json,
+      defaultTimeToLive,
+      jitter: options.timeToLiveJitter
+    }
+    return Effect.succeed(makeService(shared, prefix, undefined, makeSchemaViews()))
+  })

@@ -1,0 +1,53 @@
+import { CacheError } from "@cachet/core"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+
+const secret = "hunter2-s3cret"
+
+const all: ReadonlyArray<CacheError.CacheError> = [
+  new CacheError.CacheUnavailableError({ operation: "get", key: "k", code: "AUTH_FAILED", cause: new Error(secret) }),
+  new CacheError.CacheTimeoutError({ operation: "get", key: "k", code: "COMMAND_TIMEOUT", cause: secret }),
+  new CacheError.CacheEncodeError({ operation: "set", key: "k", code: "UNSUPPORTED_VALUE", cause: secret }),
+  new CacheError.CacheDecodeError({ operation: "get", key: "k", code: "SCHEMA_MISMATCH", cause: secret }),
+  new CacheError.CacheCommandError({ operation: "increment", key: "k", code: "OVERFLOW", cause: secret }),
+  new CacheError.CacheInvalidInputError({ operation: "set", code: "INVALID_KEY", reason: "key is empty" })
+]
+
+describe("CacheError", () => {
+  it("every error is recognised, tagged and keeps the cause out of the message", () => {
+    for (const error of all) {
+      assert.isTrue(CacheError.isCacheError(error))
+      assert.notInclude(error.message, secret)
+      assert.include(error.message, error.operation)
+      assert.isString(error.code)
+    }
+    assert.isFalse(CacheError.isCacheError(new Error("x")))
+    assert.isFalse(CacheError.isCacheError(null))
+  })
+
+  it("only unavailable and timeout errors are retryable", () => {
+    assert.deepStrictEqual(
+      all.map((error) => CacheError.isRetryable(error)),
+      [true, true, false, false, false, false]
+    )
+  })
+
+  it("withContext re-labels operation and key and keeps the code and cause", () => {
+    for (const error of all) {
+      const relabelled = CacheError.withContext(error, "getOrSet", "user:1")
+      assert.strictEqual(relabelled._tag, error._tag)
+      assert.strictEqual(relabelled.code, error.code)
+      assert.strictEqual(relabelled.cause, error.cause)
+      assert.strictEqual(relabelled.operation, "getOrSet")
+      assert.strictEqual(relabelled.key, "user:1")
+    }
+  })
+
+  it.effect("errors are yieldable into the error channel", () =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(all[1] ?? Effect.void)
+      assert.isTrue(Exit.isFailure(exit))
+    })
+  )
+})

@@ -1,0 +1,343 @@
+/**
+ * The in-process store: a `Map` for O(1) lookup, an intrusive doubly linked ring for LRU order, and a second
+ * ring of the entries that expire, which a cursor walks a few steps per write to remove expired entries that
+ * nobody reads again (Redis's active expiry, without a background fiber).
+ */
+import type * as Clock from "effect/Clock"
+import * as Glob from "./glob.js"
+import * as Integer from "./integer.js"
+
+/** No expiry. */
+const NEVER = Number.POSITIVE_INFINITY
+
+/**
+ * How many expiring entries each written entry lets the sweep examine. Above one, the cursor outruns the
+ * entries being added, so expired entries that are never read are removed within a bounded number of writes.
+ */
+export const SWEEP_STEPS = 4
+
+/** Keys per `scan` batch, like a generous SCAN COUNT. */
+export const SCAN_BATCH = 1000
+
+class Node {
+  key: string
+  value: string
+  /** Epoch milliseconds after which the entry is gone; `NEVER` when it does not expire. */
+  expireAt: number
+  weight: number
+  /** LRU ring: `next` goes towards the least recently used. Self-linked while out of the ring. */
+  prev: Node = this
+  next: Node = this
+  /** Ring of expiring entries, in the order they became expiring. Self-linked while out of the ring. */
+  vprev: Node = this
+  vnext: Node = this
+
+  constructor(key: string, value: string, expireAt: number, weight: number) {
+    this.key = key
+    this.value = value
+    this.expireAt = expireAt
+    this.weight = weight
+  }
+}
+
+/** JavaScript keeps strings as UTF-16: two bytes per code unit is what an entry's strings weigh. */
+export const weigh = (key: string, value: string): number => 2 * (key.length + value.length)
+
+/** Limits of a store; `Infinity` for none. */
+export interface Limits {
+  readonly capacity: number
+  readonly maxBytes: number
+}
+
+/** What `getWithTimeToLive` answers. */
+export interface ValueWithTimeToLive {
+  readonly value: string
+  readonly timeToLive: number
+}
+
+export class Store {
+  private readonly map = new Map<string, Node>()
+  /** Sentinel of the LRU ring: `lru.next` is the most recently used entry, `lru.prev` the least. */
+  private readonly lru = new Node("", "", NEVER, 0)
+  /** Sentinel of the ring of expiring entries. */
+  private readonly volatile = new Node("", "", NEVER, 0)
+  private cursor: Node = this.volatile
+  private volatileCount = 0
+  private totalBytes = 0
+  /** Recency is only worth tracking when something can be evicted. */
+  private readonly bounded: boolean
+  private readonly capacity: number
+  private readonly maxBytes: number
+  private readonly clock: Clock.Clock
+
+  constructor(clock: Clock.Clock, limits: Limits) {
+    this.clock = clock
+    this.capacity = limits.capacity
+    this.maxBytes = limits.maxBytes
+    this.bounded = Number.isFinite(limits.capacity) || Number.isFinite(limits.maxBytes)
+  }
+
+  /** Entries held, live or expired but not yet removed. */
+  get size(): number {
+    return this.map.size
+  }
+
+  /** The approximate bytes held (see `weigh`). */
+  get bytes(): number {
+    return this.totalBytes
+  }
+
+  private now(): number {
+    return this.clock.unsafeCurrentTimeMillis()
+  }
+
+  /** The live entry under `key`, removing it when it has expired. */
+  private live(key: string, now: number): Node | undefined {
+    const node = this.map.get(key)
+    if (node === undefined) return undefined
+    if (node.expireAt <= now) {
+      this.remove(node)
+      return undefined
+    }
+    return node
+  }
+
+  // Reads avoid the clock for entries that never expire: most hits in a cache without time-to-live.
+  private read(key: string): Node | undefined {
+    const node = this.map.get(key)
+    if (node === undefined) return undefined
+    if (node.expireAt !== NEVER && node.expireAt <= this.now()) {
+      this.remove(node)
+      return undefined
+    }
+    if (this.bounded) this.touch(node)
+    return node
+  }
+
+  private touch(node: Node): void {
+    const lru = this.lru
+    if (lru.next === node) return
+    node.prev.next = node.next
+    node.next.prev = node.prev
+    node.next = lru.next
+    node.prev = lru
+    lru.next.prev = node
+    lru.next = node
+  }
+
+  private remove(node: Node): void {
+    this.map.delete(node.key)
+    node.prev.next = node.next
+    node.next.prev = node.prev
+    node.prev = node
+    node.next = node
+    if (node.expireAt !== NEVER) this.unlinkVolatile(node)
+    this.totalBytes -= node.weight
+  }
+
+  private unlinkVolatile(node: Node): void {
+    if (this.cursor === node) this.cursor = node.vnext
+    node.vprev.vnext = node.vnext
+    node.vnext.vprev = node.vprev
+    node.vprev = node
+    node.vnext = node
+    this.volatileCount--
+  }
+
+  private setExpiry(node: Node, expireAt: number): void {
+    if (expireAt === NEVER) {
+      if (node.expireAt !== NEVER) this.unlinkVolatile(node)
+    } else if (node.expireAt === NEVER) {
+      const tail = this.volatile.vprev
+      node.vprev = tail
+      node.vnext = this.volatile
+      tail.vnext = node
+      this.volatile.vprev = node
+      this.volatileCount++
+    }
+    node.expireAt = expireAt
+  }
+
+  /** Write `value` under `key`; the entry becomes the most recently used. */
+  private write(key: string, value: string, expireAt: number): void {
+    const weight = weigh(key, value)
+    const existing = this.map.get(key)
+    if (weight > this.maxBytes) {
+      // Evicting everything else could still not make room: the write happens and is evicted at once.
+      if (existing !== undefined) this.remove(existing)
+      return
+    }
+    let node = existing
+    if (node === undefined) {
+      node = new Node(key, value, NEVER, weight)
+      this.map.set(key, node)
+      if (this.bounded) this.touch(node)
+    } else {
+      this.totalBytes -= node.weight
+      node.value = value
+      node.weight = weight
+      if (this.bounded) this.touch(node)
+    }
+    this.totalBytes += weight
+    this.setExpiry(node, expireAt)
+    if (this.bounded) this.evict()
+  }
+
+  private evict(): void {
+    // The entry just written is the most recent and fits on its own, so it is never the victim.
+    while (this.map.size > this.capacity || this.totalBytes > this.maxBytes) {
+      const victim = this.lru.prev
+      if (victim === this.lru) return
+      this.remove(victim)
+    }
+  }
+
+  /** Examine up to `steps` expiring entries from the cursor, removing those that have expired. */
+  private sweep(now: number, steps: number): void {
+    let node = this.cursor
+    let left = steps
+    while (left > 0 && this.volatileCount > 0) {
+      if (node === this.volatile) {
+        node = node.vnext
+        continue
+      }
+      const next = node.vnext
+      if (node.expireAt <= now) this.remove(node)
+      node = next
+      left--
+    }
+    this.cursor = node
+  }
+
+  get(key: string): string | undefined {
+    return this.read(key)?.value
+  }
+
+  getWithTimeToLive(key: string): ValueWithTimeToLive | undefined {
+    const node = this.read(key)
+    if (node === undefined) return undefined
+    return {
+      value: node.value,
+      timeToLive: node.expireAt === NEVER ? -1 : node.expireAt - this.now()
+    }
+  }
+
+  getMany(keys: ReadonlyArray<string>): Array<string | undefined> {
+    const out = new Array<string | undefined>(keys.length)
+    for (let i = 0; i < keys.length; i++) out[i] = this.read(keys[i] ?? "")?.value
+    return out
+  }
+
+  /** SET [PX]: `timeToLive` in whole milliseconds ≥ 1, or `undefined` to clear any expiry. */
+  set(key: string, value: string, timeToLive: number | undefined): void {
+    if (timeToLive === undefined && this.volatileCount === 0) {
+      this.write(key, value, NEVER)
+      return
+    }
+    const now = this.now()
+    this.write(key, value, timeToLive === undefined ? NEVER : now + timeToLive)
+    this.sweep(now, SWEEP_STEPS)
+  }
+
+  setMany(entries: ReadonlyArray<{ readonly key: string; readonly value: string; readonly timeToLive: number | undefined }>): void {
+    const now = this.now()
+    for (const entry of entries) {
+      this.write(entry.key, entry.value, entry.timeToLive === undefined ? NEVER : now + entry.timeToLive)
+    }
+    this.sweep(now, SWEEP_STEPS * entries.length)
+  }
+
+  /** SET NX [PX]: whether the value was written. */
+  add(key: string, value: string, timeToLive: number | undefined): boolean {
+    const now = this.now()
+    if (this.live(key, now) !== undefined) return false
+    this.write(key, value, timeToLive === undefined ? NEVER : now + timeToLive)
+    this.sweep(now, SWEEP_STEPS)
+    return true
+  }
+
+  /** UNLINK: how many of the keys were live. */
+  delete(keys: ReadonlyArray<string>): number {
+    const now = this.now()
+    let count = 0
+    for (const key of keys) {
+      const node = this.live(key, now)
+      if (node !== undefined) {
+        this.remove(node)
+        count++
+      }
+    }
+    return count
+  }
+
+  has(key: string): boolean {
+    return this.live(key, this.now()) !== undefined
+  }
+
+  /** PTTL: `-2` absent, `-1` no expiry, otherwise the remaining milliseconds (always ≥ 1). */
+  timeToLive(key: string): number {
+    const now = this.now()
+    const node = this.live(key, now)
+    if (node === undefined) return -2
+    return node.expireAt === NEVER ? -1 : node.expireAt - now
+  }
+
+  /** PEXPIRE: whether the key exists. A time-to-live ≤ 0 deletes it, as in Redis. */
+  expire(key: string, timeToLive: number): boolean {
+    const now = this.now()
+    const node = this.live(key, now)
+    if (node === undefined) return false
+    if (timeToLive <= 0) this.remove(node)
+    else this.setExpiry(node, now + timeToLive)
+    this.sweep(now, SWEEP_STEPS)
+    return true
+  }
+
+  /** PERSIST: whether an expiry was removed. */
+  persist(key: string): boolean {
+    const node = this.live(key, this.now())
+    if (node === undefined || node.expireAt === NEVER) return false
+    this.setExpiry(node, NEVER)
+    return true
+  }
+
+  /** INCRBY: the new value, or why Redis would refuse. The entry keeps its time-to-live. */
+  increment(key: string, by: bigint): bigint | "NOT_INTEGER" | "OVERFLOW" {
+    const now = this.now()
+    const node = this.live(key, now)
+    const result = Integer.add(node?.value, by)
+    if (typeof result === "bigint") {
+      this.write(key, result.toString(), node === undefined ? NEVER : node.expireAt)
+      this.sweep(now, SWEEP_STEPS)
+    }
+    return result
+  }
+
+  /**
+   * The live keys matching `pattern`, in batches, from a snapshot of the keys taken on the first pull.
+   * Keys deleted before their batch is built are left out, as SCAN leaves out keys deleted before it reaches
+   * them; deleting while consuming is safe.
+   */
+  scanner(pattern: string): () => ReadonlyArray<string> | undefined {
+    // SCAN's own short-cut: `*` skips matching, so it also returns the empty key.
+    const all = pattern === "*"
+    const glob = Glob.compile(pattern)
+    let snapshot: Array<string> | undefined
+    let index = 0
+    return () => {
+      if (snapshot === undefined) snapshot = Array.from(this.map.keys())
+      const keys = snapshot
+      const now = this.now()
+      const batch: Array<string> = []
+      while (index < keys.length && batch.length < SCAN_BATCH) {
+        const key = keys[index++] ?? ""
+        if ((all || Glob.matches(glob, key)) && this.live(key, now) !== undefined) batch.push(key)
+      }
+      if (batch.length === 0) {
+        snapshot = []
+        return undefined
+      }
+      return batch
+    }
+  }
+}

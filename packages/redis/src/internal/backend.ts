@@ -1,0 +1,199 @@
+/**
+ * The `Backend` on a `Client`: one Redis command (or one script) per operation, every failure mapped to a
+ * `CacheError`, guarded by the circuit breaker, bounded in time, and retried by the user's schedule where trying
+ * again cannot change the answer.
+ */
+import type { Backend, Entry, ValueWithTimeToLive } from "@cachet/core/Backend"
+import { CacheCommandError, type CacheError, CacheTimeoutError, isRetryable } from "@cachet/core/CacheError"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import type { CircuitBreaker } from "./circuit.js"
+import type { Client, Scanner } from "./client.js"
+import { fromDriver } from "./errors.js"
+
+export interface Settings {
+  /** Milliseconds; enforced here only when the client does not enforce a command timeout itself. */
+  readonly commandTimeout: number
+  readonly retry: Schedule.Schedule<unknown, CacheError> | undefined
+  readonly circuit: CircuitBreaker
+}
+
+/** Keys asked of each SCAN step: large enough to keep round trips few, small enough not to block the server. */
+const scanCount = 1000
+
+class UnexpectedReply extends Error {
+  override readonly name = "UnexpectedReply"
+}
+
+const unexpected = (operation: string, key: string | undefined, detail: string): CacheError =>
+  new CacheCommandError({ operation, key, code: "COMMAND_FAILED", cause: new UnexpectedReply(detail) })
+
+const toUndefined = (value: string | null): string | undefined => (value === null ? undefined : value)
+
+const toUndefinedAll = (values: ReadonlyArray<string | null>): ReadonlyArray<string | undefined> => {
+  const out = new Array<string | undefined>(values.length)
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]
+    out[i] = value === null ? undefined : value
+  }
+  return out
+}
+
+const isOne = (n: number): boolean => n === 1
+const isPositive = (n: number): boolean => n > 0
+const isOk = (reply: unknown): boolean => reply === "OK"
+const toVoid = (): void => undefined
+
+const decimal = /^-?[0-9]+$/
+
+/**
+ * A Backend named `"redis"` on `client`.
+ */
+export const make = (client: Client, settings: Settings): Backend => {
+  const { circuit } = settings
+  const bound = client.enforcesCommandTimeout ? undefined : settings.commandTimeout
+
+  // Every command goes through here: one `Effect.async`, no fiber and no timer on the common path.
+  const call = <A, B>(
+    operation: string,
+    key: string | undefined,
+    command: () => Promise<A>,
+    reply: (a: A) => B
+  ): Effect.Effect<B, CacheError> =>
+    Effect.async<B, CacheError>((resume) => {
+      const refused = circuit.admit(operation, key)
+      if (refused !== undefined) {
+        resume(Effect.fail(refused))
+        return
+      }
+      let settled = false
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const fail = (error: CacheError) => {
+        if (settled) return
+        settled = true
+        if (timer !== undefined) clearTimeout(timer)
+        circuit.onFailure(error)
+        resume(Effect.fail(error))
+      }
+      const succeed = (a: A) => {
+        if (settled) return
+        settled = true
+        if (timer !== undefined) clearTimeout(timer)
+        circuit.onSuccess()
+        let b: B
+        try {
+          b = reply(a)
+        } catch (error) {
+          resume(Effect.fail(unexpected(operation, key, error instanceof Error ? error.message : "bad reply")))
+          return
+        }
+        resume(Effect.succeed(b))
+      }
+      let promise: Promise<A>
+      try {
+        promise = command()
+      } catch (error) {
+        fail(fromDriver(error, operation, key))
+        return
+      }
+      promise.then(succeed, (error: unknown) => fail(fromDriver(error, operation, key)))
+      // No canceller on purpose: an interrupted command still settles (or times out) and tells the circuit
+      // breaker, so a half-open probe can never be left pending.
+      if (bound !== undefined) {
+        timer = setTimeout(() => fail(new CacheTimeoutError({ operation, key, code: "COMMAND_TIMEOUT" })), bound)
+      }
+    })
+
+  const retry = settings.retry
+  // Only for operations whose answer cannot change by running them twice: never add, increment, delete or
+  // persist, whose first attempt may have been applied before its reply was lost.
+  const idempotent: <B>(effect: Effect.Effect<B, CacheError>) => Effect.Effect<B, CacheError> =
+    retry === undefined
+      ? (effect) => effect
+      : (effect) =>
+          Effect.retry(effect, {
+            schedule: retry,
+            while: (error) => isRetryable(error) && error.code !== "CIRCUIT_OPEN"
+          })
+
+  const decodeWithTimeToLive = (reply: unknown): ValueWithTimeToLive | undefined => {
+    if (reply === null) return undefined
+    if (Array.isArray(reply) && reply.length === 2) {
+      const value: unknown = reply[0]
+      const timeToLive: unknown = reply[1]
+      if (typeof value === "string" && typeof timeToLive === "number") return { value, timeToLive }
+    }
+    throw new UnexpectedReply("GET+PTTL script answered with an unexpected shape")
+  }
+
+  const decodeInteger = (reply: unknown): bigint => {
+    if (typeof reply === "string" && decimal.test(reply)) return BigInt(reply)
+    throw new UnexpectedReply("INCRBY script answered with something other than an integer")
+  }
+
+  const scanOne =
+    (pattern: string) =>
+    (scanner: Scanner): Stream.Stream<ReadonlyArray<string>, CacheError> =>
+      Stream.paginateEffect("0", (cursor: string) =>
+        idempotent(
+          call(
+            "scan",
+            undefined,
+            () => scanner(cursor, pattern, scanCount),
+            ([next, keys]): readonly [ReadonlyArray<string>, Option.Option<string>] => [
+              keys,
+              next === "0" ? Option.none() : Option.some(next)
+            ]
+          )
+        )
+      ).pipe(Stream.filter((keys) => keys.length > 0))
+
+  return {
+    name: "redis",
+    get: (key) => idempotent(call("get", key, () => client.get(key), toUndefined)),
+    getWithTimeToLive: (key) => idempotent(call("get", key, () => client.getWithTimeToLive(key), decodeWithTimeToLive)),
+    getMany: (keys) =>
+      keys.length === 0
+        ? Effect.succeed([])
+        : idempotent(call("getMany", undefined, () => client.mget(keys), toUndefinedAll)),
+    set: (key, value, timeToLive) => idempotent(call("set", key, () => client.set(key, value, timeToLive), toVoid)),
+    setMany: (entries: ReadonlyArray<Entry>) =>
+      entries.length === 0
+        ? Effect.void
+        : idempotent(call("setMany", undefined, () => client.setMany(entries), toVoid)),
+    add: (key, value, timeToLive) => call("add", key, () => client.setIfAbsent(key, value, timeToLive), isOk),
+    delete: (keys) =>
+      keys.length === 0
+        ? Effect.succeed(0)
+        : call(
+            "delete",
+            keys.length === 1 ? keys[0] : undefined,
+            () => client.unlink(keys),
+            (n: number) => n
+          ),
+    has: (key) => idempotent(call("has", key, () => client.exists(key), isPositive)),
+    timeToLive: (key) =>
+      idempotent(
+        call(
+          "timeToLive",
+          key,
+          () => client.pttl(key),
+          (n: number) => n
+        )
+      ),
+    expire: (key, timeToLive) => idempotent(call("expire", key, () => client.pexpire(key, timeToLive), isOne)),
+    persist: (key) => call("persist", key, () => client.persist(key), isOne),
+    increment: (key, by) => call("increment", key, () => client.incrementBy(key, by.toString()), decodeInteger),
+    scan: (pattern) => {
+      const scanners = client.scanners()
+      const one = scanOne(pattern)
+      const first = scanners[0]
+      return scanners.length === 1 && first !== undefined
+        ? one(first)
+        : Stream.flatMap(Stream.fromIterable(scanners), one)
+    },
+    ping: idempotent(call("ping", undefined, () => client.ping(), toVoid))
+  }
+}

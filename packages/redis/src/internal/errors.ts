@@ -1,0 +1,156 @@
+/**
+ * Turns whatever ioredis rejects with into a `CacheError`. The driver's error is kept as the `cause`, but as a
+ * sanitized copy: ioredis attaches the failed command with its arguments (a `HELLO ... AUTH user password`, a
+ * stored value) to reply errors, and a cause is logged and serialized with the error.
+ */
+import { CacheCommandError, type CacheError, CacheTimeoutError, CacheUnavailableError } from "@cachet/core/CacheError"
+
+/**
+ * The part of a driver error that is safe to keep: its name, message and socket codes, never the command
+ * arguments ioredis attaches.
+ */
+export class RedisDriverError extends Error {
+  readonly code: string | undefined
+  readonly syscall: string | undefined
+  readonly previousErrors: ReadonlyArray<RedisDriverError> | undefined
+  constructor(
+    name: string,
+    message: string,
+    code: string | undefined,
+    syscall: string | undefined,
+    previousErrors: ReadonlyArray<RedisDriverError> | undefined
+  ) {
+    super(message)
+    this.name = name
+    this.code = code
+    this.syscall = syscall
+    this.previousErrors = previousErrors
+  }
+}
+
+const stringField = (u: object, field: string): string | undefined => {
+  const value: unknown = Reflect.get(u, field)
+  return typeof value === "string" ? value : undefined
+}
+
+const sanitize = (u: unknown): RedisDriverError => {
+  if (u instanceof RedisDriverError) return u
+  if (typeof u === "object" && u !== null) {
+    const name = stringField(u, "name") ?? "Error"
+    const message = stringField(u, "message") ?? ""
+    const previous: unknown = Reflect.get(u, "previousErrors")
+    const copy = new RedisDriverError(
+      name,
+      message,
+      stringField(u, "code"),
+      stringField(u, "syscall"),
+      Array.isArray(previous) ? previous.map(sanitize) : undefined
+    )
+    const stack = stringField(u, "stack")
+    if (stack !== undefined) copy.stack = stack
+    return copy
+  }
+  return new RedisDriverError("Error", typeof u === "string" ? u : "unknown failure", undefined, undefined, undefined)
+}
+
+type UnavailableCode = CacheUnavailableError["code"]
+type CommandCode = CacheCommandError["code"]
+
+const socketCodes: Record<string, UnavailableCode> = {
+  ECONNREFUSED: "CONNECTION_REFUSED",
+  ECONNRESET: "CONNECTION_RESET",
+  EPIPE: "CONNECTION_RESET",
+  ECONNABORTED: "CONNECTION_RESET",
+  ENOTFOUND: "UNAVAILABLE",
+  EAI_AGAIN: "UNAVAILABLE",
+  EHOSTUNREACH: "UNAVAILABLE",
+  ENETUNREACH: "UNAVAILABLE",
+  EHOSTDOWN: "UNAVAILABLE",
+  ENETDOWN: "UNAVAILABLE"
+}
+
+// A reply error starts with its code word (`WRONGTYPE ...`, `OOM ...`); inside a Lua script Redis keeps the code
+// but may prefix `ERR Error running script`, so the word is looked up anywhere in the message as a fallback.
+const replyCode = (message: string): CommandCode | UnavailableCode | undefined => {
+  const space = message.indexOf(" ")
+  const word = space === -1 ? message : message.slice(0, space)
+  switch (word) {
+    case "WRONGTYPE":
+      return "WRONG_TYPE"
+    case "OOM":
+      return "OUT_OF_MEMORY"
+    case "NOPERM":
+      return "NO_PERMISSION"
+    case "READONLY":
+      return "READONLY"
+    case "WRONGPASS":
+    case "NOAUTH":
+      return "AUTH_FAILED"
+    case "CLUSTERDOWN":
+    case "MASTERDOWN":
+    case "TRYAGAIN":
+      return "CLUSTER_DOWN"
+    case "LOADING":
+    case "BUSY":
+      return "UNAVAILABLE"
+  }
+  if (message.includes("not an integer")) return "NOT_INTEGER"
+  if (message.includes("would overflow")) return "OVERFLOW"
+  if (message.includes("WRONGTYPE")) return "WRONG_TYPE"
+  if (message.includes("OOM command not allowed")) return "OUT_OF_MEMORY"
+  if (message.includes("NOPERM")) return "NO_PERMISSION"
+  if (message.includes("READONLY")) return "READONLY"
+  if (message.includes("invalid password") || message.includes("invalid username-password")) return "AUTH_FAILED"
+  return undefined
+}
+
+const isUnavailableCode = (code: string): code is UnavailableCode =>
+  code === "CONNECTION_REFUSED" ||
+  code === "CONNECTION_CLOSED" ||
+  code === "CONNECTION_RESET" ||
+  code === "AUTH_FAILED" ||
+  code === "CIRCUIT_OPEN" ||
+  code === "NOT_CONNECTED" ||
+  code === "CLUSTER_DOWN" ||
+  code === "UNAVAILABLE"
+
+/**
+ * The `CacheError` for a driver failure of `operation` on `key`.
+ */
+export const fromDriver = (error: unknown, operation: string, key: string | undefined): CacheError => {
+  const cause = sanitize(error)
+  const message = cause.message
+  if (message === "Command timed out") {
+    return new CacheTimeoutError({ operation, key, cause, code: "COMMAND_TIMEOUT" })
+  }
+  if (cause.code !== undefined) {
+    if (cause.code === "ETIMEDOUT") return new CacheTimeoutError({ operation, key, cause, code: "CONNECT_TIMEOUT" })
+    const socket = socketCodes[cause.code]
+    if (socket !== undefined) return new CacheUnavailableError({ operation, key, cause, code: socket })
+  }
+  if (cause.name === "MaxRetriesPerRequestError" || message.startsWith("Connection is closed")) {
+    return new CacheUnavailableError({ operation, key, cause, code: "CONNECTION_CLOSED" })
+  }
+  if (message.startsWith("Command aborted due to connection close")) {
+    return new CacheUnavailableError({ operation, key, cause, code: "CONNECTION_CLOSED" })
+  }
+  if (message.startsWith("Stream isn't writeable") || message.includes("enableOfflineQueue")) {
+    return new CacheUnavailableError({ operation, key, cause, code: "NOT_CONNECTED" })
+  }
+  if (message.startsWith("EXECABORT") && cause.previousErrors !== undefined) {
+    // The transaction was refused because a queued command was: that command's error is the real answer.
+    for (const previous of cause.previousErrors) {
+      const mapped = fromDriver(previous, operation, key)
+      if (mapped._tag !== "CacheCommandError" || mapped.code !== "COMMAND_FAILED") return mapped
+    }
+  }
+  const code = replyCode(message)
+  if (code !== undefined && isUnavailableCode(code)) {
+    return new CacheUnavailableError({ operation, key, cause, code })
+  }
+  if (code !== undefined) return new CacheCommandError({ operation, key, cause, code })
+  if (cause.name === "ReplyError" || cause.name === "RedisError") {
+    return new CacheCommandError({ operation, key, cause, code: "COMMAND_FAILED" })
+  }
+  return new CacheUnavailableError({ operation, key, cause, code: "UNAVAILABLE" })
+}
