@@ -2,9 +2,11 @@ import { defineProject } from "vitest/config"
 
 export default defineProject({
   resolve: { conditions: ["@cachet/source"] },
-  ssr: { resolve: { conditions: ["@cachet/source"] } },
   test: {
     name: "redis",
-    include: ["test/**/*.test.ts"]
+    include: ["test/**/*.test.ts"],
+    // Fault tests wait on real servers (restarts, pauses, reconnect backoff); every operation is bounded inside.
+    testTimeout: 30_000,
+    hookTimeout: 30_000
   }
 })

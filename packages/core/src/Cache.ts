@@ -8,6 +8,7 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
+import type * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -66,6 +67,19 @@ export declare namespace Cache {
     /** A duration, or a function of the looked-up value. Zero: return the value without storing it. */
     readonly timeToLive?: Duration.DurationInput | ((value: A) => Duration.DurationInput) | undefined
     readonly timeToLiveJitter?: number | undefined
+    /**
+     * After freshness ends, serve the stale value for this long while one background fiber refreshes it. The
+     * entry is stored for `timeToLive` plus the longest stale window; freshness is read back from the remaining
+     * time-to-live, so stored values stay plain.
+     */
+    readonly staleWhileRevalidate?: Duration.DurationInput | undefined
+    /** After freshness ends, serve the stale value for this long when `lookup` fails. */
+    readonly staleIfError?: Duration.DurationInput | undefined
+    /**
+     * `"fail"` (default): a backend failure fails the call. `"bypass"`: when the backend is unavailable or times
+     * out, run `lookup` and return its value (storing it if the backend answers).
+     */
+    readonly onCacheError?: "fail" | "bypass" | undefined
   }
 
   /**
@@ -150,6 +164,16 @@ export declare namespace Cache {
     readonly timeToLiveJitter?: number | undefined
     /** How values become strings. Default: JSON. */
     readonly codec?: Codec | undefined
+    /**
+     * Retry idempotent operations (never `increment`, `decrement` or `add`) that fail with a retryable error.
+     */
+    readonly retry?: Schedule.Schedule<unknown, CacheError> | undefined
+    /** Record `Metric`s of every operation. Default `true`. */
+    readonly metrics?: boolean | undefined
+    /** Wrap every operation in a `cachet.<operation>` span. Default `true`. */
+    readonly spans?: boolean | undefined
+    /** Put keys in spans (they may be personal data). Default `false`. */
+    readonly spanKeys?: boolean | undefined
   }
 }
 

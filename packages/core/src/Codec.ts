@@ -34,9 +34,22 @@ export class CodecFailure extends Error {
 
 const integerText = /^-?[1-9]\d{15,}$/
 
+// JSON.stringify would write NaN and ±Infinity as null, and undefined, functions and symbols inside arrays as
+// null: values that come back different. Refuse them instead, so that nothing silently changes in the cache.
+function refuseLossy(this: unknown, _key: string, value: unknown): unknown {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    throw new CodecFailure(`${value} has no JSON representation`)
+  }
+  if (Array.isArray(this) && (value === undefined || typeof value === "function" || typeof value === "symbol")) {
+    throw new CodecFailure(`an array element of type ${typeof value} has no JSON representation`)
+  }
+  return value
+}
+
 /**
- * JSON. `undefined`, functions and symbols at the top level cannot be stored; BigInt and cycles throw (use a
- * typed view with `Schema.BigInt` for big integers). An integer too large for a JS number, such as a counter
+ * JSON. Values that JSON would silently change are refused: `undefined`, a function or a symbol at the top level
+ * or in an array, `NaN` and `±Infinity`; BigInt and cycles too (use a typed view with `Schema.BigInt`).
+ * Properties whose value is `undefined` are dropped, as JSON does. An integer too large for a JS number, such as a counter
  * past 2^53, decodes to a `bigint` rather than losing precision.
  *
  * @since 0.1.0
@@ -45,7 +58,7 @@ const integerText = /^-?[1-9]\d{15,}$/
 export const json: Codec = {
   name: "json",
   encode: (value) => {
-    const text = JSON.stringify(value)
+    const text = JSON.stringify(value, refuseLossy)
     if (typeof text !== "string") throw new CodecFailure(`${typeof value} has no JSON representation`)
     return text
   },

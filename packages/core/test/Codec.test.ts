@@ -23,7 +23,7 @@ const Stored = Schema.Struct({
   karma: Schema.BigInt,
   nickname: Schema.Option(Schema.String),
   tags: Schema.Array(Schema.String),
-  parent: Schema.NullOr(Schema.Number)
+  parent: Schema.NullOr(Schema.JsonNumber)
 })
 
 describe("Codec", () => {
@@ -39,6 +39,10 @@ describe("Codec", () => {
     assert.throws(() => Codec.json.encode(1n))
     assert.throws(() => Codec.json.encode(undefined))
     assert.throws(() => Codec.json.encode(() => 1))
+    assert.throws(() => Codec.json.encode({ a: Number.NaN }))
+    assert.throws(() => Codec.json.encode([1, Number.POSITIVE_INFINITY]))
+    assert.throws(() => Codec.json.encode([undefined]))
+    assert.strictEqual(Codec.json.encode({ a: 1, b: undefined }), '{"a":1}')
     const cycle: { self?: unknown } = {}
     cycle.self = cycle
     assert.throws(() => Codec.json.encode(cycle))
@@ -48,8 +52,8 @@ describe("Codec", () => {
     const codec = schemaValue(Codec.json, Stored)
     const text = codec.encode(value)
     assert.isString(text)
-    const back = codec.decode(text)
-    assert.deepStrictEqual(back, value)
+    // Equivalence, not deep equality: JSON writes -0 as 0, which === treats as the same number.
+    assert.isTrue(Schema.equivalence(Stored)(codec.decode(text), value))
   })
 
   it("schema codec: a class round-trips as an instance with Date, BigInt and Option intact", () => {

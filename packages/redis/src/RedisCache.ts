@@ -4,8 +4,9 @@
  * every command is bounded by `commandTimeout`, and a circuit breaker fails fast while the server is down. The
  * connection reconnects by itself, so the same layer recovers after a restart.
  *
- * An ACL user needs `~<prefix>*` and these commands: `get`, `set`, `mget`, `multi`, `exec`, `unlink`, `exists`,
- * `pttl`, `pexpire`, `persist`, `scan`, `ping`, `eval`, `evalsha` (`+@connection` for the handshake).
+ * An ACL user needs the key pattern `~<prefix>*` and these commands: `get`, `set`, `mget`, `incrby`, `multi`,
+ * `exec`, `unlink`, `exists`, `pttl`, `pexpire`, `persist`, `scan`, `ping`, `eval`, `evalsha`, `hello`, `auth`
+ * (plus `client|setname` with `connectionName`).
  *
  * @since 0.1.0
  */

@@ -4,12 +4,13 @@
  * tests that only need *a* server at an existing one instead; they then work under unique prefixes and never touch
  * other data. Tests never use 127.0.0.1:6379 and never FLUSHDB or FLUSHALL.
  */
-import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
-import { Redis } from "ioredis"
+
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as net from "node:net"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import { Redis } from "ioredis"
 
 /** An existing server to use instead of starting one, from `REDIS_URL`. */
 export const externalUrl: string | undefined = process.env.REDIS_URL === "" ? undefined : process.env.REDIS_URL
@@ -45,7 +46,8 @@ const answers = (port: number): Promise<boolean> =>
     socket.once("connect", () => socket.write("PING\r\n"))
     socket.on("data", (chunk) => {
       data += chunk.toString("utf8")
-      if (data.includes("\r\n")) done(data.startsWith("+PONG"))
+      // A server with a password answers NOAUTH: it is up all the same.
+      if (data.includes("\r\n")) done(data.startsWith("+PONG") || data.startsWith("-NOAUTH"))
     })
   })
 
@@ -103,7 +105,9 @@ const stop = (child: ChildProcess): Promise<void> =>
   })
 
 /** Start a server with extra `redis-server` arguments (e.g. `["--requirepass", "x"]`). */
-export const startServer = async (args: ReadonlyArray<string> = []): Promise<Server & { readonly stop: () => Promise<void> }> => {
+export const startServer = async (
+  args: ReadonlyArray<string> = []
+): Promise<Server & { readonly stop: () => Promise<void> }> => {
   const port = await freePort()
   let child: ChildProcess | undefined = await launch(port, args)
   return {
@@ -159,21 +163,19 @@ export const redisCli = (port: number, ...args: ReadonlyArray<string>): Effect.E
 
 /** A TCP server that accepts connections and never answers, closed with the scope. */
 export const silentServer: Effect.Effect<{ readonly port: number }, never, Scope.Scope> = Effect.acquireRelease(
-  Effect.async<{ readonly port: number; readonly server: net.Server; readonly sockets: Set<net.Socket> }>(
-    (resume) => {
-      const sockets = new Set<net.Socket>()
-      const server = net.createServer((socket) => {
-        sockets.add(socket)
-        socket.on("error", () => {})
-        socket.on("close", () => sockets.delete(socket))
-      })
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address()
-        const port = typeof address === "object" && address !== null ? address.port : 0
-        resume(Effect.succeed({ port, server, sockets }))
-      })
-    }
-  ),
+  Effect.async<{ readonly port: number; readonly server: net.Server; readonly sockets: Set<net.Socket> }>((resume) => {
+    const sockets = new Set<net.Socket>()
+    const server = net.createServer((socket) => {
+      sockets.add(socket)
+      socket.on("error", () => {})
+      socket.on("close", () => sockets.delete(socket))
+    })
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      resume(Effect.succeed({ port, server, sockets }))
+    })
+  }),
   ({ server, sockets }) =>
     Effect.async<void>((resume) => {
       for (const socket of sockets) socket.destroy()

@@ -3,6 +3,8 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as Schema from "effect/Schema"
@@ -15,10 +17,13 @@ import {
   CacheEncodeError,
   type CacheError,
   CacheInvalidInputError,
+  isCacheError,
+  isRetryable,
   withContext
 } from "../CacheError.js"
 import * as CacheResult from "../CacheResult.js"
 import { type Codec, json, SchemaFailure, schemaValue, type ValueCodec } from "../Codec.js"
+import { makeObserver, metrics, type ObserveOptions, type Outcome } from "./observe.js"
 import * as TimeToLive from "./timeToLive.js"
 
 const defaultPrefix = "cachet:"
@@ -31,6 +36,9 @@ interface Shared {
   readonly codec: Codec
   readonly defaultTimeToLive: Ttl
   readonly jitter: number | undefined
+  readonly observe: ObserveOptions
+  /** The cache's own scope: background refreshes live in it and stop with the layer. */
+  readonly scope: Scope.Scope
 }
 
 /** Redis glob metacharacters, escaped so that a prefix always matches itself literally. */
@@ -49,11 +57,6 @@ const checkKey = (operation: string, key: unknown): CacheInvalidInputError | und
     ? invalid(operation, "INVALID_KEY", "key is empty")
     : invalid(operation, "INVALID_KEY", `key must be a string, got ${key === null ? "null" : typeof key}`)
 }
-
-const relabel =
-  (operation: string, key?: string | undefined) =>
-  <A, R>(self: Effect.Effect<A, CacheError, R>): Effect.Effect<A, CacheError, R> =>
-    Effect.mapError(self, (error) => withContext(error, operation, key))
 
 const encodeFailure = (operation: string, key: string | undefined, cause: unknown): CacheEncodeError =>
   new CacheEncodeError({
@@ -79,17 +82,56 @@ const int64Max = 2n ** 63n - 1n
 const toTimeToLiveResult = (millis: number): CacheResult.CacheResult<Option.Option<Duration.Duration>> =>
   millis === -2 ? CacheResult.miss : CacheResult.hit(millis < 0 ? Option.none() : Option.some(Duration.millis(millis)))
 
-interface ViewState<A> {
-  readonly shared: Shared
+interface Place {
   readonly prefix: string
-  readonly values: ValueCodec<A>
   /** Set when the view was made from a bad namespace name: every operation fails with it. */
   readonly poisoned: CacheInvalidInputError | undefined
+  /** The namespace path, for metric labels: `""` at the root, `"users"`, `"users:admins"`. */
+  readonly namespace: string
+}
+
+interface ViewState<A> extends Place {
+  readonly shared: Shared
+  readonly values: ValueCodec<A>
+}
+
+const classifyResult = (result: CacheResult.CacheResult<unknown>): Outcome =>
+  result._tag === "CacheHit" ? "hit" : "miss"
+const classifyMany = (results: ReadonlyArray<CacheResult.CacheResult<unknown>>): Outcome =>
+  results.some((result) => result._tag === "CacheHit") ? "hit" : "miss"
+
+const refreshOk = [MetricLabel.make("outcome", "ok")]
+const refreshFailed = [MetricLabel.make("outcome", "error")]
+
+const isCacheInputError = (error: unknown): boolean =>
+  isCacheError(error) && (error._tag === "CacheInvalidInputError" || error._tag === "CacheEncodeError")
+
+/** Validated stale windows of getOrSet, in milliseconds. */
+const staleWindows = (
+  options: Cache.GetOrSetOptions<never> | undefined
+): { readonly grace: number; readonly revalidate: number; readonly ifError: number } | string => {
+  if (options === undefined) return noWindows
+  const revalidate = windowOf("staleWhileRevalidate", options.staleWhileRevalidate)
+  if (typeof revalidate === "string") return revalidate
+  const ifError = windowOf("staleIfError", options.staleIfError)
+  if (typeof ifError === "string") return ifError
+  return { grace: Math.max(revalidate, ifError), revalidate, ifError }
+}
+
+const noWindows = { grace: 0, revalidate: 0, ifError: 0 }
+
+const windowOf = (name: string, input: Duration.DurationInput | undefined): number | string => {
+  const resolved = TimeToLive.resolve(input)
+  if (typeof resolved === "string") return `${name}: ${resolved}`
+  if (resolved === undefined && input !== undefined) return `${name} must be finite`
+  return resolved ?? 0
 }
 
 const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   const { shared, prefix, values, poisoned } = state
   const { backend } = shared
+  const observer = makeObserver(shared.observe, state.namespace)
+  const run = observer.run
   const globPrefix = escapeGlob(prefix)
   const inflight = new Map<string, Deferred.Deferred<A, unknown>>()
   const namespaces = new Map<string, Cache.View<A>>()
@@ -153,9 +195,11 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   const get = (key: string): Effect.Effect<CacheResult.CacheResult<A>, CacheError> => {
     const bad = guard("get", key)
     if (bad !== undefined) return Effect.fail(bad)
-    return backend.get(prefix + key).pipe(
-      Effect.flatMap((text) => (text === undefined ? missEffect : decode("get", key, text))),
-      relabel("get", key)
+    return run(
+      "get",
+      key,
+      Effect.flatMap(backend.get(prefix + key), (text) => (text === undefined ? missEffect : decode("get", key, text))),
+      classifyResult
     )
   }
 
@@ -164,8 +208,10 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     const full = collectKeys("getMany", userKeys)
     if (!Array.isArray(full)) return Effect.fail(full)
     if (full.length === 0) return Effect.succeed([])
-    return backend.getMany(full).pipe(
-      Effect.flatMap((texts) => {
+    return run(
+      "getMany",
+      undefined,
+      Effect.flatMap(backend.getMany(full), (texts) => {
         const results: Array<CacheResult.CacheResult<A>> = new Array(texts.length)
         for (let i = 0; i < texts.length; i++) {
           const text = texts[i]
@@ -181,21 +227,22 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
         }
         return Effect.succeed(results)
       }),
-      relabel("getMany")
+      classifyMany
     )
   }
 
   const set = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<void, CacheError> => {
     const bad = guard("set", key)
     if (bad !== undefined) return Effect.fail(bad)
-    return planFor("set", key, options).pipe(
-      Effect.flatMap((ttl) => {
+    return run(
+      "set",
+      key,
+      Effect.flatMap(planFor("set", key, options), (ttl) => {
         const text = encode("set", key, value)
         if (typeof text !== "string") return Effect.fail(text)
         // A zero time-to-live means "not cached": the key must not keep an older value either.
         return ttl === 0 ? Effect.asVoid(backend.delete([prefix + key])) : backend.set(prefix + key, text, ttl)
-      }),
-      relabel("set", key)
+      })
     )
   }
 
@@ -203,71 +250,77 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     entries: Iterable<readonly [key: string, value: A]>,
     options?: Cache.SetOptions
   ): Effect.Effect<void, CacheError> =>
-    Effect.suspend(() => {
-      const list = Array.from(entries)
-      for (const [key] of list) {
-        const bad = guard("setMany", key)
-        if (bad !== undefined) return Effect.fail(bad)
-      }
-      const texts: Array<string> = []
-      for (const [key, value] of list) {
-        const text = encode("setMany", key, value)
-        if (typeof text !== "string") return Effect.fail(text)
-        texts.push(text)
-      }
-      if (list.length === 0) return Effect.void
-      const jittered = (options?.timeToLiveJitter ?? shared.jitter ?? 0) > 0
-      const plan = planFor("setMany", undefined, options)
-      // With jitter each entry draws its own expiry, so that a batch does not expire as one.
-      const plans = jittered ? Effect.forEach(list, () => plan) : Effect.map(plan, (ttl) => list.map(() => ttl))
-      return Effect.flatMap(plans, (ttls) => {
-        if (ttls[0] === 0) return Effect.asVoid(backend.delete(list.map(([key]) => prefix + key)))
-        const batch: Array<Entry> = list.map(([key], i) => ({
-          key: prefix + key,
-          value: texts[i] ?? "",
-          timeToLive: ttls[i]
-        }))
-        return backend.setMany(batch)
+    run(
+      "setMany",
+      undefined,
+      Effect.suspend(() => {
+        const list = Array.from(entries)
+        for (const [key] of list) {
+          const bad = guard("setMany", key)
+          if (bad !== undefined) return Effect.fail(bad)
+        }
+        const texts: Array<string> = []
+        for (const [key, value] of list) {
+          const text = encode("setMany", key, value)
+          if (typeof text !== "string") return Effect.fail(text)
+          texts.push(text)
+        }
+        if (list.length === 0) return Effect.void
+        const jittered = (options?.timeToLiveJitter ?? shared.jitter ?? 0) > 0
+        const plan = planFor("setMany", undefined, options)
+        // With jitter each entry draws its own expiry, so that a batch does not expire as one.
+        const plans = jittered ? Effect.forEach(list, () => plan) : Effect.map(plan, (ttl) => list.map(() => ttl))
+        return Effect.flatMap(plans, (ttls) => {
+          if (ttls[0] === 0) return Effect.asVoid(backend.delete(list.map(([key]) => prefix + key)))
+          const batch: Array<Entry> = list.map(([key], i) => ({
+            key: prefix + key,
+            value: texts[i] ?? "",
+            timeToLive: ttls[i]
+          }))
+          return backend.setMany(batch)
+        })
       })
-    }).pipe(relabel("setMany"))
+    )
 
   const add = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<boolean, CacheError> => {
     const bad = guard("add", key)
     if (bad !== undefined) return Effect.fail(bad)
-    return planFor("add", key, options).pipe(
-      Effect.flatMap((ttl) => {
+    return run(
+      "add",
+      key,
+      Effect.flatMap(planFor("add", key, options), (ttl) => {
         const text = encode("add", key, value)
         if (typeof text !== "string") return Effect.fail(text)
         return ttl === 0 ? Effect.succeed(false) : backend.add(prefix + key, text, ttl)
-      }),
-      relabel("add", key)
+      })
     )
   }
 
   const remove = (key: string): Effect.Effect<boolean, CacheError> => {
     const bad = guard("delete", key)
     if (bad !== undefined) return Effect.fail(bad)
-    return backend.delete([prefix + key]).pipe(
-      Effect.map((n) => n > 0),
-      relabel("delete", key)
+    return run(
+      "delete",
+      key,
+      Effect.map(backend.delete([prefix + key]), (n) => n > 0)
     )
   }
 
   const deleteMany = (keys: Iterable<string>): Effect.Effect<number, CacheError> => {
     const full = collectKeys("deleteMany", keys)
     if (!Array.isArray(full)) return Effect.fail(full)
-    return full.length === 0 ? Effect.succeed(0) : relabel("deleteMany")(backend.delete(full))
+    return full.length === 0 ? Effect.succeed(0) : run("deleteMany", undefined, backend.delete(full))
   }
 
   const has = (key: string): Effect.Effect<boolean, CacheError> => {
     const bad = guard("has", key)
-    return bad !== undefined ? Effect.fail(bad) : relabel("has", key)(backend.has(prefix + key))
+    return bad !== undefined ? Effect.fail(bad) : run("has", key, backend.has(prefix + key))
   }
 
   const timeToLive = (key: string) => {
     const bad = guard("timeToLive", key)
     if (bad !== undefined) return Effect.fail(bad)
-    return backend.timeToLive(prefix + key).pipe(Effect.map(toTimeToLiveResult), relabel("timeToLive", key))
+    return run("timeToLive", key, Effect.map(backend.timeToLive(prefix + key), toTimeToLiveResult), classifyResult)
   }
 
   const expire = (key: string, input: Duration.DurationInput): Effect.Effect<boolean, CacheError> => {
@@ -282,12 +335,12 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
         : ttl === undefined
           ? Effect.zipRight(backend.persist(full), backend.has(full))
           : backend.expire(full, ttl)
-    return relabel("expire", key)(effect)
+    return run("expire", key, effect)
   }
 
   const persist = (key: string): Effect.Effect<boolean, CacheError> => {
     const bad = guard("persist", key)
-    return bad !== undefined ? Effect.fail(bad) : relabel("persist", key)(backend.persist(prefix + key))
+    return bad !== undefined ? Effect.fail(bad) : run("persist", key, backend.persist(prefix + key))
   }
 
   const checkGlob = (operation: string, glob: unknown): CacheInvalidInputError | undefined => {
@@ -300,7 +353,7 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   const deletePattern = (glob: string): Effect.Effect<number, CacheError> => {
     const bad = checkGlob("deletePattern", glob)
     if (bad !== undefined) return Effect.fail(bad)
-    return deleteScanned(scanView(glob)).pipe(relabel("deletePattern"))
+    return run("deletePattern", undefined, deleteScanned(scanView(glob)))
   }
 
   const deleteScanned = (batches: Stream.Stream<ReadonlyArray<string>, CacheError>) =>
@@ -325,8 +378,18 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
         invalid("clear", "EMPTY_PREFIX", "refusing to clear a cache without a prefix: it would delete every key")
       )
     }
-    return deleteScanned(scanView("*")).pipe(relabel("clear"))
+    return run("clear", undefined, deleteScanned(scanView("*")))
   }
+
+  const readWithTimeToLive = (key: string) =>
+    Effect.flatMap(backend.getWithTimeToLive(prefix + key), (entry) => {
+      if (entry === undefined) return Effect.succeed(undefined)
+      try {
+        return Effect.succeed({ value: values.decode(entry.value), timeToLive: entry.timeToLive })
+      } catch (cause) {
+        return Effect.fail(decodeFailure("getOrSet", key, cause))
+      }
+    })
 
   const getOrSet = <E, R>(
     key: string,
@@ -336,64 +399,114 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     const bad = guard("getOrSet", key)
     if (bad !== undefined) return Effect.fail(bad)
     const full = prefix + key
+    const windows = staleWindows(options)
+    if (typeof windows === "string") return Effect.fail(invalid("getOrSet", "INVALID_TIME_TO_LIVE", windows, key))
+    const { grace, revalidate, ifError } = windows
+    const bypass = options?.onCacheError === "bypass"
 
     const store = (value: A): Effect.Effect<void, CacheError> => {
       const input = options?.timeToLive
       const ttlInput = typeof input === "function" ? input(value) : input
-      return planTimeToLive("getOrSet", key, ttlInput, options?.timeToLiveJitter).pipe(
-        Effect.flatMap((ttl) => {
-          if (ttl === 0) return Effect.void
-          const text = encode("getOrSet", key, value)
-          return typeof text === "string" ? backend.set(full, text, ttl) : Effect.fail(text)
-        }),
-        relabel("getOrSet", key)
-      )
+      const write = Effect.flatMap(planTimeToLive("getOrSet", key, ttlInput, options?.timeToLiveJitter), (ttl) => {
+        if (ttl === 0) return Effect.void
+        const text = encode("getOrSet", key, value)
+        // Stale windows extend the stored life past freshness; freshness is read back from the remaining time.
+        if (typeof text !== "string") return Effect.fail(text)
+        return backend.set(full, text, ttl === undefined ? undefined : ttl + grace)
+      })
+      const stored = run("set", key, write)
+      return bypass ? Effect.catchIf(stored, isRetryable, () => Effect.void) : stored
     }
 
-    // One lookup per key in this process: the first caller runs it, the others wait for its exit. A leader that
+    // One lookup per key in this process: the first caller leads, the others wait for its exit. A leader that
     // is interrupted hands over: its waiters try again (one of them leads) rather than inheriting the interrupt.
     const lead = (deferred: Deferred.Deferred<A, unknown>): Effect.Effect<A, E | CacheError, R> =>
       Effect.uninterruptibleMask((restore) =>
         restore(Effect.tap(lookup, store)).pipe(
           Effect.exit,
           Effect.flatMap((exit) => {
-            inflight.delete(full)
+            if (inflight.get(full) === deferred) inflight.delete(full)
             return Effect.zipRight(Deferred.done(deferred, exit), exit)
           })
         )
       )
 
-    const join = (deferred: Deferred.Deferred<A, unknown>): Effect.Effect<A, E | CacheError, R> =>
-      Effect.flatMap(Effect.exit(Deferred.await(deferred)), (exit) => {
+    const join = (deferred: Deferred.Deferred<A, unknown>): Effect.Effect<A, E | CacheError, R> => {
+      observer.count(metrics.singleFlightJoins)
+      return Effect.flatMap(Effect.exit(Deferred.await(deferred)), (exit) => {
         if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
         if (Cause.isInterruptedOnly(exit.cause)) return flight
-        // The leader's lookup had this key's error type: callers of one key share one lookup.
+        // Callers of one key share one lookup, so the leader's failure has this caller's error type.
         return Effect.failCause(exit.cause as Cause.Cause<E | CacheError>)
       })
+    }
+
+    const startLeader = (): Deferred.Deferred<A, unknown> => {
+      const deferred = Deferred.unsafeMake<A, unknown>(FiberId.none)
+      inflight.set(full, deferred)
+      return deferred
+    }
 
     const flight: Effect.Effect<A, E | CacheError, R> = Effect.suspend(() => {
       const running = inflight.get(full)
-      if (running !== undefined) return join(running)
-      return Effect.flatMap(Deferred.make<A, unknown>(), (deferred) => {
-        // Re-check after the allocation: nothing yields between the two, but keep the map the single source.
-        const raced = inflight.get(full)
-        if (raced !== undefined) return join(raced)
-        inflight.set(full, deferred)
-        return lead(deferred)
-      })
+      return running === undefined ? lead(startLeader()) : join(running)
     })
 
-    const cachedValue = backend.get(full).pipe(
-      Effect.flatMap((text) => (text === undefined ? missEffect : decode("getOrSet", key, text))),
-      // An entry that no longer decodes (an old format, a foreign writer) heals: it is a miss and is overwritten.
-      Effect.catchIf(
-        (error): error is CacheDecodeError => error._tag === "CacheDecodeError",
-        () => missEffect
-      ),
-      relabel("getOrSet", key)
-    )
+    // Concurrent stale readers start one refresh: the first registers the flight before anyone else can look.
+    const refreshInBackground = Effect.suspend(() => {
+      if (inflight.has(full)) return Effect.void
+      const refresh = lead(startLeader()).pipe(
+        Effect.tap(() => Effect.sync(() => observer.count(metrics.refreshes, refreshOk))),
+        Effect.tapErrorCause((cause) =>
+          Effect.zipRight(
+            Effect.sync(() => observer.count(metrics.refreshes, refreshFailed)),
+            Effect.logWarning("cachet: background refresh failed; the stale value stays", cause)
+          )
+        ),
+        Effect.ignore
+      )
+      return Effect.asVoid(Effect.forkIn(refresh, shared.scope))
+    })
 
-    return Effect.flatMap(cachedValue, (result) => (result._tag === "CacheHit" ? Effect.succeed(result.value) : flight))
+    const serveStale = (value: A) => {
+      observer.count(metrics.staleServed)
+      return Effect.succeed(value)
+    }
+
+    const onReadError = (error: CacheError): Effect.Effect<A, E | CacheError, R> =>
+      // An entry that no longer decodes (an old format, a foreign writer) heals: it is a miss and is overwritten.
+      error._tag === "CacheDecodeError" || (bypass && isRetryable(error)) ? flight : Effect.fail(error)
+
+    if (grace === 0) {
+      return Effect.matchEffect(run("get", key, backend.get(full)), {
+        onFailure: onReadError,
+        onSuccess: (text) => {
+          if (text === undefined) return flight
+          try {
+            return Effect.succeed(values.decode(text))
+          } catch (cause) {
+            return onReadError(decodeFailure("getOrSet", key, cause))
+          }
+        }
+      })
+    }
+
+    return Effect.matchEffect(run("get", key, readWithTimeToLive(key)), {
+      onFailure: onReadError,
+      onSuccess: (entry) => {
+        if (entry === undefined) return flight
+        // Remaining life beyond the grace windows means fresh; within them, how long ago freshness ended.
+        if (entry.timeToLive < 0 || entry.timeToLive > grace) return Effect.succeed(entry.value)
+        const staleFor = grace - entry.timeToLive
+        if (staleFor <= revalidate) return Effect.zipRight(refreshInBackground, serveStale(entry.value))
+        if (staleFor <= ifError) {
+          return Effect.catchAll(flight, (error) =>
+            isCacheInputError(error) ? Effect.fail(error) : serveStale(entry.value)
+          )
+        }
+        return flight
+      }
+    })
   }
 
   const namespace = (name: string): Cache.View<A> => {
@@ -405,9 +518,10 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     return view
   }
 
-  const ping = Effect.timed(backend.ping).pipe(
-    Effect.map(([duration]) => duration),
-    relabel("ping")
+  const ping = run(
+    "ping",
+    undefined,
+    Effect.map(Effect.timed(backend.ping), ([duration]) => duration)
   )
 
   return {
@@ -435,18 +549,19 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
 const withPoison = (poisoned: CacheInvalidInputError, operation: string): CacheInvalidInputError =>
   new CacheInvalidInputError({ operation, code: poisoned.code, reason: poisoned.reason })
 
-const childState = (
-  parent: { readonly prefix: string; readonly poisoned: CacheInvalidInputError | undefined },
-  name: unknown
-): { readonly prefix: string; readonly poisoned: CacheInvalidInputError | undefined } => {
+const childState = (parent: Place, name: unknown): Place => {
   if (typeof name !== "string" || name.length === 0) {
     return {
-      prefix: parent.prefix,
+      ...parent,
       poisoned:
         parent.poisoned ?? invalid("namespace", "INVALID_ARGUMENT", "a namespace name must be a non-empty string")
     }
   }
-  return { prefix: `${parent.prefix}${name}:`, poisoned: parent.poisoned }
+  return {
+    prefix: `${parent.prefix}${name}:`,
+    poisoned: parent.poisoned,
+    namespace: parent.namespace === "" ? name : `${parent.namespace}:${name}`
+  }
 }
 
 /** Views keyed by their schema. */
@@ -466,14 +581,10 @@ const makeSchemaViews = (): SchemaViews => {
   }
 }
 
-const makeService = (
-  shared: Shared,
-  prefix: string,
-  poisoned: CacheInvalidInputError | undefined,
-  schemaViews: SchemaViews
-): Cache.Service => {
-  const state: ViewState<unknown> = { shared, prefix, values: shared.codec, poisoned }
-  const view = makeView(state)
+const makeService = (shared: Shared, place: Place, schemaViews: SchemaViews): Cache.Service => {
+  const { prefix, poisoned } = place
+  const view = makeView({ shared, ...place, values: shared.codec })
+  const observer = makeObserver(shared.observe, place.namespace)
   const namespaces = new Map<string, Cache.Service>()
 
   const incrementBy = (operation: string, key: string, by: number | bigint, negate: boolean) => {
@@ -489,14 +600,14 @@ const makeService = (
     if (amount < int64Min || amount > int64Max) {
       return Effect.fail(invalid(operation, "INVALID_ARGUMENT", "the amount is outside the signed 64-bit range", key))
     }
-    return relabel(operation, key)(shared.backend.increment(prefix + key, amount))
+    return observer.run(operation, key, shared.backend.increment(prefix + key, amount))
   }
 
   const forSchema = <A, I>(schema: Schema.Schema<A, I, never>): Cache.View<A> => {
     // One view per schema, so that single-flight spans every caller that reads through it.
     const known = schemaViews.get(schema)
     if (known !== undefined) return known
-    const typed = makeView<A>({ shared, prefix, values: schemaValue(shared.codec, schema), poisoned })
+    const typed = makeView<A>({ shared, ...place, values: schemaValue(shared.codec, schema) })
     schemaViews.set(schema, typed)
     return typed
   }
@@ -510,8 +621,7 @@ const makeService = (
     namespace: (name) => {
       let child = namespaces.get(name)
       if (child === undefined) {
-        const next = childState({ prefix, poisoned }, name)
-        child = makeService(shared, next.prefix, next.poisoned, makeSchemaViews())
+        child = makeService(shared, childState(place, name), makeSchemaViews())
         namespaces.set(name, child)
       }
       return child
@@ -537,11 +647,21 @@ export const make = (
     }
     const badJitter = TimeToLive.checkJitter(options.timeToLiveJitter)
     if (badJitter !== undefined) return Effect.fail(invalid("make", "INVALID_TIME_TO_LIVE", badJitter))
-    const shared: Shared = {
-      backend,
-      codec: options.codec ?? json,
-      defaultTimeToLive,
-      jitter: options.timeToLiveJitter
-    }
-    return Effect.succeed(makeService(shared, prefix, undefined, makeSchemaViews()))
+    return Effect.map(Effect.scope, (scope) => {
+      const shared: Shared = {
+        backend,
+        codec: options.codec ?? json,
+        defaultTimeToLive,
+        jitter: options.timeToLiveJitter,
+        scope,
+        observe: {
+          backend: backend.name,
+          retry: options.retry,
+          metrics: options.metrics ?? true,
+          spans: options.spans ?? true,
+          spanKeys: options.spanKeys ?? false
+        }
+      }
+      return makeService(shared, { prefix, poisoned: undefined, namespace: "" }, makeSchemaViews())
+    })
   })

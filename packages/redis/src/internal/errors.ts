@@ -98,7 +98,14 @@ const replyCode = (message: string): CommandCode | UnavailableCode | undefined =
   if (message.includes("would overflow")) return "OVERFLOW"
   if (message.includes("WRONGTYPE")) return "WRONG_TYPE"
   if (message.includes("OOM command not allowed")) return "OUT_OF_MEMORY"
-  if (message.includes("NOPERM")) return "NO_PERMISSION"
+  if (
+    message.includes("NOPERM") ||
+    message.includes("no permissions") ||
+    message.includes("can't run this command") ||
+    message.includes("can't access")
+  ) {
+    return "NO_PERMISSION"
+  }
   if (message.includes("READONLY")) return "READONLY"
   if (message.includes("invalid password") || message.includes("invalid username-password")) return "AUTH_FAILED"
   return undefined

@@ -6,7 +6,16 @@
 import { assert, describe } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
-import { cacheError, expectHit, expectMiss, expectNeverExpires, expectRemaining, type Harness, hitValue, longTimeToLive } from "./harness.js"
+import {
+  cacheError,
+  expectHit,
+  expectMiss,
+  expectNeverExpires,
+  expectRemaining,
+  type Harness,
+  hitValue,
+  longTimeToLive
+} from "./harness.js"
 
 const int64Max = 2n ** 63n - 1n
 const int64Min = -(2n ** 63n)

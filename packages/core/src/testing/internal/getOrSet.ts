@@ -39,8 +39,9 @@ const countingLookup = <A, E>(
   answer: (run: number) => Effect.Effect<A, E>,
   gate?: Deferred.Deferred<void>
 ): Effect.Effect<A, E> =>
-  Effect.flatMap(Ref.updateAndGet(runs, (n) => n + 1), (run) =>
-    gate === undefined ? answer(run) : Effect.zipRight(Deferred.await(gate), answer(run))
+  Effect.flatMap(
+    Ref.updateAndGet(runs, (n) => n + 1),
+    (run) => (gate === undefined ? answer(run) : Effect.zipRight(Deferred.await(gate), answer(run)))
   )
 
 /** @internal */
@@ -50,7 +51,13 @@ export const getOrSet = ({ test }: Harness): void => {
       Effect.gen(function* () {
         const runs = yield* Ref.make(0)
         yield* ns.set("k", "cached")
-        assert.strictEqual(yield* ns.getOrSet("k", countingLookup(runs, () => Effect.succeed("looked up"))), "cached")
+        assert.strictEqual(
+          yield* ns.getOrSet(
+            "k",
+            countingLookup(runs, () => Effect.succeed("looked up"))
+          ),
+          "cached"
+        )
         assert.strictEqual(yield* Ref.get(runs), 0)
       }))
 
@@ -58,7 +65,12 @@ export const getOrSet = ({ test }: Harness): void => {
       Effect.gen(function* () {
         const runs = yield* Ref.make(0)
         yield* ns.set("k", null)
-        assert.isNull(yield* ns.getOrSet("k", countingLookup(runs, () => Effect.succeed("looked up"))))
+        assert.isNull(
+          yield* ns.getOrSet(
+            "k",
+            countingLookup(runs, () => Effect.succeed("looked up"))
+          )
+        )
         assert.strictEqual(yield* Ref.get(runs), 0)
       }))
 
@@ -135,7 +147,10 @@ export const getOrSet = ({ test }: Harness): void => {
       Effect.gen(function* () {
         const runs = yield* Ref.make(0)
         const error = yield* failure(
-          ns.getOrSet("k", countingLookup(runs, (attempt) => Effect.fail(new LookupFailed({ attempt }))))
+          ns.getOrSet(
+            "k",
+            countingLookup(runs, (attempt) => Effect.fail(new LookupFailed({ attempt })))
+          )
         )
         assert.instanceOf(error, LookupFailed)
         assert.isFalse(yield* ns.has("k"))
@@ -171,7 +186,11 @@ export const getOrSet = ({ test }: Harness): void => {
         const all = yield* Effect.fork(
           Effect.forEach(Array.from({ length: 100 }), () => ns.getOrSet("k", lookup), { concurrency: "unbounded" })
         )
-        yield* eventually(Effect.map(Ref.get(runs), (n) => n > 0), advance, "the lookup starts")
+        yield* eventually(
+          Effect.map(Ref.get(runs), (n) => n > 0),
+          advance,
+          "the lookup starts"
+        )
         yield* settle(advance)
         yield* Deferred.succeed(gate, undefined)
         const results = yield* Fiber.join(all)
@@ -192,7 +211,11 @@ export const getOrSet = ({ test }: Harness): void => {
         const all = yield* Effect.fork(
           Effect.forEach(views, (view) => view.getOrSet("k", lookup), { concurrency: "unbounded" })
         )
-        yield* eventually(Effect.map(Ref.get(runs), (n) => n > 0), advance, "the lookup starts")
+        yield* eventually(
+          Effect.map(Ref.get(runs), (n) => n > 0),
+          advance,
+          "the lookup starts"
+        )
         yield* settle(advance)
         yield* Deferred.succeed(gate, undefined)
         yield* Fiber.join(all)
@@ -206,7 +229,11 @@ export const getOrSet = ({ test }: Harness): void => {
         const lookup = countingLookup(runs, (run) => Effect.succeed(run), gate)
         const a = yield* Effect.fork(ns.getOrSet("a", lookup))
         const b = yield* Effect.fork(ns.getOrSet("b", lookup))
-        yield* eventually(Effect.map(Ref.get(runs), (n) => n === 2), advance, "both lookups start")
+        yield* eventually(
+          Effect.map(Ref.get(runs), (n) => n === 2),
+          advance,
+          "both lookups start"
+        )
         yield* Deferred.succeed(gate, undefined)
         yield* Fiber.join(Fiber.zip(a, b))
         assert.isTrue(yield* ns.has("a"))
@@ -222,7 +249,11 @@ export const getOrSet = ({ test }: Harness): void => {
         const gate = yield* Deferred.make<void>()
         const lookup = countingLookup(runs, (attempt) => Effect.fail(new LookupFailed({ attempt })), gate)
         const leader = yield* Effect.fork(ns.getOrSet("k", lookup))
-        yield* eventually(Effect.map(Ref.get(runs), (n) => n > 0), advance, "the lookup starts")
+        yield* eventually(
+          Effect.map(Ref.get(runs), (n) => n > 0),
+          advance,
+          "the lookup starts"
+        )
         const waiters = yield* Effect.forEach(Array.from({ length: 9 }), () => Effect.fork(ns.getOrSet("k", lookup)))
         yield* settle(advance)
         yield* Deferred.succeed(gate, undefined)
@@ -249,7 +280,11 @@ export const getOrSet = ({ test }: Harness): void => {
         const gate = yield* Deferred.make<void>()
         const lookup = countingLookup(runs, () => Effect.interrupt, gate)
         const leader = yield* Effect.fork(ns.getOrSet("k", lookup))
-        yield* eventually(Effect.map(Ref.get(runs), (n) => n > 0), advance, "the lookup starts")
+        yield* eventually(
+          Effect.map(Ref.get(runs), (n) => n > 0),
+          advance,
+          "the lookup starts"
+        )
         const waiters = yield* Effect.forEach(Array.from({ length: 5 }), () => Effect.fork(ns.getOrSet("k", lookup)))
         yield* settle(advance)
         yield* Deferred.succeed(gate, undefined)
@@ -259,7 +294,13 @@ export const getOrSet = ({ test }: Harness): void => {
         }
         assert.isFalse(yield* ns.has("k"))
         const again = yield* Ref.make(0)
-        assert.strictEqual(yield* ns.getOrSet("k", countingLookup(again, () => Effect.succeed("fresh"))), "fresh")
+        assert.strictEqual(
+          yield* ns.getOrSet(
+            "k",
+            countingLookup(again, () => Effect.succeed("fresh"))
+          ),
+          "fresh"
+        )
         assert.strictEqual(yield* Ref.get(again), 1)
         expectHit(yield* ns.get("k"), "fresh")
       }))
@@ -270,7 +311,11 @@ export const getOrSet = ({ test }: Harness): void => {
         const gate = yield* Deferred.make<void>()
         const lookup = countingLookup(runs, () => Effect.succeed("value"), gate)
         const leader = yield* Effect.fork(ns.getOrSet("k", lookup))
-        yield* eventually(Effect.map(Ref.get(runs), (n) => n > 0), advance, "the lookup starts")
+        yield* eventually(
+          Effect.map(Ref.get(runs), (n) => n > 0),
+          advance,
+          "the lookup starts"
+        )
         const waiters = yield* Effect.forEach(Array.from({ length: 5 }), () => Effect.fork(ns.getOrSet("k", lookup)))
         yield* settle(advance)
         yield* exitWithin(Effect.exit(Fiber.interrupt(leader)), "interrupting the caller")
@@ -286,9 +331,14 @@ export const getOrSet = ({ test }: Harness): void => {
     test("the lookup does not run for an invalid key", ({ ns }) =>
       Effect.gen(function* () {
         const runs = yield* Ref.make(0)
-        yield* cacheError(ns.getOrSet("", countingLookup(runs, () => Effect.succeed(1))), "CacheInvalidInputError", [
-          "INVALID_KEY"
-        ])
+        yield* cacheError(
+          ns.getOrSet(
+            "",
+            countingLookup(runs, () => Effect.succeed(1))
+          ),
+          "CacheInvalidInputError",
+          ["INVALID_KEY"]
+        )
         assert.strictEqual(yield* Ref.get(runs), 0)
       }))
 

@@ -13,6 +13,7 @@ import type * as Exit from "effect/Exit"
 import type * as FastCheck from "effect/FastCheck"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestServices from "effect/TestServices"
@@ -51,7 +52,7 @@ export interface Harness {
     title: string,
     arbitraries: Arbs,
     body: (
-      values: { readonly [K in keyof Arbs]: Arbs[K] extends FastCheck.Arbitrary<infer T> ? T : never },
+      values: { [K in keyof Arbs]: Arbs[K] extends FastCheck.Arbitrary<infer T> ? T : Schema.Schema.Type<Arbs[K]> },
       context: TestContext
     ) => Effect.Effect<void, unknown, Scope.Scope>,
     runs?: number
@@ -132,7 +133,7 @@ export const failure = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<E,
 
 const safeString = (value: unknown): string => {
   try {
-    return typeof value === "bigint" ? `${value}n` : JSON.stringify(value) ?? String(value)
+    return typeof value === "bigint" ? `${value}n` : (JSON.stringify(value) ?? String(value))
   } catch {
     return String(value)
   }

@@ -17,7 +17,14 @@ const operationsWithKey: ReadonlyArray<readonly [string, Operation]> = [
   ["get", (cache, key) => cache.get(key)],
   ["getMany", (cache, key) => cache.getMany(["valid", key])],
   ["set", (cache, key) => cache.set(key, "v")],
-  ["setMany", (cache, key) => cache.setMany([["valid", "v"], [key, "v"]])],
+  [
+    "setMany",
+    (cache, key) =>
+      cache.setMany([
+        ["valid", "v"],
+        [key, "v"]
+      ])
+  ],
   ["add", (cache, key) => cache.add(key, "v")],
   ["delete", (cache, key) => cache.delete(key)],
   ["deleteMany", (cache, key) => cache.deleteMany(["valid", key])],

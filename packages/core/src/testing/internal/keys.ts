@@ -123,10 +123,7 @@ export const keys = ({ test, prop }: Harness): void => {
           yield* ns.setMany(globKeys.map((key) => [key, key] as const))
           const expected = new Set(matches)
           assert.strictEqual(yield* ns.deletePattern(glob), expected.size)
-          assert.deepStrictEqual(
-            yield* collectKeys(ns.keys()),
-            sorted(globKeys.filter((key) => !expected.has(key)))
-          )
+          assert.deepStrictEqual(yield* collectKeys(ns.keys()), sorted(globKeys.filter((key) => !expected.has(key))))
         }))
     }
 
@@ -156,7 +153,7 @@ export const keys = ({ test, prop }: Harness): void => {
 
   describe("namespace", () => {
     test("lives under <prefix><name>:", ({ root, ns, id }) =>
-      Effect.gen(function* () {
+      Effect.sync(() => {
         assert.isString(root.prefix)
         assert.strictEqual(ns.prefix, `${root.prefix}${id}:`)
         const users = ns.namespace("users")

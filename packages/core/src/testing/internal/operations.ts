@@ -83,7 +83,7 @@ export const operations = ({ test, prop }: Harness): void => {
 
     test("unicode values and keys round-trip", ({ ns }) =>
       Effect.gen(function* () {
-        const value = "héllo wörld — 日本語 🎉 \u0000 \n \"quoted\" \\"
+        const value = 'héllo wörld — 日本語 🎉 \u0000 \n "quoted" \\'
         yield* ns.set("ключ-🔑", value)
         expectHit(yield* ns.get("ключ-🔑"), value)
         assert.deepStrictEqual(yield* collectKeys(ns.keys()), ["ключ-🔑"])

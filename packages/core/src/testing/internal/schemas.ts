@@ -8,7 +8,16 @@ import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { cacheError, collectKeys, expectHit, expectMiss, type Harness, hitValue, longTimeToLive, expectRemaining } from "./harness.js"
+import {
+  cacheError,
+  collectKeys,
+  expectHit,
+  expectMiss,
+  expectRemaining,
+  type Harness,
+  hitValue,
+  longTimeToLive
+} from "./harness.js"
 
 class User extends Schema.Class<User>("@cachet/core/testing/User")({
   name: Schema.String,
@@ -169,7 +178,12 @@ export const schemas = ({ test }: Harness): void => {
       Effect.gen(function* () {
         yield* ns.set("existing", "previous")
         yield* cacheError(ns.set("k", 1n), "CacheEncodeError", ["UNSUPPORTED_VALUE"])
-        yield* cacheError(ns.set("existing", { secret, deep: [1n] }), "CacheEncodeError", ["UNSUPPORTED_VALUE"], [secret])
+        yield* cacheError(
+          ns.set("existing", { secret, deep: [1n] }),
+          "CacheEncodeError",
+          ["UNSUPPORTED_VALUE"],
+          [secret]
+        )
         assert.isFalse(yield* ns.has("k"))
         expectHit(yield* ns.get("existing"), "previous")
       }))

@@ -1,0 +1,144 @@
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import type * as MetricLabel from "effect/MetricLabel"
+import * as MetricLabelModule from "effect/MetricLabel"
+import type * as Schedule from "effect/Schedule"
+import { type CacheError, isRetryable, withContext } from "../CacheError.js"
+
+/** @internal */
+export const metrics = {
+  operations: Metric.counter("cachet_operations_total", {
+    description: "Cache operations by backend, namespace, operation and outcome (hit, miss, ok, error)",
+    incremental: true
+  }),
+  duration: Metric.histogram(
+    "cachet_operation_duration_seconds",
+    MetricBoundaries.exponential({ start: 0.00005, factor: 2, count: 16 }),
+    "Cache operation latency in seconds"
+  ),
+  staleServed: Metric.counter("cachet_stale_served_total", {
+    description: "Stale values served by getOrSet (while revalidating or on a lookup error)",
+    incremental: true
+  }),
+  refreshes: Metric.counter("cachet_refreshes_total", {
+    description: "Background refreshes by outcome",
+    incremental: true
+  }),
+  singleFlightJoins: Metric.counter("cachet_single_flight_joins_total", {
+    description: "getOrSet calls that waited for another caller's lookup instead of running their own",
+    incremental: true
+  }),
+  failOpen: Metric.counter("cachet_fail_open_total", {
+    description: "Operations whose backend failure was turned into a miss or a no-op by failOpen",
+    incremental: true
+  })
+}
+
+/** @internal */
+export type Outcome = "hit" | "miss" | "ok" | "error"
+
+/** Operations that may be sent again without changing the result: never increment, decrement or add. */
+const idempotent = new Set([
+  "get",
+  "getMany",
+  "set",
+  "setMany",
+  "delete",
+  "deleteMany",
+  "has",
+  "timeToLive",
+  "expire",
+  "persist",
+  "deletePattern",
+  "clear",
+  "ping",
+  "getOrSet"
+])
+
+/** @internal */
+export interface ObserveOptions {
+  readonly backend: string
+  readonly retry: Schedule.Schedule<unknown, CacheError> | undefined
+  readonly metrics: boolean
+  readonly spans: boolean
+  readonly spanKeys: boolean
+}
+
+/** @internal */
+export interface Observer {
+  readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
+  readonly run: <A>(
+    operation: string,
+    key: string | undefined,
+    effect: Effect.Effect<A, CacheError>,
+    classify?: (value: A) => Outcome
+  ) => Effect.Effect<A, CacheError>
+  readonly count: (metric: Metric.Metric.Counter<number>, extra?: ReadonlyArray<MetricLabel.MetricLabel>) => void
+}
+
+const ok = (): Outcome => "ok"
+
+/** @internal */
+export const makeObserver = (options: ObserveOptions, namespace: string): Observer => {
+  const labels = [MetricLabelModule.make("backend", options.backend), MetricLabelModule.make("namespace", namespace)]
+  // Label arrays are built once per operation and outcome, not per call.
+  const operationLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+  const labelsFor = (operation: string, outcome: Outcome | undefined) => {
+    const id = outcome === undefined ? operation : `${operation}\u0000${outcome}`
+    let found = operationLabels.get(id)
+    if (found === undefined) {
+      found = [
+        ...labels,
+        MetricLabelModule.make("operation", operation),
+        ...(outcome === undefined ? [] : [MetricLabelModule.make("outcome", outcome)])
+      ]
+      operationLabels.set(id, found)
+    }
+    return found
+  }
+
+  const run = <A>(
+    operation: string,
+    key: string | undefined,
+    effect: Effect.Effect<A, CacheError>,
+    classify: (value: A) => Outcome = ok
+  ): Effect.Effect<A, CacheError> => {
+    let self = Effect.mapError(effect, (error) => withContext(error, operation, key))
+    if (options.retry !== undefined && idempotent.has(operation)) {
+      self = Effect.retry(self, { schedule: options.retry, while: isRetryable })
+    }
+    if (options.metrics) {
+      const measured = self
+      self = Effect.suspend(() => {
+        const start = performance.now()
+        return Effect.onExit(measured, (exit) =>
+          Effect.sync(() => {
+            const outcome = Exit.isSuccess(exit) ? classify(exit.value) : "error"
+            metrics.operations.unsafeUpdate(1, labelsFor(operation, outcome))
+            metrics.duration.unsafeUpdate((performance.now() - start) / 1000, labelsFor(operation, undefined))
+          })
+        )
+      })
+    }
+    if (options.spans) {
+      self = Effect.withSpan(self, `cachet.${operation}`, {
+        kind: "client",
+        attributes: {
+          "db.system.name": options.backend,
+          "db.operation.name": operation,
+          "cachet.namespace": namespace,
+          ...(options.spanKeys && key !== undefined ? { "cachet.key": key } : {})
+        }
+      })
+    }
+    return self
+  }
+
+  return {
+    labels,
+    run,
+    count: (metric, extra = []) => metric.unsafeUpdate(1, extra.length === 0 ? labels : [...labels, ...extra])
+  }
+}

@@ -1,0 +1,17 @@
+import { CacheSuite } from "@cachet/core/testing"
+import { RedisCache } from "@cachet/redis"
+import { afterAll } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as TestServices from "effect/TestServices"
+import { externalUrl, startServer, uniquePrefix } from "./harness.js"
+
+// One server for the whole suite: every test builds its own connection from the layer and works in its own
+// namespace, so they can share it.
+const own = externalUrl === undefined ? await startServer() : undefined
+afterAll(() => own?.stop())
+
+const url = externalUrl ?? own?.url ?? ""
+
+CacheSuite.run("RedisCache", RedisCache.layer({ url, prefix: uniquePrefix("suite") }), {
+  advance: (duration) => TestServices.provideLive(Effect.sleep(duration))
+})
