@@ -7,8 +7,11 @@
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as MetricLabel from "effect/MetricLabel"
 import type * as Option from "effect/Option"
-import type * as Schedule from "effect/Schedule"
+import * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -17,6 +20,8 @@ import type { CacheError, CacheInvalidInputError } from "./CacheError.js"
 import type { CacheResult } from "./CacheResult.js"
 import type { Codec } from "./Codec.js"
 import * as internal from "./internal/cache.js"
+import * as failOpenInternal from "./internal/failOpen.js"
+import { metrics as observeMetrics } from "./internal/observe.js"
 import * as TimeToLive from "./internal/timeToLive.js"
 
 /**
@@ -343,6 +348,116 @@ export const cached: {
  * that accept nothing but `JsonSafe` types: the JSON codec returns such values as they were written.
  */
 const jsonView = <A>(cache: Cache.Service): Cache.View<A> => cache as unknown as Cache.View<A>
+
+/**
+ * Make a cache fail open: a read that fails because the backend is unavailable or timed out is a miss, a write
+ * is a no-op (`add`, `delete`, `expire`, `persist` answer `false`; counts answer `0`), and `getOrSet` runs its
+ * lookup. Each is logged at warning level and counted in `cachet_fail_open_total`. Encode errors, decode errors,
+ * bad input and command errors still fail; so do `increment`/`decrement` (no honest fallback exists) and `ping`
+ * (a health check must tell the truth). Takes a layer or a service.
+ *
+ * @example
+ * ```ts
+ * import { Cache } from "@cachet/core"
+ * import { MemoryCache } from "@cachet/memory"
+ *
+ * const CacheLive = Cache.failOpen(MemoryCache.layer())
+ * ```
+ *
+ * @since 0.1.0
+ * @category failure policy
+ */
+export function failOpen<E, R>(layer: Layer.Layer<Cache, E, R>): Layer.Layer<Cache, E, R>
+export function failOpen(service: Cache.Service): Cache.Service
+export function failOpen<E, R>(
+  self: Layer.Layer<Cache, E, R> | Cache.Service
+): Layer.Layer<Cache, E, R> | Cache.Service {
+  return isService(self)
+    ? failOpenInternal.service(self)
+    : Layer.map(self, (context) => Context.add(context, Cache, failOpenInternal.service(Context.get(context, Cache))))
+}
+
+const isService = (u: Layer.Layer<Cache, unknown, unknown> | Cache.Service): u is Cache.Service => !Layer.isLayer(u)
+
+/**
+ * The metrics every cache records (labels `backend`, `namespace`, and `operation`/`outcome` where they apply):
+ * `operations` (`cachet_operations_total`, outcome hit, miss, ok or error), `duration`
+ * (`cachet_operation_duration_seconds`), `staleServed`, `refreshes` (outcome ok or error), `singleFlightJoins`
+ * and `failOpen`. Read them with `Metric.value`, or export them with your Effect metrics exporter.
+ *
+ * @since 0.1.0
+ * @category observability
+ */
+export const metrics = observeMetrics
+
+/**
+ * Options of `refreshEvery`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RefreshOptions extends Cache.SetOptions {
+  /** Randomise each delay (Effect's `Schedule.jittered`) so that processes do not refresh in step. Default `true`. */
+  readonly jitter?: boolean | undefined
+}
+
+/**
+ * Keep a hot key warm: run `lookup` now and on every recurrence of `schedule`, storing each result, in a fiber
+ * that lives in the current scope and stops with it. A failing lookup or write is logged and counted, and the
+ * previous value stays. Give `schema` for values that JSON cannot carry.
+ *
+ * @example
+ * ```ts
+ * import { Cache } from "@cachet/core"
+ * import { Effect, Schedule } from "effect"
+ *
+ * const keepRatesWarm = Cache.refreshEvery("rates", Effect.succeed({ eur: 1.08 }), Schedule.spaced("1 minute"), {
+ *   timeToLive: "5 minutes"
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const refreshEvery: {
+  <A, I, E, R, Out, R2>(
+    key: string,
+    lookup: Effect.Effect<A, E, R>,
+    schedule: Schedule.Schedule<Out, unknown, R2>,
+    options: RefreshOptions & { readonly schema: Schema.Schema<A, I, never> }
+  ): Effect.Effect<Fiber.RuntimeFiber<void>, never, Cache | Scope.Scope | R | R2>
+  <A, E, R, Out, R2>(
+    key: string,
+    lookup: Effect.Effect<A, E, R> & RequireJsonSafe<A>,
+    schedule: Schedule.Schedule<Out, unknown, R2>,
+    options?: RefreshOptions
+  ): Effect.Effect<Fiber.RuntimeFiber<void>, never, Cache | Scope.Scope | R | R2>
+} = <A, I, E, R, Out, R2>(
+  key: string,
+  lookup: Effect.Effect<A, E, R>,
+  schedule: Schedule.Schedule<Out, unknown, R2>,
+  options?: RefreshOptions & { readonly schema?: Schema.Schema<A, I, never> | undefined }
+): Effect.Effect<Fiber.RuntimeFiber<void>, never, Cache | Scope.Scope | R | R2> =>
+  Effect.flatMap(Cache, (cache) => {
+    const schema = options?.schema
+    const view = schema === undefined ? jsonView<A>(cache) : cache.forSchema(schema)
+    const labels = [MetricLabel.make("backend", cache.backend), MetricLabel.make("namespace", "refreshEvery")]
+    const once = Effect.flatMap(lookup, (value) => view.set(key, value, options)).pipe(
+      Effect.matchCauseEffect({
+        onSuccess: () =>
+          Effect.sync(() => observeMetrics.refreshes.unsafeUpdate(1, [...labels, MetricLabel.make("outcome", "ok")])),
+        onFailure: (cause) =>
+          Effect.zipRight(
+            Effect.sync(() =>
+              observeMetrics.refreshes.unsafeUpdate(1, [...labels, MetricLabel.make("outcome", "error")])
+            ),
+            Effect.logWarning("cachet: refreshEvery lookup or write failed; the previous value stays", cause)
+          )
+      })
+    )
+    const recurrence = options?.jitter === false ? schedule : Schedule.jittered(schedule)
+    return Effect.forkScoped(Effect.asVoid(Effect.repeat(once, recurrence)))
+  })
 
 // Module-level accessors: `Cache.get(key)` is `Effect.flatMap(Cache.Cache, (cache) => cache.get(key))`.
 

@@ -4,7 +4,9 @@
  *
  * @since 0.1.0
  */
+import * as MsgPack from "@effect/platform/MsgPack"
 import * as Either from "effect/Either"
+import * as Encoding from "effect/Encoding"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
@@ -68,6 +70,33 @@ export const json: Codec = {
       if (!Number.isSafeInteger(n)) return BigInt(text)
     }
     return JSON.parse(text)
+  }
+}
+
+const msgPackBytes = MsgPack.schema(Schema.Unknown)
+const packBytes = Schema.encodeEither(msgPackBytes)
+const unpackBytes = Schema.decodeEither(msgPackBytes)
+
+/**
+ * MessagePack (through `@effect/platform`'s MsgPack), stored as base64 text. It carries what JSON cannot:
+ * `Uint8Array`s, `Date`s, `undefined`, `NaN`, `Map`s and `Set`s. Counters (`increment`) need the JSON codec.
+ *
+ * @since 0.1.0
+ * @category codecs
+ */
+export const msgPack: Codec = {
+  name: "msgpack",
+  encode: (value) => {
+    const packed = packBytes(value)
+    if (Either.isLeft(packed)) throw new CodecFailure("the value cannot be packed as MessagePack")
+    return Encoding.encodeBase64(packed.right)
+  },
+  decode: (text) => {
+    const bytes = Encoding.decodeBase64(text)
+    if (Either.isLeft(bytes)) throw new CodecFailure("the stored value is not base64")
+    const value = unpackBytes(bytes.right)
+    if (Either.isLeft(value)) throw new CodecFailure("the stored value is not MessagePack")
+    return value.right
   }
 }
 

@@ -13,6 +13,10 @@ export * as CacheError from "./CacheError.js"
 /**
  * @since 0.1.0
  */
+export * as CacheKeyValueStore from "./CacheKeyValueStore.js"
+/**
+ * @since 0.1.0
+ */
 export * as CacheResult from "./CacheResult.js"
 /**
  * @since 0.1.0

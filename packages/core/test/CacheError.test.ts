@@ -46,8 +46,9 @@ describe("CacheError", () => {
 
   it.effect("errors are yieldable into the error channel", () =>
     Effect.gen(function* () {
-      const exit = yield* Effect.exit(all[1] ?? Effect.void)
-      assert.isTrue(Exit.isFailure(exit))
+      const error = new CacheError.CacheTimeoutError({ operation: "get", code: "COMMAND_TIMEOUT" })
+      const exit = yield* Effect.exit(error)
+      assert.deepStrictEqual(exit, Exit.fail(error))
     })
   )
 })

@@ -135,6 +135,78 @@ describe.skipIf(externalUrl !== undefined)("RedisCache faults", () => {
     })
   )
 
+  it.scopedLive("retry applies to idempotent operations only", () =>
+    Effect.gen(function* () {
+      const s = yield* server()
+      const backend = yield* RedisCache.makeBackend({
+        url: s.url,
+        ...fast,
+        circuitBreaker: false,
+        retry: Schedule.spaced("100 millis").pipe(Schedule.compose(Schedule.recurs(10)))
+      })
+      const redis = yield* admin(s.url)
+      yield* backend.set("r", "v", undefined)
+      yield* Effect.promise(() => redis.call("CLIENT", "PAUSE", "600", "ALL"))
+      // Paused for longer than a command timeout: a read is retried until the pause ends.
+      expect(yield* bounded(backend.get("r"), "5 seconds")).toBe("v")
+      yield* Effect.promise(() => redis.call("CLIENT", "PAUSE", "600", "ALL"))
+      // An increment may have been applied before its reply was lost: it is never retried.
+      expect(yield* Effect.flip(bounded(backend.increment("n", 1n)))).toMatchObject({ _tag: "CacheTimeoutError" })
+      expect(yield* Effect.flip(bounded(backend.add("a", "v", undefined)))).toMatchObject({ _tag: "CacheTimeoutError" })
+      yield* Effect.promise(() => redis.call("CLIENT", "UNPAUSE"))
+    })
+  )
+
+  it.scopedLive("a user's client without a command timeout is bounded by the commandTimeout option", () =>
+    Effect.gen(function* () {
+      const s = yield* server()
+      const own = yield* admin(s.url)
+      const redis = yield* admin(s.url)
+      const backend = yield* RedisCache.makeBackendFromClient(own, {
+        commandTimeout: "200 millis",
+        circuitBreaker: false
+      })
+      yield* backend.set("k", "v", undefined)
+      yield* Effect.promise(() => redis.call("CLIENT", "PAUSE", "600", "ALL"))
+      expect(yield* Effect.flip(bounded(backend.get("k")))).toMatchObject({
+        _tag: "CacheTimeoutError",
+        code: "COMMAND_TIMEOUT"
+      })
+      yield* Effect.promise(() => redis.call("CLIENT", "UNPAUSE"))
+      expect(yield* bounded(backend.get("k"))).toBe("v")
+    })
+  )
+
+  it.scopedLive("closing the scope closes the connection; auto-pipelining works", () =>
+    Effect.gen(function* () {
+      const s = yield* server()
+      const redis = yield* admin(s.url)
+      const connected = Effect.promise(() => redis.call("CLIENT", "LIST")).pipe(
+        Effect.map((list) => String(list).trim().split("\n").length)
+      )
+      const before = yield* connected
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const backend = yield* RedisCache.makeBackend({ url: s.url, autoPipelining: true })
+          expect(yield* connected).toBe(before + 1)
+          yield* Effect.forEach(
+            Array.from({ length: 100 }, (_, i) => i),
+            (i) => backend.set(`p${i}`, String(i), undefined),
+            { concurrency: "unbounded" }
+          )
+          const values = yield* Effect.forEach(
+            Array.from({ length: 100 }, (_, i) => i),
+            (i) => backend.get(`p${i}`),
+            { concurrency: "unbounded" }
+          )
+          expect(values).toEqual(Array.from({ length: 100 }, (_, i) => String(i)))
+        })
+      )
+      yield* Effect.sleep("50 millis")
+      expect(yield* connected).toBe(before)
+    })
+  )
+
   it.scopedLive("the server restarted empty: the same backend recovers", () =>
     Effect.gen(function* () {
       const s = yield* server()

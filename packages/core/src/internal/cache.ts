@@ -97,6 +97,7 @@ interface ViewState<A> extends Place {
 
 const classifyResult = (result: CacheResult.CacheResult<unknown>): Outcome =>
   result._tag === "CacheHit" ? "hit" : "miss"
+const classifyPresent = (value: unknown): Outcome => (value === undefined ? "miss" : "hit")
 const classifyMany = (results: ReadonlyArray<CacheResult.CacheResult<unknown>>): Outcome =>
   results.some((result) => result._tag === "CacheHit") ? "hit" : "miss"
 
@@ -414,7 +415,7 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
         if (typeof text !== "string") return Effect.fail(text)
         return backend.set(full, text, ttl === undefined ? undefined : ttl + grace)
       })
-      const stored = run("set", key, write)
+      const stored = Effect.mapError(run("set", key, write), (error) => withContext(error, "getOrSet", key))
       return bypass ? Effect.catchIf(stored, isRetryable, () => Effect.void) : stored
     }
 
@@ -478,7 +479,7 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
       error._tag === "CacheDecodeError" || (bypass && isRetryable(error)) ? flight : Effect.fail(error)
 
     if (grace === 0) {
-      return Effect.matchEffect(run("get", key, backend.get(full)), {
+      return Effect.matchEffect(run("getOrSet", key, backend.get(full), classifyPresent), {
         onFailure: onReadError,
         onSuccess: (text) => {
           if (text === undefined) return flight
@@ -491,7 +492,7 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
       })
     }
 
-    return Effect.matchEffect(run("get", key, readWithTimeToLive(key)), {
+    return Effect.matchEffect(run("getOrSet", key, readWithTimeToLive(key), classifyPresent), {
       onFailure: onReadError,
       onSuccess: (entry) => {
         if (entry === undefined) return flight

@@ -53,10 +53,18 @@ const decimal = /^-?[0-9]+$/
  */
 export const make = (client: Client, settings: Settings): Backend => {
   const { circuit } = settings
-  const bound = client.enforcesCommandTimeout ? undefined : settings.commandTimeout
 
-  // Every command goes through here: one `Effect.async`, no fiber and no timer on the common path.
-  const call = <A, B>(
+  const decode = <A, B>(reply: (a: A) => B, a: A, operation: string, key: string | undefined) => {
+    try {
+      return Effect.succeed(reply(a))
+    } catch (error) {
+      return Effect.fail(unexpected(operation, key, error instanceof Error ? error.message : "bad reply"))
+    }
+  }
+
+  // Every command goes through here: one `Effect.async` and one promise, no fiber and no timer, when the driver
+  // enforces the command timeout itself (always, for the clients this package creates).
+  const direct = <A, B>(
     operation: string,
     key: string | undefined,
     command: () => Promise<A>,
@@ -64,47 +72,69 @@ export const make = (client: Client, settings: Settings): Backend => {
   ): Effect.Effect<B, CacheError> =>
     Effect.async<B, CacheError>((resume) => {
       const refused = circuit.admit(operation, key)
-      if (refused !== undefined) {
-        resume(Effect.fail(refused))
-        return
-      }
-      let settled = false
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const fail = (error: CacheError) => {
-        if (settled) return
-        settled = true
-        if (timer !== undefined) clearTimeout(timer)
+      if (refused !== undefined) return resume(Effect.fail(refused))
+      const failed = (driverError: unknown) => {
+        const error = fromDriver(driverError, operation, key)
         circuit.onFailure(error)
         resume(Effect.fail(error))
-      }
-      const succeed = (a: A) => {
-        if (settled) return
-        settled = true
-        if (timer !== undefined) clearTimeout(timer)
-        circuit.onSuccess()
-        let b: B
-        try {
-          b = reply(a)
-        } catch (error) {
-          resume(Effect.fail(unexpected(operation, key, error instanceof Error ? error.message : "bad reply")))
-          return
-        }
-        resume(Effect.succeed(b))
       }
       let promise: Promise<A>
       try {
         promise = command()
-      } catch (error) {
-        fail(fromDriver(error, operation, key))
-        return
+      } catch (driverError) {
+        return failed(driverError)
       }
-      promise.then(succeed, (error: unknown) => fail(fromDriver(error, operation, key)))
-      // No canceller on purpose: an interrupted command still settles (or times out) and tells the circuit
-      // breaker, so a half-open probe can never be left pending.
-      if (bound !== undefined) {
-        timer = setTimeout(() => fail(new CacheTimeoutError({ operation, key, code: "COMMAND_TIMEOUT" })), bound)
-      }
+      promise.then((a) => {
+        circuit.onSuccess()
+        resume(decode(reply, a, operation, key))
+      }, failed)
     })
+
+  // A client handed to `layerFromClient` without a command timeout of its own: each command gets a timer. No
+  // canceller on purpose: an interrupted command still settles (or times out) and tells the circuit breaker, so a
+  // half-open probe is never left pending.
+  const bounded =
+    (timeout: number) =>
+    <A, B>(
+      operation: string,
+      key: string | undefined,
+      command: () => Promise<A>,
+      reply: (a: A) => B
+    ): Effect.Effect<B, CacheError> =>
+      Effect.async<B, CacheError>((resume) => {
+        const refused = circuit.admit(operation, key)
+        if (refused !== undefined) return resume(Effect.fail(refused))
+        let settled = false
+        const fail = (error: CacheError) => {
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          circuit.onFailure(error)
+          resume(Effect.fail(error))
+        }
+        const timer = setTimeout(
+          () => fail(new CacheTimeoutError({ operation, key, code: "COMMAND_TIMEOUT" })),
+          timeout
+        )
+        let promise: Promise<A>
+        try {
+          promise = command()
+        } catch (driverError) {
+          return fail(fromDriver(driverError, operation, key))
+        }
+        promise.then(
+          (a) => {
+            if (settled) return
+            settled = true
+            clearTimeout(timer)
+            circuit.onSuccess()
+            resume(decode(reply, a, operation, key))
+          },
+          (driverError: unknown) => fail(fromDriver(driverError, operation, key))
+        )
+      })
+
+  const call = client.enforcesCommandTimeout ? direct : bounded(settings.commandTimeout)
 
   const retry = settings.retry
   // Only for operations whose answer cannot change by running them twice: never add, increment, delete or

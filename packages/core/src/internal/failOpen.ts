@@ -1,0 +1,75 @@
+import * as Effect from "effect/Effect"
+import * as MetricLabel from "effect/MetricLabel"
+import * as Stream from "effect/Stream"
+import type { Cache } from "../Cache.js"
+import { type CacheError, isRetryable } from "../CacheError.js"
+import * as CacheResult from "../CacheResult.js"
+import { metrics } from "./observe.js"
+
+const degrade = <A, B>(
+  backend: string,
+  operation: string,
+  effect: Effect.Effect<A, CacheError>,
+  fallback: B
+): Effect.Effect<A | B, CacheError> =>
+  Effect.catchIf(effect, isRetryable, (error) =>
+    Effect.zipRight(
+      Effect.sync(() =>
+        metrics.failOpen.unsafeUpdate(1, [
+          MetricLabel.make("backend", backend),
+          MetricLabel.make("operation", operation)
+        ])
+      ),
+      Effect.as(
+        Effect.logWarning(`cachet: ${error.message}; failing open`).pipe(
+          Effect.annotateLogs({ "cachet.operation": operation, "cachet.code": error.code })
+        ),
+        fallback
+      )
+    )
+  )
+
+const missEffect = CacheResult.miss
+
+/** @internal */
+export const view = <A>(self: Cache.View<A>, backend: string): Cache.View<A> => ({
+  ...self,
+  get: (key) => degrade(backend, "get", self.get(key), missEffect),
+  getMany: (keys) => {
+    const list = Array.from(keys)
+    return degrade(
+      backend,
+      "getMany",
+      self.getMany(list),
+      list.map(() => missEffect)
+    )
+  },
+  set: (key, value, options) => degrade(backend, "set", self.set(key, value, options), undefined),
+  setMany: (entries, options) => degrade(backend, "setMany", self.setMany(entries, options), undefined),
+  add: (key, value, options) => degrade(backend, "add", self.add(key, value, options), false),
+  delete: (key) => degrade(backend, "delete", self.delete(key), false),
+  deleteMany: (keys) => degrade(backend, "deleteMany", self.deleteMany(keys), 0),
+  has: (key) => degrade(backend, "has", self.has(key), false),
+  timeToLive: (key) => degrade(backend, "timeToLive", self.timeToLive(key), missEffect),
+  expire: (key, timeToLive) => degrade(backend, "expire", self.expire(key, timeToLive), false),
+  persist: (key) => degrade(backend, "persist", self.persist(key), false),
+  deletePattern: (glob) => degrade(backend, "deletePattern", self.deletePattern(glob), 0),
+  clear: () => degrade(backend, "clear", self.clear(), 0),
+  keys: (glob) =>
+    Stream.catchAll(self.keys(glob), (error) =>
+      isRetryable(error)
+        ? Stream.fromEffect(degrade(backend, "keys", Effect.fail(error), undefined)).pipe(Stream.drain)
+        : Stream.fail(error)
+    ),
+  // A failing backend makes getOrSet run the lookup and return its value, as "bypass" does.
+  getOrSet: (key, lookup, options) => self.getOrSet(key, lookup, { ...options, onCacheError: "bypass" }),
+  namespace: (name) => view(self.namespace(name), backend)
+})
+
+/** @internal */
+export const service = (self: Cache.Service): Cache.Service => ({
+  ...self,
+  ...view(self, self.backend),
+  forSchema: (schema) => view(self.forSchema(schema), self.backend),
+  namespace: (name) => service(self.namespace(name))
+})

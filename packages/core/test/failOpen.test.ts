@@ -1,0 +1,99 @@
+import { Cache, CacheResult } from "@cachet/core"
+import { assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { faultyLayer, makeFaults } from "./helpers.js"
+
+describe("Cache.failOpen", () => {
+  it.scoped("reads become misses and writes no-ops while the backend is down; the rest still fails", () => {
+    const faults = makeFaults()
+    return Effect.gen(function* () {
+      const cache = yield* Cache.Cache
+      yield* cache.set("k", 1)
+      const before = yield* Metric.value(
+        Cache.metrics.failOpen.pipe(Metric.tagged("backend", "memory"), Metric.tagged("operation", "get"))
+      )
+      faults.down = true
+      assert.deepStrictEqual(yield* cache.get("k"), CacheResult.miss)
+      assert.deepStrictEqual(yield* cache.getMany(["k", "j"]), [CacheResult.miss, CacheResult.miss])
+      assert.isFalse(yield* cache.has("k"))
+      assert.deepStrictEqual(yield* cache.timeToLive("k"), CacheResult.miss)
+      yield* cache.set("k", 2)
+      yield* cache.setMany([["a", 1]])
+      assert.isFalse(yield* cache.add("n", 1))
+      assert.isFalse(yield* cache.delete("k"))
+      assert.strictEqual(yield* cache.deleteMany(["k"]), 0)
+      assert.isFalse(yield* cache.expire("k", "1 minute"))
+      assert.isFalse(yield* cache.persist("k"))
+      assert.strictEqual(yield* cache.deletePattern("*"), 0)
+      assert.strictEqual(yield* cache.clear(), 0)
+      assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Stream.runCollect(cache.keys())), [])
+      assert.strictEqual(yield* cache.getOrSet("k", Effect.succeed("from lookup")), "from lookup")
+      assert.deepStrictEqual(yield* cache.forSchema(Schema.Number).get("k"), CacheResult.miss)
+      assert.deepStrictEqual(yield* cache.namespace("ns").get("k"), CacheResult.miss)
+      const after = yield* Metric.value(
+        Cache.metrics.failOpen.pipe(Metric.tagged("backend", "memory"), Metric.tagged("operation", "get"))
+      )
+      assert.strictEqual(after.count - before.count, 3)
+
+      // No honest fallback exists for these: they still fail.
+      assert.strictEqual((yield* Effect.flip(cache.increment("n"))).code, "CONNECTION_REFUSED")
+      assert.strictEqual((yield* Effect.flip(cache.ping))._tag, "CacheUnavailableError")
+      // Bad input and unencodable values are the caller's bug, not an outage.
+      assert.strictEqual((yield* Effect.flip(cache.set("", 1)))._tag, "CacheInvalidInputError")
+      assert.strictEqual((yield* Effect.flip(cache.set("k", 1n)))._tag, "CacheEncodeError")
+
+      faults.down = false
+      assert.deepStrictEqual(yield* cache.get("k"), CacheResult.hit(1))
+    }).pipe(Effect.provide(Cache.failOpen(faultyLayer(faults))))
+  })
+
+  it.scoped("also wraps a service", () => {
+    const faults = makeFaults()
+    return Effect.gen(function* () {
+      const cache = Cache.failOpen(yield* Cache.Cache)
+      faults.down = true
+      assert.deepStrictEqual(yield* cache.get("k"), CacheResult.miss)
+    }).pipe(Effect.provide(faultyLayer(faults)))
+  })
+})
+
+describe("retry option", () => {
+  it.scoped("retries idempotent operations through a short outage, never increment or add", () => {
+    const faults = makeFaults()
+    const retry = Schedule.recurs(3)
+    return Effect.gen(function* () {
+      const cache = yield* Cache.Cache
+      yield* cache.set("k", "v")
+      faults.calls.clear()
+      faults.failNext = 2
+      assert.deepStrictEqual(yield* cache.get("k"), CacheResult.hit("v"))
+      assert.strictEqual(faults.calls.get("get"), 3)
+
+      faults.failNext = 1
+      const error = yield* Effect.flip(cache.increment("n"))
+      assert.strictEqual(error._tag, "CacheUnavailableError")
+      assert.strictEqual(faults.calls.get("increment"), 1)
+
+      faults.failNext = 1
+      assert.strictEqual((yield* Effect.flip(cache.add("a", 1)))._tag, "CacheUnavailableError")
+      assert.strictEqual(faults.calls.get("add"), 1)
+
+      // Non-retryable errors are not retried.
+      yield* cache.set("text", "x")
+      faults.calls.clear()
+      assert.strictEqual((yield* Effect.flip(cache.increment("text"))).code, "NOT_INTEGER")
+      assert.strictEqual(faults.calls.get("increment"), 1)
+
+      // A longer outage exhausts the schedule and surfaces the error.
+      faults.calls.clear()
+      faults.down = true
+      assert.strictEqual((yield* Effect.flip(cache.get("k")))._tag, "CacheUnavailableError")
+      assert.strictEqual(faults.calls.get("get"), 4)
+    }).pipe(Effect.provide(faultyLayer(faults, { retry })))
+  })
+})
