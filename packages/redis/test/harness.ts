@@ -17,7 +17,7 @@ export const externalUrl: string | undefined = process.env.REDIS_URL === "" ? un
 
 const running = new Set<ChildProcess>()
 process.on("exit", () => {
-  for (const child of running) child.kill("SIGKILL")
+  for (const child of running) child.kill("SIGTERM")
 })
 
 /** A free TCP port on 127.0.0.1, asked of the kernel. */
@@ -56,16 +56,27 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 export interface Server {
   readonly port: number
   readonly url: string
-  /** Kill the process at once (SIGKILL), as a crash would. */
+  /** Kill the server at once (SIGKILL), as a crash would. */
   readonly kill: () => Promise<void>
   /** Start a fresh, empty server on the same port (after `kill`). */
   readonly restart: () => Promise<void>
 }
 
 const launch = async (port: number, args: ReadonlyArray<string>): Promise<ChildProcess> => {
+  // Through a small shell watchdog: if this process dies without running its exit handler (SIGKILL, a CI
+  // timeout), the server goes too instead of lingering on its port. SIGTERM to the shell stops the server at once.
+  const watchdog = [
+    'redis-server "$@" & server=$!',
+    "trap 'kill -9 $server 2>/dev/null; wait $server; exit 0' TERM INT",
+    `while kill -0 ${process.pid} 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 1 & wait $!; done`,
+    "kill -9 $server 2>/dev/null; wait $server"
+  ].join("\n")
   const child = spawn(
-    "redis-server",
+    "sh",
     [
+      "-c",
+      watchdog,
+      "sh",
       "--port",
       String(port),
       "--bind",
@@ -93,7 +104,7 @@ const launch = async (port: number, args: ReadonlyArray<string>): Promise<ChildP
     if (await answers(port)) return child
     await sleep(20)
   }
-  child.kill("SIGKILL")
+  await stop(child)
   throw new Error(`redis-server on port ${port} did not answer within 5 seconds`)
 }
 
@@ -101,7 +112,7 @@ const stop = (child: ChildProcess): Promise<void> =>
   new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve()
     child.once("exit", () => resolve())
-    child.kill("SIGKILL")
+    child.kill("SIGTERM")
   })
 
 /** Start a server with extra `redis-server` arguments (e.g. `["--requirepass", "x"]`). */
