@@ -1,6 +1,6 @@
 import { Cache, CacheKeyValueStore } from "@cachet/core"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
