@@ -17,7 +17,7 @@ const reference = (pattern: Uint8Array, key: Uint8Array): boolean => {
   if (key.length === 0) return pattern.length === 0
   const asChar = (c: number): number => (c > 127 ? c - 256 : c)
   const byteAt = (k: number): number => (k < pattern.length ? (pattern[k] ?? 0) : 0)
-  const escape = (b: number): string => `\\x${b.toString(16).padStart(2, "0")}`
+  const hexByte = (b: number): string => `\\x${b.toString(16).padStart(2, "0")}`
   const pieces: Array<string> = []
   let k = 0
   while (k < pattern.length) {
@@ -60,19 +60,22 @@ const reference = (pattern: Uint8Array, key: Uint8Array): boolean => {
       const chosen: Array<string> = []
       for (let b = 0; b < 256; b++) {
         const inside = members.some((member) => member(b))
-        if (inside !== negated) chosen.push(escape(b))
+        if (inside !== negated) chosen.push(hexByte(b))
       }
       pieces.push(chosen.length === 0 ? "(?!)" : `[${chosen.join("")}]`)
     } else if (c === 92 && pattern.length - k >= 2) {
-      pieces.push(escape(byteAt(k + 1)))
+      pieces.push(hexByte(byteAt(k + 1)))
       k += 2
     } else {
-      pieces.push(escape(c))
+      pieces.push(hexByte(c))
       k += 1
     }
   }
   // Redis recurses at each star that is not the pattern's last element and stops matching past 1000 levels.
-  const joined = pieces.join("\n").replace(/\*(\n\*)+/g, "*").split("\n")
+  const joined = pieces
+    .join("\n")
+    .replace(/\*(\n\*)+/g, "*")
+    .split("\n")
   const nesting = joined.filter((piece, index) => piece === "*" && index < joined.length - 1).length
   if (nesting > 1000) return false
   const source = joined.map((piece) => (piece === "*" ? "[\\x00-\\xff]*" : piece)).join("")
@@ -177,7 +180,9 @@ describe("glob", () => {
   it.each(table)("%j matches %j: %s", (pattern, key, matches) => {
     expect(Glob.match(pattern, key)).toBe(matches)
     expect(Glob.matchBytes(utf8(pattern), utf8(key))).toBe(matches)
-    expect(reference(utf8(pattern), utf8(key))).toBe(matches)
+    // A backtracking regular expression takes exponential time on a thousand stars; the rows that probe Redis's
+    // nesting limit are checked against the matcher and the recorded outcome only.
+    if (pattern.length < 100) expect(reference(utf8(pattern), utf8(key))).toBe(matches)
   })
 
   it.each(rawTable)("bytes %j match %j: %s", (pattern, key, matches) => {
@@ -214,7 +219,25 @@ describe("glob", () => {
     "\\[",
     "\\é"
   ]
-  const keyFragments = ["a", "b", "z", "A", ":", "-", "]", "[", "\\", "*", "?", "^", "é", "日", "😀", "\u00ff", "\u0080"]
+  const keyFragments = [
+    "a",
+    "b",
+    "z",
+    "A",
+    ":",
+    "-",
+    "]",
+    "[",
+    "\\",
+    "*",
+    "?",
+    "^",
+    "é",
+    "日",
+    "😀",
+    "\u00ff",
+    "\u0080"
+  ]
   const patterns = FastCheck.array(FastCheck.constantFrom(...fragments), { maxLength: 7 }).map((xs) => xs.join(""))
   const literalPrefixed = FastCheck.tuple(
     FastCheck.array(FastCheck.constantFrom("a", "b", ":", "é", "日", "\\*", "\\?", "\\\\", "\\"), { maxLength: 4 }),
@@ -250,7 +273,24 @@ describe("glob", () => {
   )
 
   const bytes = FastCheck.array(
-    FastCheck.constantFrom(0x2a, 0x3f, 0x5b, 0x5d, 0x5e, 0x2d, 0x5c, 0x61, 0x62, 0x7a, 0x00, 0x7f, 0x80, 0xa9, 0xc3, 0xff),
+    FastCheck.constantFrom(
+      0x2a,
+      0x3f,
+      0x5b,
+      0x5d,
+      0x5e,
+      0x2d,
+      0x5c,
+      0x61,
+      0x62,
+      0x7a,
+      0x00,
+      0x7f,
+      0x80,
+      0xa9,
+      0xc3,
+      0xff
+    ),
     { maxLength: 9 }
   ).map((xs) => Uint8Array.from(xs))
 

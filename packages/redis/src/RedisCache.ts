@@ -22,7 +22,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
 import * as internalBackend from "./internal/backend.js"
@@ -58,12 +57,6 @@ export interface RedisCacheClientOptions extends Cache.Cache.Options {
    * Default 1 second. With `layerFromClient` it applies only when the client has no `commandTimeout` of its own.
    */
   readonly commandTimeout?: Duration.DurationInput | undefined
-  /**
-   * Tried again on retryable errors (`CacheUnavailableError` except an open circuit, `CacheTimeoutError`), for
-   * operations that give the same answer when repeated: get, getMany, set, setMany, has, timeToLive, expire, the
-   * SCAN steps of keys/deletePattern/clear, and ping. Never add, increment, decrement, delete or persist.
-   */
-  readonly retry?: Schedule.Schedule<unknown, CacheError> | undefined
   /**
    * Circuit breaker settings, or `false` to turn it off. On by default.
    */
@@ -159,9 +152,7 @@ const backendOn = (
   options: RedisCacheClientOptions,
   commandTimeout: number
 ): Effect.Effect<Backend, CacheInvalidInputError> =>
-  Effect.map(breaker(options), (circuitBreaker) =>
-    internalBackend.make(c, { commandTimeout, retry: options.retry, circuit: circuitBreaker })
-  )
+  Effect.map(breaker(options), (circuitBreaker) => internalBackend.make(c, { commandTimeout, circuit: circuitBreaker }))
 
 /**
  * The Redis `Backend` alone, connected and checked, closed with the scope. For building a service by hand or

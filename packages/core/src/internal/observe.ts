@@ -39,23 +39,15 @@ export const metrics = {
 /** @internal */
 export type Outcome = "hit" | "miss" | "ok" | "error"
 
-/** Operations that may be sent again without changing the result: never increment, decrement or add. */
-const idempotent = new Set([
-  "get",
-  "getMany",
-  "set",
-  "setMany",
-  "delete",
-  "deleteMany",
-  "has",
-  "timeToLive",
-  "expire",
-  "persist",
-  "deletePattern",
-  "clear",
-  "ping",
-  "getOrSet"
-])
+/**
+ * Operations whose answer cannot change by running them twice. Never add, increment or decrement (their first
+ * attempt may have been applied before its reply was lost), nor delete, persist or the pattern deletions, whose
+ * answer (did it exist, how many went) would describe the retry instead of the call.
+ */
+const idempotent = new Set(["get", "getMany", "set", "setMany", "has", "timeToLive", "expire", "ping", "getOrSet"])
+
+// An open circuit answers at once by design: retrying it would only spin until the cooldown ends.
+const shouldRetry = (error: CacheError): boolean => isRetryable(error) && error.code !== "CIRCUIT_OPEN"
 
 /** @internal */
 export interface ObserveOptions {
@@ -107,7 +99,7 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
   ): Effect.Effect<A, CacheError> => {
     let self = Effect.mapError(effect, (error) => withContext(error, operation, key))
     if (options.retry !== undefined && idempotent.has(operation)) {
-      self = Effect.retry(self, { schedule: options.retry, while: isRetryable })
+      self = Effect.retry(self, { schedule: options.retry, while: shouldRetry })
     }
     if (options.metrics) {
       const measured = self

@@ -6,8 +6,9 @@
  * single-backtrack-point matcher decide a key without recursion. Quirks kept on purpose, because Redis has them:
  *
  * - `?` and bracket classes match one BYTE, not one character.
- * - Ranges compare bytes as C `char`, which is signed on the platforms Redis ships for: `[a-\xc3]` is the
- *   range from -61 to 97, so it holds ASCII `A`–`a` and the bytes 0xC3–0xFF.
+ * - Ranges compare bytes as C `char`, signed on x86-64 (checked against redis-server 7.0.15 there; on ARM,
+ *   where `char` is unsigned, Redis itself answers differently): `[a-\xc3]` is the range from -61 to 97, so
+ *   it holds the bytes 0x00–0x61 and 0xC3–0xFF. Only ranges with a non-ASCII end are affected.
  * - A reversed range `[z-a]` is the range `[a-z]`; `[a-]` is the range from `]` to `a`, and the bracket goes on.
  * - An unterminated bracket ends the pattern; `[` alone matches nothing, `[^` matches any byte.
  * - A trailing backslash is a literal backslash.
@@ -48,9 +49,7 @@ export interface Glob {
 const signed = (byte: number): number => (byte >= 128 ? byte - 256 : byte)
 
 /** Compile the bytes of a pattern into tokens, following the order in which Redis tests each bracket case. */
-export const tokenize = (
-  p: Uint8Array
-): { tokens: Int32Array; classes: Array<Uint8Array>; hopeless: boolean } => {
+export const tokenize = (p: Uint8Array): { tokens: Int32Array; classes: Array<Uint8Array>; hopeless: boolean } => {
   const tokens: Array<number> = []
   const classes: Array<Uint8Array> = []
   const n = p.length

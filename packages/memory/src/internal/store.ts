@@ -214,12 +214,20 @@ export class Store {
   }
 
   getWithTimeToLive(key: string): ValueWithTimeToLive | undefined {
-    const node = this.read(key)
+    const node = this.map.get(key)
     if (node === undefined) return undefined
-    return {
-      value: node.value,
-      timeToLive: node.expireAt === NEVER ? -1 : node.expireAt - this.now()
+    if (node.expireAt === NEVER) {
+      if (this.bounded) this.touch(node)
+      return { value: node.value, timeToLive: -1 }
     }
+    // One clock reading decides both liveness and the remaining time, so a live entry never reports 0.
+    const now = this.now()
+    if (node.expireAt <= now) {
+      this.remove(node)
+      return undefined
+    }
+    if (this.bounded) this.touch(node)
+    return { value: node.value, timeToLive: node.expireAt - now }
   }
 
   getMany(keys: ReadonlyArray<string>): Array<string | undefined> {
@@ -239,7 +247,9 @@ export class Store {
     this.sweep(now, SWEEP_STEPS)
   }
 
-  setMany(entries: ReadonlyArray<{ readonly key: string; readonly value: string; readonly timeToLive: number | undefined }>): void {
+  setMany(
+    entries: ReadonlyArray<{ readonly key: string; readonly value: string; readonly timeToLive: number | undefined }>
+  ): void {
     const now = this.now()
     for (const entry of entries) {
       this.write(entry.key, entry.value, entry.timeToLive === undefined ? NEVER : now + entry.timeToLive)

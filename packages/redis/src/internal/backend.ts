@@ -1,13 +1,11 @@
 /**
  * The `Backend` on a `Client`: one Redis command (or one script) per operation, every failure mapped to a
- * `CacheError`, guarded by the circuit breaker, bounded in time, and retried by the user's schedule where trying
- * again cannot change the answer.
+ * `CacheError`, guarded by the circuit breaker and bounded in time. (The core applies the user's retry schedule.)
  */
 import type { Backend, Entry, ValueWithTimeToLive } from "@cachet/core/Backend"
-import { CacheCommandError, type CacheError, CacheTimeoutError, isRetryable } from "@cachet/core/CacheError"
+import { CacheCommandError, type CacheError, CacheTimeoutError } from "@cachet/core/CacheError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { CircuitBreaker } from "./circuit.js"
 import type { Client, Scanner } from "./client.js"
@@ -16,7 +14,6 @@ import { fromDriver } from "./errors.js"
 export interface Settings {
   /** Milliseconds; enforced here only when the client does not enforce a command timeout itself. */
   readonly commandTimeout: number
-  readonly retry: Schedule.Schedule<unknown, CacheError> | undefined
   readonly circuit: CircuitBreaker
 }
 
@@ -136,18 +133,6 @@ export const make = (client: Client, settings: Settings): Backend => {
 
   const call = client.enforcesCommandTimeout ? direct : bounded(settings.commandTimeout)
 
-  const retry = settings.retry
-  // Only for operations whose answer cannot change by running them twice: never add, increment, delete or
-  // persist, whose first attempt may have been applied before its reply was lost.
-  const idempotent: <B>(effect: Effect.Effect<B, CacheError>) => Effect.Effect<B, CacheError> =
-    retry === undefined
-      ? (effect) => effect
-      : (effect) =>
-          Effect.retry(effect, {
-            schedule: retry,
-            while: (error) => isRetryable(error) && error.code !== "CIRCUIT_OPEN"
-          })
-
   const decodeWithTimeToLive = (reply: unknown): ValueWithTimeToLive | undefined => {
     if (reply === null) return undefined
     if (Array.isArray(reply) && reply.length === 2) {
@@ -167,32 +152,26 @@ export const make = (client: Client, settings: Settings): Backend => {
     (pattern: string) =>
     (scanner: Scanner): Stream.Stream<ReadonlyArray<string>, CacheError> =>
       Stream.paginateEffect("0", (cursor: string) =>
-        idempotent(
-          call(
-            "scan",
-            undefined,
-            () => scanner(cursor, pattern, scanCount),
-            ([next, keys]): readonly [ReadonlyArray<string>, Option.Option<string>] => [
-              keys,
-              next === "0" ? Option.none() : Option.some(next)
-            ]
-          )
+        call(
+          "scan",
+          undefined,
+          () => scanner(cursor, pattern, scanCount),
+          ([next, keys]): readonly [ReadonlyArray<string>, Option.Option<string>] => [
+            keys,
+            next === "0" ? Option.none() : Option.some(next)
+          ]
         )
       ).pipe(Stream.filter((keys) => keys.length > 0))
 
   return {
     name: "redis",
-    get: (key) => idempotent(call("get", key, () => client.get(key), toUndefined)),
-    getWithTimeToLive: (key) => idempotent(call("get", key, () => client.getWithTimeToLive(key), decodeWithTimeToLive)),
+    get: (key) => call("get", key, () => client.get(key), toUndefined),
+    getWithTimeToLive: (key) => call("get", key, () => client.getWithTimeToLive(key), decodeWithTimeToLive),
     getMany: (keys) =>
-      keys.length === 0
-        ? Effect.succeed([])
-        : idempotent(call("getMany", undefined, () => client.mget(keys), toUndefinedAll)),
-    set: (key, value, timeToLive) => idempotent(call("set", key, () => client.set(key, value, timeToLive), toVoid)),
+      keys.length === 0 ? Effect.succeed([]) : call("getMany", undefined, () => client.mget(keys), toUndefinedAll),
+    set: (key, value, timeToLive) => call("set", key, () => client.set(key, value, timeToLive), toVoid),
     setMany: (entries: ReadonlyArray<Entry>) =>
-      entries.length === 0
-        ? Effect.void
-        : idempotent(call("setMany", undefined, () => client.setMany(entries), toVoid)),
+      entries.length === 0 ? Effect.void : call("setMany", undefined, () => client.setMany(entries), toVoid),
     add: (key, value, timeToLive) => call("add", key, () => client.setIfAbsent(key, value, timeToLive), isOk),
     delete: (keys) =>
       keys.length === 0
@@ -203,17 +182,15 @@ export const make = (client: Client, settings: Settings): Backend => {
             () => client.unlink(keys),
             (n: number) => n
           ),
-    has: (key) => idempotent(call("has", key, () => client.exists(key), isPositive)),
+    has: (key) => call("has", key, () => client.exists(key), isPositive),
     timeToLive: (key) =>
-      idempotent(
-        call(
-          "timeToLive",
-          key,
-          () => client.pttl(key),
-          (n: number) => n
-        )
+      call(
+        "timeToLive",
+        key,
+        () => client.pttl(key),
+        (n: number) => n
       ),
-    expire: (key, timeToLive) => idempotent(call("expire", key, () => client.pexpire(key, timeToLive), isOne)),
+    expire: (key, timeToLive) => call("expire", key, () => client.pexpire(key, timeToLive), isOne),
     persist: (key) => call("persist", key, () => client.persist(key), isOne),
     increment: (key, by) => call("increment", key, () => client.incrementBy(key, by.toString()), decodeInteger),
     scan: (pattern) => {
@@ -224,6 +201,6 @@ export const make = (client: Client, settings: Settings): Backend => {
         ? one(first)
         : Stream.flatMap(Stream.fromIterable(scanners), one)
     },
-    ping: idempotent(call("ping", undefined, () => client.ping(), toVoid))
+    ping: call("ping", undefined, () => client.ping(), toVoid)
   }
 }
