@@ -22,7 +22,7 @@ export const SCAN_BATCH = 1000
 class Node {
   key: string
   value: string
-  /** Epoch milliseconds after which the entry is gone; `NEVER` when it does not expire. */
+  /** Epoch milliseconds after which the entry is gone (it lives through this very millisecond, as in Redis, whose PTTL then answers 0); `NEVER` when it does not expire. */
   expireAt: number
   weight: number
   /** LRU ring: `next` goes towards the least recently used. Self-linked while out of the ring. */
@@ -95,7 +95,7 @@ export class Store {
   private live(key: string, now: number): Node | undefined {
     const node = this.map.get(key)
     if (node === undefined) return undefined
-    if (node.expireAt <= now) {
+    if (node.expireAt < now) {
       this.remove(node)
       return undefined
     }
@@ -106,7 +106,7 @@ export class Store {
   private read(key: string): Node | undefined {
     const node = this.map.get(key)
     if (node === undefined) return undefined
-    if (node.expireAt !== NEVER && node.expireAt <= this.now()) {
+    if (node.expireAt !== NEVER && node.expireAt < this.now()) {
       this.remove(node)
       return undefined
     }
@@ -202,7 +202,7 @@ export class Store {
         continue
       }
       const next = node.vnext
-      if (node.expireAt <= now) this.remove(node)
+      if (node.expireAt < now) this.remove(node)
       node = next
       left--
     }
@@ -222,7 +222,7 @@ export class Store {
     }
     // One clock reading decides both liveness and the remaining time, so a live entry never reports 0.
     const now = this.now()
-    if (node.expireAt <= now) {
+    if (node.expireAt < now) {
       this.remove(node)
       return undefined
     }
