@@ -1,7 +1,4 @@
+import { KeyValueStoreSuite } from "@cachet/core/testing"
 import { MemoryCache } from "@cachet/memory"
-import { describe } from "@effect/vitest"
-import { keyValueStoreContract } from "./keyValueStoreContract.js"
 
-describe("CacheKeyValueStore on MemoryCache", () => {
-  keyValueStoreContract(MemoryCache.layer())
-})
+KeyValueStoreSuite.run("CacheKeyValueStore on MemoryCache", MemoryCache.layer())

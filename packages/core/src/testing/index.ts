@@ -4,3 +4,7 @@
  * @since 0.1.0
  */
 export * as CacheSuite from "./CacheSuite.js"
+/**
+ * @since 0.1.0
+ */
+export * as KeyValueStoreSuite from "./KeyValueStoreSuite.js"

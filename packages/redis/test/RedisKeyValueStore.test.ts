@@ -1,0 +1,12 @@
+import { KeyValueStoreSuite } from "@cachet/core/testing"
+import { RedisCache } from "@cachet/redis"
+import { afterAll } from "@effect/vitest"
+import { externalUrl, startServer, uniquePrefix } from "./harness.js"
+
+const own = externalUrl === undefined ? await startServer() : undefined
+afterAll(() => own?.stop())
+
+KeyValueStoreSuite.run(
+  "CacheKeyValueStore on RedisCache",
+  RedisCache.layer({ url: externalUrl ?? own?.url ?? "", prefix: uniquePrefix("kv") })
+)
