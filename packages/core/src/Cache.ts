@@ -175,7 +175,10 @@ export declare namespace Cache {
     readonly retry?: Schedule.Schedule<unknown, CacheError> | undefined
     /** Record `Metric`s of every operation. Default `true`. */
     readonly metrics?: boolean | undefined
-    /** Wrap every operation in a `cachet.<operation>` span. Default `true`. */
+    /**
+     * Wrap operations in `cachet.<operation>` spans when they run inside a trace (a parent span exists).
+     * Default `true`; outside a trace no span is made, so untraced code pays nothing for it.
+     */
     readonly spans?: boolean | undefined
     /** Put keys in spans (they may be personal data). Default `false`. */
     readonly spanKeys?: boolean | undefined
