@@ -1,8 +1,10 @@
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import type * as MetricLabel from "effect/MetricLabel"
 import * as MetricLabelModule from "effect/MetricLabel"
+import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as Tracer from "effect/Tracer"
 import { type CacheError, isRetryable, withContext } from "../CacheError.js"
@@ -102,41 +104,44 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
     }
   })
 
+  const record = (operation: string, outcome: Outcome, start: number) => {
+    metrics.operations.unsafeUpdate(1, labelsFor(operation, outcome))
+    metrics.duration.unsafeUpdate((performance.now() - start) / 1000, labelsFor(operation, undefined))
+  }
+
   const run = <A>(
     operation: string,
     key: string | undefined,
     effect: Effect.Effect<A, CacheError>,
     classify: (value: A) => Outcome = ok
   ): Effect.Effect<A, CacheError> => {
-    let self = Effect.mapError(effect, (error) => withContext(error, operation, key))
-    if (options.retry !== undefined && idempotent.has(operation)) {
-      self = Effect.retry(self, { schedule: options.retry, while: shouldRetry })
-    }
-    if (options.metrics) {
-      const measured = self
-      self = Effect.suspend(() => {
-        const start = performance.now()
-        const record = (outcome: Outcome) => {
-          metrics.operations.unsafeUpdate(1, labelsFor(operation, outcome))
-          metrics.duration.unsafeUpdate((performance.now() - start) / 1000, labelsFor(operation, undefined))
+    const attempt =
+      options.retry !== undefined && idempotent.has(operation)
+        ? Effect.retry(effect, { schedule: options.retry, while: shouldRetry })
+        : effect
+    if (!options.metrics && !options.spans)
+      return Effect.mapError(attempt, (error) => withContext(error, operation, key))
+    const spanOptions = options.spans ? spanOptionsFor(operation, key) : undefined
+    // One step to read the context and the clock, one to label the error and record the outcome: each Effect step
+    // costs about as much as a memory hit, so the hot path takes as few as it can.
+    return Effect.contextWithEffect((context: Context.Context<never>) => {
+      const start = options.metrics ? performance.now() : 0
+      const observed = Effect.matchEffect(attempt, {
+        onFailure: (error) => {
+          if (options.metrics) record(operation, "error", start)
+          return Effect.fail(withContext(error, operation, key))
+        },
+        onSuccess: (value) => {
+          if (options.metrics) record(operation, classify(value), start)
+          return Effect.succeed(value)
         }
-        // tapBoth rather than onExit: a third of the cost, and an interrupted call has no outcome to count.
-        return Effect.tapBoth(measured, {
-          onSuccess: (value) => Effect.sync(() => record(classify(value))),
-          onFailure: () => Effect.sync(() => record("error"))
-        })
       })
-    }
-    if (options.spans) {
-      const traced = self
-      const spanOptions = spanOptionsFor(operation, key)
-      // Only inside a trace, as OpenTelemetry's Redis instrumentations do by default: a span with no parent
-      // belongs to no request, and creating one costs more than a memory hit itself.
-      self = Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (parent) =>
-        parent._tag === "None" ? traced : Effect.withSpan(traced, `cachet.${operation}`, spanOptions)
-      )
-    }
-    return self
+      // Spans only inside a trace, as OpenTelemetry's Redis instrumentations do by default: a span without a
+      // parent belongs to no request, and making one costs more than a memory hit itself.
+      return spanOptions !== undefined && Option.isSome(Context.getOption(context, Tracer.ParentSpan))
+        ? Effect.withSpan(observed, `cachet.${operation}`, spanOptions)
+        : observed
+    })
   }
 
   return {
