@@ -39,7 +39,10 @@ export const valueFor = (i: number): Value => ({
 })
 
 /** User keys, without any store's prefix. */
-export const keys: ReadonlyArray<string> = Array.from({ length: KEY_COUNT }, (_, i) => `k:${String(i).padStart(5, "0")}`)
+export const keys: ReadonlyArray<string> = Array.from(
+  { length: KEY_COUNT },
+  (_, i) => `k:${String(i).padStart(5, "0")}`
+)
 
 export const values: ReadonlyArray<Value> = keys.map((_, i) => valueFor(i))
 
