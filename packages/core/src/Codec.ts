@@ -81,7 +81,8 @@ const unpackBytes = Schema.decodeEither(msgPackBytes)
 
 /**
  * MessagePack (through `@effect/platform`'s MsgPack), stored as base64 text. It carries what JSON cannot:
- * `Uint8Array`s, `Date`s, `undefined`, `NaN`, `Map`s and `Set`s. Counters (`increment`) need the JSON codec.
+ * `Uint8Array`s, `Date`s, `undefined` and `NaN` (a `Map` comes back as an object and a `Set` as an array, as
+ * MessagePack has no such types: use a typed view for those). Counters (`increment`) need the JSON codec.
  *
  * @since 0.1.0
  * @category codecs

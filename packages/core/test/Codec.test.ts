@@ -1,6 +1,8 @@
-import { Codec } from "@cachet/core"
+import { CacheResult, Codec } from "@cachet/core"
+import { MemoryCache } from "@cachet/memory"
 import { assert, describe, it } from "@effect/vitest"
 import * as Arbitrary from "effect/Arbitrary"
+import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -83,4 +85,33 @@ describe("Codec", () => {
     assert.throws(() => codec.decode('{"n":"x"}'), Codec.SchemaFailure)
     assert.throws(() => codec.encode({ n: "x" } as unknown as { n: number }), Codec.SchemaFailure)
   })
+})
+
+describe("Codec.msgPack", () => {
+  it("round-trips what JSON cannot carry, as base64 text", () => {
+    const value = {
+      bytes: new Uint8Array([0, 1, 255]),
+      at: new Date(0),
+      missing: undefined,
+      nan: Number.NaN,
+      nested: [{ big: 2 ** 60 }]
+    }
+    const text = Codec.msgPack.encode(value)
+    assert.match(text, /^[A-Za-z0-9+/]+=*$/)
+    assert.deepStrictEqual(Codec.msgPack.decode(text), value)
+  })
+
+  it("refuses text that is not base64 MessagePack", () => {
+    assert.throws(() => Codec.msgPack.decode("not base64!"), Codec.CodecFailure)
+    assert.throws(() => Codec.msgPack.decode(Codec.json.encode("x")), Codec.CodecFailure)
+  })
+
+  it.effect("works as a cache's codec", () =>
+    Effect.gen(function* () {
+      const cache = yield* MemoryCache.make({ codec: Codec.msgPack })
+      const value = { bytes: new Uint8Array([1, 2, 3]), at: new Date(5) }
+      yield* cache.set("k", value)
+      assert.deepStrictEqual(yield* cache.get("k"), CacheResult.hit(value))
+    }).pipe(Effect.scoped)
+  )
 })
