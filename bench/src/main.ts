@@ -13,12 +13,12 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import { Redis } from "ioredis"
+import { startServer } from "../../packages/redis/test/harness.js"
 import { KEY_COUNT, valueBytes } from "./data.js"
 import { runDeletePattern } from "./deletePattern.js"
 import { type Peer, ratios, runWorkload, type Settings, summarise, type WorkloadResult } from "./measure.js"
 import { storeNames } from "./memoryChild.js"
 import { makePeers } from "./peers.js"
-import { type RedisServer, startRedis } from "./redisServer.js"
 import * as W from "./workloads.js"
 
 const args = process.argv.slice(2)
@@ -217,10 +217,10 @@ const measureMemory = (store: string): Promise<number> =>
 const main = async () => {
   const cpu = os.cpus()[0]?.model ?? "unknown"
   log(`cachet bench${quick ? " (quick)" : ""}: ${os.availableParallelism()} cores, ${cpu}, Node ${process.version}`)
-  let server: RedisServer | undefined
+  let server: Awaited<ReturnType<typeof startServer>> | undefined
   const cleanups: Array<() => Promise<void>> = []
   try {
-    server = await startRedis()
+    server = await startServer()
     log(`redis-server of our own on 127.0.0.1:${server.port}`)
     const peers = await makePeers(server.url)
     cleanups.push(peers.close)

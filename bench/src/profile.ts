@@ -9,8 +9,8 @@
 import { MemoryCache } from "@cachet/memory"
 import { RedisCache } from "@cachet/redis"
 import * as Effect from "effect/Effect"
+import { startServer } from "../../packages/redis/test/harness.js"
 import { batchOf, keyAt, keys, valueAt, values } from "./data.js"
-import { startRedis } from "./redisServer.js"
 
 const name = process.argv[2] ?? "memory-get"
 const seconds = Number(process.argv[3] ?? "4")
@@ -18,7 +18,7 @@ const options = { timeToLive: 3_600_000 }
 
 const main = async () => {
   const redisCase = name.startsWith("redis")
-  const server = redisCase ? await startRedis() : undefined
+  const server = redisCase ? await startServer() : undefined
   try {
     const bare = name.endsWith("-bare")
     const program = Effect.gen(function* () {

@@ -444,16 +444,16 @@ export const refreshEvery: {
   Effect.flatMap(Cache, (cache) => {
     const schema = options?.schema
     const view = schema === undefined ? jsonView<A>(cache) : cache.forSchema(schema)
-    const labels = [MetricLabel.make("backend", cache.backend), MetricLabel.make("namespace", "refreshEvery")]
+    // The root namespace: refreshEvery writes through the service in context.
+    const labels = [MetricLabel.make("backend", cache.backend), MetricLabel.make("namespace", "")]
+    const ok = [...labels, MetricLabel.make("outcome", "ok")]
+    const failed = [...labels, MetricLabel.make("outcome", "error")]
     const once = Effect.flatMap(lookup, (value) => view.set(key, value, options)).pipe(
       Effect.matchCauseEffect({
-        onSuccess: () =>
-          Effect.sync(() => observeMetrics.refreshes.unsafeUpdate(1, [...labels, MetricLabel.make("outcome", "ok")])),
+        onSuccess: () => Effect.sync(() => observeMetrics.refreshes.unsafeUpdate(1, ok)),
         onFailure: (cause) =>
           Effect.zipRight(
-            Effect.sync(() =>
-              observeMetrics.refreshes.unsafeUpdate(1, [...labels, MetricLabel.make("outcome", "error")])
-            ),
+            Effect.sync(() => observeMetrics.refreshes.unsafeUpdate(1, failed)),
             Effect.logWarning("cachet: refreshEvery lookup or write failed; the previous value stays", cause)
           )
       })

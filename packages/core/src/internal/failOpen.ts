@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import { constFalse, constVoid } from "effect/Function"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Stream from "effect/Stream"
 import type { Cache } from "../Cache.js"
@@ -10,7 +11,7 @@ const degrade = <A, B>(
   backend: string,
   operation: string,
   effect: Effect.Effect<A, CacheError>,
-  fallback: B
+  fallback: () => B
 ): Effect.Effect<A | B, CacheError> =>
   Effect.catchIf(effect, isRetryable, (error) =>
     Effect.zipRight(
@@ -20,7 +21,7 @@ const degrade = <A, B>(
           MetricLabel.make("operation", operation)
         ])
       ),
-      Effect.as(
+      Effect.map(
         Effect.logWarning(`cachet: ${error.message}; failing open`).pipe(
           Effect.annotateLogs({ "cachet.operation": operation, "cachet.code": error.code })
         ),
@@ -29,36 +30,32 @@ const degrade = <A, B>(
     )
   )
 
-const missEffect = CacheResult.miss
+const miss = () => CacheResult.miss
+const zero = () => 0
 
 /** @internal */
 export const view = <A>(self: Cache.View<A>, backend: string): Cache.View<A> => ({
   ...self,
-  get: (key) => degrade(backend, "get", self.get(key), missEffect),
+  get: (key) => degrade(backend, "get", self.get(key), miss),
   getMany: (keys) => {
     const list = Array.from(keys)
-    return degrade(
-      backend,
-      "getMany",
-      self.getMany(list),
-      list.map(() => missEffect)
-    )
+    return degrade(backend, "getMany", self.getMany(list), () => list.map(miss))
   },
-  set: (key, value, options) => degrade(backend, "set", self.set(key, value, options), undefined),
-  setMany: (entries, options) => degrade(backend, "setMany", self.setMany(entries, options), undefined),
-  add: (key, value, options) => degrade(backend, "add", self.add(key, value, options), false),
-  delete: (key) => degrade(backend, "delete", self.delete(key), false),
-  deleteMany: (keys) => degrade(backend, "deleteMany", self.deleteMany(keys), 0),
-  has: (key) => degrade(backend, "has", self.has(key), false),
-  timeToLive: (key) => degrade(backend, "timeToLive", self.timeToLive(key), missEffect),
-  expire: (key, timeToLive) => degrade(backend, "expire", self.expire(key, timeToLive), false),
-  persist: (key) => degrade(backend, "persist", self.persist(key), false),
-  deletePattern: (glob) => degrade(backend, "deletePattern", self.deletePattern(glob), 0),
-  clear: () => degrade(backend, "clear", self.clear(), 0),
+  set: (key, value, options) => degrade(backend, "set", self.set(key, value, options), constVoid),
+  setMany: (entries, options) => degrade(backend, "setMany", self.setMany(entries, options), constVoid),
+  add: (key, value, options) => degrade(backend, "add", self.add(key, value, options), constFalse),
+  delete: (key) => degrade(backend, "delete", self.delete(key), constFalse),
+  deleteMany: (keys) => degrade(backend, "deleteMany", self.deleteMany(keys), zero),
+  has: (key) => degrade(backend, "has", self.has(key), constFalse),
+  timeToLive: (key) => degrade(backend, "timeToLive", self.timeToLive(key), miss),
+  expire: (key, timeToLive) => degrade(backend, "expire", self.expire(key, timeToLive), constFalse),
+  persist: (key) => degrade(backend, "persist", self.persist(key), constFalse),
+  deletePattern: (glob) => degrade(backend, "deletePattern", self.deletePattern(glob), zero),
+  clear: () => degrade(backend, "clear", self.clear(), zero),
   keys: (glob) =>
     Stream.catchAll(self.keys(glob), (error) =>
       isRetryable(error)
-        ? Stream.fromEffect(degrade(backend, "keys", Effect.fail(error), undefined)).pipe(Stream.drain)
+        ? Stream.fromEffect(degrade(backend, "keys", Effect.fail(error), constVoid)).pipe(Stream.drain)
         : Stream.fail(error)
     ),
   // A failing backend makes getOrSet run the lookup and return its value, as "bypass" does.

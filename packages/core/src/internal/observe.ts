@@ -93,16 +93,25 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
     return found
   }
 
-  const spanOptionsFor = (operation: string, key: string | undefined): Tracer.SpanOptions => ({
-    kind: "client",
-    captureStackTrace: false,
-    attributes: {
-      "db.system.name": options.backend,
-      "db.operation.name": operation,
-      "cachet.namespace": namespace,
-      ...(options.spanKeys && key !== undefined ? { "cachet.key": key } : {})
+  // Built on first use inside a trace, once per operation (keys vary, so with spanKeys once per call).
+  const spanOptionsCache = new Map<string, Tracer.SpanOptions>()
+  const spanOptionsFor = (operation: string, key: string | undefined): Tracer.SpanOptions => {
+    const withKey = options.spanKeys && key !== undefined
+    const cached = withKey ? undefined : spanOptionsCache.get(operation)
+    if (cached !== undefined) return cached
+    const made: Tracer.SpanOptions = {
+      kind: "client",
+      captureStackTrace: false,
+      attributes: {
+        "db.system.name": options.backend,
+        "db.operation.name": operation,
+        "cachet.namespace": namespace,
+        ...(withKey ? { "cachet.key": key } : {})
+      }
     }
-  })
+    if (!withKey) spanOptionsCache.set(operation, made)
+    return made
+  }
 
   const record = (operation: string, outcome: Outcome, start: number) => {
     metrics.operations.unsafeUpdate(1, labelsFor(operation, outcome))
@@ -121,7 +130,6 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
         : effect
     if (!options.metrics && !options.spans)
       return Effect.mapError(attempt, (error) => withContext(error, operation, key))
-    const spanOptions = options.spans ? spanOptionsFor(operation, key) : undefined
     // One step to read the context and the clock, one to label the error and record the outcome: each Effect step
     // costs about as much as a memory hit, so the hot path takes as few as it can.
     return Effect.contextWithEffect((context: Context.Context<never>) => {
@@ -138,8 +146,8 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
       })
       // Spans only inside a trace, as OpenTelemetry's Redis instrumentations do by default: a span without a
       // parent belongs to no request, and making one costs more than a memory hit itself.
-      return spanOptions !== undefined && Option.isSome(Context.getOption(context, Tracer.ParentSpan))
-        ? Effect.withSpan(observed, `cachet.${operation}`, spanOptions)
+      return options.spans && Option.isSome(Context.getOption(context, Tracer.ParentSpan))
+        ? Effect.withSpan(observed, `cachet.${operation}`, spanOptionsFor(operation, key))
         : observed
     })
   }

@@ -42,7 +42,7 @@ export interface TestContext {
   readonly advance: (duration: Duration.DurationInput) => Effect.Effect<void>
 }
 
-/** A test body: any failure fails the test. */
+/** A test body: a failure of whatever type fails the test. */
 export type Body = (context: TestContext) => Effect.Effect<void, unknown, Scope.Scope>
 
 /** Registers tests against one backend. */
