@@ -2,6 +2,7 @@ import { defineProject } from "vitest/config"
 
 export default defineProject({
   resolve: { conditions: ["@cachet/source"] },
+  ssr: { resolve: { conditions: ["@cachet/source"] } },
   test: {
     name: "redis",
     include: ["test/**/*.test.ts"],

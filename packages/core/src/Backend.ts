@@ -65,6 +65,11 @@ export interface Backend {
   readonly setMany: (entries: ReadonlyArray<Entry>) => Effect.Effect<void, CacheError>
   /** SET NX [PX]: whether the value was written. */
   readonly add: (key: string, value: string, timeToLive: number | undefined) => Effect.Effect<boolean, CacheError>
+  /**
+   * Delete `key` only if its value is exactly `expected` (compare-and-delete, atomic; a Lua script on Redis):
+   * whether it was deleted. Releases a lock without removing one that has since passed to another holder.
+   */
+  readonly deleteIfEquals: (key: string, expected: string) => Effect.Effect<boolean, CacheError>
   /** UNLINK: how many of the keys existed. */
   readonly delete: (keys: ReadonlyArray<string>) => Effect.Effect<number, CacheError>
   /** EXISTS. */

@@ -85,6 +85,34 @@ export declare namespace Cache {
      * out, run `lookup` and return its value (storing it if the backend answers).
      */
     readonly onCacheError?: "fail" | "bypass" | undefined
+    /**
+     * Run `lookup` once across processes, not only within this one: on a miss, the process that takes the key's
+     * lock (`SET NX PX` with a random token) looks up and stores; the others poll until the value appears or the
+     * lock is free again, then one of them takes over. A holder that crashes releases the lock by its expiry.
+     * `true` uses the defaults of `LockOptions`. A waiter that gives up fails with `CacheTimeoutError` code
+     * `LOCK_TIMEOUT` (served stale under `staleIfError`, looked up straight under `onCacheError: "bypass"`).
+     *
+     * @since 0.2.0
+     */
+    readonly lock?: boolean | LockOptions | undefined
+  }
+
+  /**
+   * The cross-process lock of `getOrSet`.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  export interface LockOptions {
+    /**
+     * How long the lock lives. Another process takes over after it, so set it above the slowest lookup: a lookup
+     * that outlives its lock may run twice. Default 10 seconds.
+     */
+    readonly timeout?: Duration.DurationInput | undefined
+    /** How long a waiter waits in all before failing with `LOCK_TIMEOUT`. Default twice `timeout`. */
+    readonly wait?: Duration.DurationInput | undefined
+    /** When a waiter looks again. Default every 50 milliseconds, jittered. */
+    readonly poll?: Schedule.Schedule<unknown, unknown> | undefined
   }
 
   /**
@@ -266,6 +294,12 @@ export interface CachedOptions<Args extends ReadonlyArray<unknown>, A> {
   readonly timeToLiveJitter?: number | undefined
   /** Calls for which this returns `true` run the function straight, neither reading nor writing the cache. */
   readonly bypass?: ((...args: Args) => boolean) | undefined
+  /**
+   * One call per key across processes: see `GetOrSetOptions.lock`.
+   *
+   * @since 0.2.0
+   */
+  readonly lock?: boolean | Cache.LockOptions | undefined
 }
 
 /**
@@ -292,7 +326,8 @@ const makeCached = <Args extends ReadonlyArray<unknown>, A, E, R>(
     })
   const getOrSetOptions: Cache.GetOrSetOptions<A> = {
     timeToLive: options.timeToLive,
-    timeToLiveJitter: options.timeToLiveJitter
+    timeToLiveJitter: options.timeToLiveJitter,
+    lock: options.lock
   }
   const call = (...args: Args): Effect.Effect<A, E | CacheError, R | Cache> =>
     options.bypass?.(...args) === true
@@ -385,8 +420,9 @@ const isService = (u: Layer.Layer<Cache, unknown, unknown> | Cache.Service): u i
 /**
  * The metrics every cache records (labels `backend`, `namespace`, and `operation`/`outcome` where they apply):
  * `operations` (`cachet_operations_total`, outcome hit, miss, ok or error), `duration`
- * (`cachet_operation_duration_seconds`), `staleServed`, `refreshes` (outcome ok or error), `singleFlightJoins`
- * and `failOpen`. Read them with `Metric.value`, or export them with your Effect metrics exporter.
+ * (`cachet_operation_duration_seconds`), `staleServed`, `refreshes` (outcome ok or error), `singleFlightJoins`,
+ * `lockWaits` (getOrSet calls that waited for another process's lock) and `failOpen`. Read them with
+ * `Metric.value`, or export them with your Effect metrics exporter.
  *
  * @since 0.1.0
  * @category observability

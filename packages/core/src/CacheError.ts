@@ -41,9 +41,16 @@ const unavailableReasons = {
   CONNECTION_RESET: "connection reset",
   CONNECTION_CLOSED: "connection closed",
   CLUSTER_DOWN: "cluster is down or reconfiguring",
+  READONLY: "the server is a read-only replica (a failover in progress, or the address of a replica)",
   NOT_CONNECTED: "not connected",
   UNAVAILABLE: "backend unavailable"
 } as const
+
+const timeoutReasons = {
+  COMMAND_TIMEOUT: "no reply within the command timeout",
+  CONNECT_TIMEOUT: "could not connect within the connect timeout",
+  LOCK_TIMEOUT: "another process held the key's lock for longer than the lock's wait"
+}
 
 const commandReasons = {
   WRONG_TYPE: "the key holds a value of another type",
@@ -51,13 +58,12 @@ const commandReasons = {
   OVERFLOW: "increment or decrement would overflow a signed 64-bit integer",
   OUT_OF_MEMORY: "the server is out of memory and refuses writes",
   NO_PERMISSION: "the user has no permission for this command or key",
-  READONLY: "the server is a read-only replica",
   COMMAND_FAILED: "the server refused the command"
 } as const
 
 /**
- * The backend cannot be reached: connection refused, closed or reset, authentication failed, or the circuit
- * breaker is open. Retryable.
+ * The backend cannot be reached: connection refused, closed or reset, authentication failed, the circuit breaker
+ * is open, a Cluster is down or reconfiguring, or a failover left the connection on a read-only replica. Retryable.
  *
  * @since 0.1.0
  * @category errors
@@ -77,22 +83,21 @@ export class CacheUnavailableError extends Schema.TaggedError<CacheUnavailableEr
 }
 
 /**
- * No reply came within the command timeout. The outcome of a write is unknown. Retryable.
+ * No reply came within the command timeout (the outcome of a write is unknown), the connection was not made within
+ * the connect timeout, or a `getOrSet` with `lock` waited in vain for another process's lookup. Retryable.
  *
  * @since 0.1.0
  * @category errors
  */
 export class CacheTimeoutError extends Schema.TaggedError<CacheTimeoutError>("@cachet/core/CacheTimeoutError")(
   "CacheTimeoutError",
-  { ...fields, code: Schema.Literal("COMMAND_TIMEOUT", "CONNECT_TIMEOUT") }
+  { ...fields, code: Schema.Literal(...literals(timeoutReasons)) }
 ) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
-    return this.code === "CONNECT_TIMEOUT"
-      ? `${where(this)}: could not connect within the connect timeout`
-      : `${where(this)}: no reply within the command timeout`
+    return `${where(this)}: ${timeoutReasons[this.code]}`
   }
 }
 

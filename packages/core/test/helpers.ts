@@ -38,6 +38,7 @@ export const faulty = (inner: Backend, faults: Faults): Backend => {
     set: (key, value, ttl) => gate("set", inner.set(key, value, ttl)),
     setMany: (entries) => gate("setMany", inner.setMany(entries)),
     add: (key, value, ttl) => gate("add", inner.add(key, value, ttl)),
+    deleteIfEquals: (key, expected) => gate("deleteIfEquals", inner.deleteIfEquals(key, expected)),
     delete: (keys) => gate("delete", inner.delete(keys)),
     has: (key) => gate("has", inner.has(key)),
     timeToLive: (key) => gate("timeToLive", inner.timeToLive(key)),

@@ -36,6 +36,7 @@ const everyOperation = (backend: Backend, key: string): ReadonlyArray<Effect.Eff
   backend.set(key, "v", undefined),
   backend.setMany([{ key, value: "v", timeToLive: 1000 }]),
   backend.add(key, "v", undefined),
+  backend.deleteIfEquals(key, "v"),
   backend.delete([key]),
   backend.has(key),
   backend.timeToLive(key),

@@ -81,6 +81,7 @@ type Op =
     }
   | { readonly _tag: "add"; readonly key: string; readonly value: string; readonly timeToLive: number | undefined }
   | { readonly _tag: "delete"; readonly keys: ReadonlyArray<string> }
+  | { readonly _tag: "deleteIfEquals"; readonly key: string; readonly value: string }
   | { readonly _tag: "has"; readonly key: string }
   | { readonly _tag: "timeToLive"; readonly key: string }
   | { readonly _tag: "expire"; readonly key: string; readonly timeToLive: number }
@@ -126,6 +127,7 @@ const op: FastCheck.Arbitrary<Op> = FastCheck.oneof(
   }),
   FastCheck.record({ _tag: FastCheck.constant("add" as const), key, value, timeToLive }),
   FastCheck.record({ _tag: FastCheck.constant("delete" as const), keys: FastCheck.array(key, { maxLength: 3 }) }),
+  FastCheck.record({ _tag: FastCheck.constant("deleteIfEquals" as const), key, value }),
   FastCheck.record({ _tag: FastCheck.constant("has" as const), key }),
   FastCheck.record({ _tag: FastCheck.constant("timeToLive" as const), key }),
   FastCheck.record({
@@ -169,6 +171,8 @@ const run = (backend: Backend, prefix: string, o: Op): Effect.Effect<unknown, Ca
       return backend.add(k(o.key), o.value, o.timeToLive)
     case "delete":
       return backend.delete(o.keys.map(k))
+    case "deleteIfEquals":
+      return backend.deleteIfEquals(k(o.key), o.value)
     case "has":
       return backend.has(k(o.key))
     case "timeToLive":

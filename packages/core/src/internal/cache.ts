@@ -23,6 +23,7 @@ import {
 } from "../CacheError.js"
 import * as CacheResult from "../CacheResult.js"
 import { type Codec, json, SchemaFailure, schemaValue, type ValueCodec } from "../Codec.js"
+import * as Lock from "./lock.js"
 import { makeObserver, metrics, type ObserveOptions, type Outcome } from "./observe.js"
 import * as TimeToLive from "./timeToLive.js"
 
@@ -366,8 +367,14 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     const bad = checkGlob("keys", glob)
     if (bad !== undefined) return Stream.fail(bad)
     const cut = prefix.length
+    const unprefixed = (batch: ReadonlyArray<string>): Array<string> => {
+      const out: Array<string> = []
+      // getOrSet's locks share the keyspace but are not entries.
+      for (const key of batch) if (!key.endsWith(Lock.lockSuffix)) out.push(key.slice(cut))
+      return out
+    }
     return scanView(glob).pipe(
-      Stream.mapConcat((batch) => batch.map((key) => key.slice(cut))),
+      Stream.mapConcat(unprefixed),
       Stream.mapError((error) => withContext(error, "keys", undefined))
     )
   }
@@ -404,6 +411,8 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     if (typeof windows === "string") return Effect.fail(invalid("getOrSet", "INVALID_TIME_TO_LIVE", windows, key))
     const { grace, revalidate, ifError } = windows
     const bypass = options?.onCacheError === "bypass"
+    const lock = options?.lock === undefined ? undefined : Lock.settings(options.lock)
+    if (typeof lock === "string") return Effect.fail(invalid("getOrSet", "INVALID_ARGUMENT", lock, key))
 
     const store = (value: A): Effect.Effect<void, CacheError> => {
       const input = options?.timeToLive
@@ -419,11 +428,33 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
       return bypass ? Effect.catchIf(stored, isRetryable, () => Effect.void) : stored
     }
 
+    const compute = Effect.tap(lookup, store)
+    // Under a lock, a value ends the wait only when present, decodable and fresh (a stale one is being replaced).
+    const computeOnce =
+      lock === undefined
+        ? compute
+        : Lock.run({
+            backend,
+            lock,
+            key,
+            full,
+            readFresh: Effect.map(
+              Effect.catchTag(readWithTimeToLive(key), "CacheDecodeError", () => Effect.succeed(undefined)),
+              (entry) =>
+                entry === undefined || (grace > 0 && entry.timeToLive >= 0 && entry.timeToLive <= grace)
+                  ? Option.none()
+                  : Option.some(entry.value)
+            ),
+            compute,
+            bypass,
+            onWait: () => observer.count(metrics.lockWaits)
+          })
+
     // One lookup per key in this process: the first caller leads, the others wait for its exit. A leader that
     // is interrupted hands over: its waiters try again (one of them leads) rather than inheriting the interrupt.
     const lead = (deferred: Deferred.Deferred<A, unknown>): Effect.Effect<A, E | CacheError, R> =>
       Effect.uninterruptibleMask((restore) =>
-        restore(Effect.tap(lookup, store)).pipe(
+        restore(computeOnce).pipe(
           Effect.exit,
           Effect.flatMap((exit) => {
             if (inflight.get(full) === deferred) inflight.delete(full)

@@ -32,6 +32,10 @@ export const metrics = {
     description: "getOrSet calls that waited for another caller's lookup instead of running their own",
     incremental: true
   }),
+  lockWaits: Metric.counter("cachet_lock_waits_total", {
+    description: "getOrSet calls with a lock that found another process's lock and waited for its value",
+    incremental: true
+  }),
   failOpen: Metric.counter("cachet_fail_open_total", {
     description: "Operations whose backend failure was turned into a miss or a no-op by failOpen",
     incremental: true

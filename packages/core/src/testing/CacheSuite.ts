@@ -17,6 +17,7 @@ import { getOrSet } from "./internal/getOrSet.js"
 import { makeHarness } from "./internal/harness.js"
 import { invalidInput } from "./internal/invalidInput.js"
 import { keys } from "./internal/keys.js"
+import { lock } from "./internal/lock.js"
 import { operations } from "./internal/operations.js"
 import { schemas } from "./internal/schemas.js"
 import { timeToLive } from "./internal/timeToLive.js"
@@ -71,6 +72,7 @@ export const run = (name: string, layer: Layer.Layer<Cache.Cache, CacheError, ne
     keys(harness)
     schemas(harness)
     getOrSet(harness)
+    lock(harness)
     accessors(harness)
     invalidInput(harness)
   })

@@ -42,6 +42,7 @@ export const make = (store: Store): Backend => ({
     isValidTimeToLive(timeToLive)
       ? Effect.sync(() => store.add(key, value, timeToLive))
       : Effect.fail(invalidTimeToLive("SET", key)),
+  deleteIfEquals: (key, expected) => Effect.sync(() => store.deleteIfEquals(key, expected)),
   delete: (keys) => Effect.sync(() => store.delete(keys)),
   has: (key) => Effect.sync(() => store.has(key)),
   timeToLive: (key) => Effect.sync(() => store.timeToLive(key)),

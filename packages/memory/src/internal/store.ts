@@ -266,6 +266,14 @@ export class Store {
     return true
   }
 
+  /** Compare-and-delete: whether the key was live with exactly `expected` and is now gone. */
+  deleteIfEquals(key: string, expected: string): boolean {
+    const node = this.live(key, this.now())
+    if (node === undefined || node.value !== expected) return false
+    this.remove(node)
+    return true
+  }
+
   /** UNLINK: how many of the keys were live. */
   delete(keys: ReadonlyArray<string>): number {
     const now = this.now()

@@ -173,6 +173,8 @@ export const make = (client: Client, settings: Settings): Backend => {
     setMany: (entries: ReadonlyArray<Entry>) =>
       entries.length === 0 ? Effect.void : call("setMany", undefined, () => client.setMany(entries), toVoid),
     add: (key, value, timeToLive) => call("add", key, () => client.setIfAbsent(key, value, timeToLive), isOk),
+    deleteIfEquals: (key, expected) =>
+      call("deleteIfEquals", key, () => client.deleteIfEquals(key, expected), (reply: unknown) => reply === 1),
     delete: (keys) =>
       keys.length === 0
         ? Effect.succeed(0)

@@ -1,0 +1,149 @@
+/**
+ * The cross-process stampede lock of `getOrSet` (DESIGN 2.4). One process per key runs the lookup; the others
+ * poll until its value appears, or until the lock is free again (released, or expired because its holder died),
+ * and then one of them takes over.
+ *
+ * - Acquire: `SET <key>\0lock <token> NX PX <timeout>` (the backend's `add`), with a random token per attempt.
+ * - Release: compare-and-delete of that token, so a holder whose lock has already expired and passed to another
+ *   process never removes the new holder's lock.
+ * - The holder reads the value once more after acquiring: another process may have stored it and released the
+ *   lock between this process's miss and its acquire.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type { Backend } from "../Backend.js"
+import type { Cache } from "../Cache.js"
+import { type CacheError, CacheTimeoutError, isRetryable, withContext } from "../CacheError.js"
+import * as TimeToLive from "./timeToLive.js"
+
+/**
+ * Appended to an entry's full key to name its lock. A NUL byte cannot come from a key a person typed, so a lock
+ * never collides with an entry; `keys()` hides lock keys.
+ */
+export const lockSuffix = "\u0000lock"
+
+/** @internal */
+export interface LockSettings {
+  /** Milliseconds the lock lives: a crashed holder's lock frees itself after this. */
+  readonly timeout: number
+  readonly poll: Schedule.Schedule<unknown, unknown>
+}
+
+const defaultTimeout = 10_000
+const defaultPoll: Schedule.Schedule<unknown, unknown> = Schedule.jittered(Schedule.spaced("50 millis"))
+
+const millisOf = (name: string, input: Duration.DurationInput | undefined, fallback: number): number | string => {
+  if (input === undefined) return fallback
+  const resolved = TimeToLive.resolve(input)
+  if (typeof resolved === "string") return `${name}: ${resolved}`
+  if (resolved === undefined || resolved === 0) return `${name} must be a positive, finite duration`
+  return resolved
+}
+
+/** Validated lock settings, `undefined` without a lock, or the reason the options are invalid. */
+export const settings = (input: Cache.GetOrSetOptions<never>["lock"]): LockSettings | undefined | string => {
+  if (input === undefined || input === false) return undefined
+  if (input === true) return defaults
+  return resolve(input)
+}
+
+const resolve = (options: Cache.LockOptions): LockSettings | string => {
+  const timeout = millisOf("lock.timeout", options.timeout, defaultTimeout)
+  if (typeof timeout === "string") return timeout
+  // By default a waiter waits two lock lifetimes: enough for a crashed holder's lock to expire and for the process
+  // that takes over to finish a lookup as long as the lock allows.
+  const wait = millisOf("lock.wait", options.wait, 2 * timeout)
+  if (typeof wait === "string") return wait
+  return { timeout, poll: Schedule.upTo(options.poll ?? defaultPoll, Duration.millis(wait)) }
+}
+
+const defaults: LockSettings = {
+  timeout: defaultTimeout,
+  poll: Schedule.upTo(defaultPoll, Duration.millis(2 * defaultTimeout))
+}
+
+/** A failure of the lock's own commands, kept apart from the lookup's failures until `run` decides on it. */
+class LockFailure {
+  constructor(readonly error: CacheError) {}
+}
+
+const isLockFailure = (error: unknown): error is LockFailure => error instanceof LockFailure
+
+/**
+ * `compute` (lookup and store) run under the lock of `full`, or the value another process stored meanwhile.
+ *
+ * `readFresh` reads the entry and answers it only if it is fresh (a value served while stale must not end the
+ * wait). A failure of the lock's own commands (or `LOCK_TIMEOUT`) fails the call, or with `bypass` and a retryable
+ * error runs `compute` straight; failures of `compute` pass through untouched either way.
+ */
+export const run = <A, E, R>({
+  backend,
+  bypass,
+  compute,
+  full,
+  key,
+  lock,
+  onWait,
+  readFresh
+}: {
+  readonly backend: Backend
+  readonly lock: LockSettings
+  /** The caller's key, for errors; `full` is the stored key. */
+  readonly key: string
+  readonly full: string
+  readonly readFresh: Effect.Effect<Option.Option<A>, CacheError>
+  readonly compute: Effect.Effect<A, E | CacheError, R>
+  readonly bypass: boolean
+  /** Called once when this call starts waiting for another process. */
+  readonly onWait: () => void
+}): Effect.Effect<A, E | CacheError, R> => {
+  const lockKey = full + lockSuffix
+  const command = <X>(effect: Effect.Effect<X, CacheError>): Effect.Effect<X, LockFailure> =>
+    Effect.mapError(effect, (error) => new LockFailure(withContext(error, "getOrSet", key)))
+  const read = command(readFresh)
+
+  const attempt: Effect.Effect<Option.Option<A>, E | CacheError | LockFailure, R> = Effect.suspend(() => {
+    const token = globalThis.crypto.randomUUID()
+    const release = Effect.ignore(backend.deleteIfEquals(lockKey, token))
+    // Uninterruptible between the acquire and the release being registered, so that an interrupted holder never
+    // leaves its lock to expire on its own.
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(command(backend.add(lockKey, token, lock.timeout)), (acquired) =>
+        acquired
+          ? Effect.ensuring(
+              restore(
+                Effect.flatMap(read, (found) => (Option.isSome(found) ? Effect.succeed(found) : Effect.asSome(compute)))
+              ),
+              release
+            )
+          : Effect.succeedNone
+      )
+    )
+  })
+
+  const poll = Effect.flatMap(read, (found) => (Option.isSome(found) ? Effect.succeed(found) : attempt))
+
+  const timedOut = Effect.fail(
+    new LockFailure(new CacheTimeoutError({ operation: "getOrSet", key, code: "LOCK_TIMEOUT" }))
+  )
+
+  const wait = Effect.flatMap(Schedule.driver(lock.poll), (driver) => {
+    const loop: Effect.Effect<A, E | CacheError | LockFailure, R> = Effect.matchEffect(driver.next(undefined), {
+      onFailure: () => timedOut,
+      onSuccess: () => Effect.flatMap(poll, (found) => (Option.isSome(found) ? Effect.succeed(found.value) : loop))
+    })
+    return loop
+  })
+
+  const locked = Effect.flatMap(attempt, (found) => {
+    if (Option.isSome(found)) return Effect.succeed(found.value)
+    onWait()
+    return wait
+  })
+
+  return Effect.catchIf(locked, isLockFailure, ({ error }) =>
+    bypass && isRetryable(error) ? compute : Effect.fail(error)
+  )
+}
