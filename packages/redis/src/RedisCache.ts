@@ -4,9 +4,12 @@
  * every command is bounded by `commandTimeout`, and a circuit breaker fails fast while the server is down. The
  * connection reconnects by itself, so the same layer recovers after a restart.
  *
+ * It connects to one server, to the master a group of sentinels points at (`sentinel`), or to a Redis Cluster
+ * (`cluster`), where multi-key operations are split by hash slot.
+ *
  * An ACL user needs the key pattern `~<prefix>*` and these commands: `get`, `set`, `mget`, `incrby`, `multi`,
  * `exec`, `unlink`, `exists`, `pttl`, `pexpire`, `persist`, `scan`, `ping`, `eval`, `evalsha`, `hello`, `auth`
- * (plus `client|setname` with `connectionName`).
+ * (plus `client|setname` with `connectionName`; on a Cluster also `cluster|slots`, `cluster|info` and `readonly`).
  *
  * @since 0.1.0
  */
@@ -16,17 +19,18 @@ import type { Backend } from "@cachet/core/Backend"
 import * as Cache from "@cachet/core/Cache"
 import { type CacheError, CacheInvalidInputError } from "@cachet/core/CacheError"
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import type { Redis } from "ioredis"
+import type { Cluster, Redis } from "ioredis"
 import * as internalBackend from "./internal/backend.js"
 import * as circuit from "./internal/circuit.js"
 import * as client from "./internal/client.js"
+import * as cluster from "./internal/cluster.js"
 
 /**
  * Circuit breaker settings: after `failureThreshold` consecutive unavailable or timeout failures (default 5),
@@ -64,8 +68,82 @@ export interface RedisCacheClientOptions extends Cache.Cache.Options {
 }
 
 /**
- * Options of a Redis cache: where the server is, how to authenticate, timeouts, retry and the circuit breaker,
- * plus the options of every cache (`prefix`, `defaultTimeToLive`, `timeToLiveJitter`, `codec`).
+ * A server's address: `{ host, port }`, `"host:port"` (`"[::1]:7000"` for IPv6), or a `redis://host:port` or
+ * `rediss://host:port` URL. Only the host and port are read: `username`, `password` and `tls` say how to log in and
+ * whether to use TLS.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type RedisAddress = { readonly host: string; readonly port: number } | string
+
+/**
+ * Where a Redis Cluster is, and how patiently a command rides out its reconfigurations.
+ *
+ * Multi-key operations are split by hash slot, one command per slot, all sent at once: `getMany` is one MGET per
+ * slot; `setMany` is one MULTI/EXEC per slot, so it is atomic within each slot and not across slots (if one slot
+ * fails, the others may be written); `deleteMany`, `deletePattern` and `clear` UNLINK per slot. Keys that share a
+ * hash tag (`{user:1}:profile`, `{user:1}:settings`: only the part between the first `{` and the next `}` is hashed)
+ * share a slot, which makes a `setMany` of them all or nothing. `keys`, `deletePattern` and `clear` SCAN every
+ * master. MOVED and ASK redirections are followed by the client.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RedisClusterOptions {
+  /**
+   * Some of the Cluster's nodes (the others are discovered); more than one, so that startup survives one being
+   * down. Default port 6379.
+   */
+  readonly nodes: ReadonlyArray<RedisAddress>
+  /**
+   * How many redirections (MOVED, ASK) and retries (TRYAGAIN, CLUSTERDOWN) one command may go through before it
+   * fails with `CacheUnavailableError` code `CLUSTER_DOWN`. Default 16. Every command is bounded by `commandTimeout`
+   * all the same.
+   */
+  readonly maxRedirections?: number | undefined
+  /**
+   * Wait before retrying a command answered TRYAGAIN (a multi-key command during a slot migration; it did not
+   * run). Default 100 milliseconds.
+   */
+  readonly retryDelayOnTryAgain?: Duration.DurationInput | undefined
+  /**
+   * Wait before retrying a command answered CLUSTERDOWN (a slot without a master while a failover runs; it did not
+   * run), refreshing the slot map meanwhile. Default 100 milliseconds; zero fails at once.
+   */
+  readonly retryDelayOnClusterDown?: Duration.DurationInput | undefined
+  /**
+   * Resend, after this wait and a refresh of the slot map, a command whose node connection closed. Off (zero) by
+   * default: a command already written may have run before the connection dropped, and a resent `increment` or
+   * `add` would then apply twice. Such failures surface as `CacheUnavailableError` (retryable).
+   */
+  readonly retryDelayOnFailover?: Duration.DurationInput | undefined
+}
+
+/**
+ * The sentinels that watch a master (and its replicas), and how to talk to them. The cache connects to the master
+ * they name, asks them again on every reconnection, and so follows a failover without being rebuilt.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RedisSentinelOptions {
+  /** Some of the sentinels (the others are discovered). Default port 26379. */
+  readonly sentinels: ReadonlyArray<RedisAddress>
+  /** The name of the master group, as in `sentinel monitor <name> ...`. */
+  readonly name: string
+  /** ACL user name on the sentinels. */
+  readonly sentinelUsername?: string | undefined
+  /** Password of the sentinels (`requirepass` or the ACL user's); the master's is `password`. */
+  readonly sentinelPassword?: Redacted.Redacted<string> | undefined
+  /** TLS to the sentinels: `true`, or Node TLS options. `tls` applies to the master. */
+  readonly sentinelTls?: boolean | TlsOptions | undefined
+}
+
+/**
+ * Options of a Redis cache: where the server is (one server, through Sentinel, or a Cluster), how to
+ * authenticate, timeouts, retry and the circuit breaker, plus the options of every cache (`prefix`,
+ * `defaultTimeToLive`, `timeToLiveJitter`, `codec`).
  *
  * @since 0.1.0
  * @category models
@@ -88,6 +166,21 @@ export interface RedisCacheOptions extends RedisCacheClientOptions {
   readonly autoPipelining?: boolean | undefined
   /** Shown by `CLIENT LIST`. */
   readonly connectionName?: string | undefined
+  /**
+   * A Redis Cluster instead of one server; `url`, `host`, `port` and `db` do not apply. `username`, `password` and
+   * `tls` apply to every node. At startup the Cluster must report `cluster_state:ok` and every master must answer
+   * PING within `connectTimeout`.
+   *
+   * @since 0.2.0
+   */
+  readonly cluster?: RedisClusterOptions | undefined
+  /**
+   * The master that Sentinel names instead of a fixed server; `url`, `host` and `port` do not apply. `username`,
+   * `password`, `tls` and `db` apply to the master.
+   *
+   * @since 0.2.0
+   */
+  readonly sentinel?: RedisSentinelOptions | undefined
 }
 
 const defaultConnectTimeout = 5000
@@ -95,25 +188,74 @@ const defaultCommandTimeout = 1000
 const defaultFailureThreshold = 5
 const defaultCooldown = 2000
 
+const invalid = (reason: string): CacheInvalidInputError =>
+  new CacheInvalidInputError({ operation: "make", code: "INVALID_ARGUMENT", reason })
+
 const millis = (
   name: string,
   input: Duration.DurationInput | undefined,
-  fallback: number
+  fallback: number,
+  minimum: 0 | 1 = 1
 ): Effect.Effect<number, CacheInvalidInputError> => {
   if (input === undefined) return Effect.succeed(fallback)
   const decoded = Duration.decodeUnknown(input)
   if (Option.isSome(decoded) && Duration.isFinite(decoded.value)) {
     const ms = Math.ceil(Duration.toMillis(decoded.value))
-    if (ms > 0) return Effect.succeed(ms)
+    if (ms >= minimum) return Effect.succeed(ms)
   }
-  return Effect.fail(
-    new CacheInvalidInputError({
-      operation: "make",
-      code: "INVALID_ARGUMENT",
-      reason: `${name} must be a positive, finite duration`
-    })
-  )
+  return Effect.fail(invalid(`${name} must be a ${minimum === 1 ? "positive" : "non-negative"}, finite duration`))
 }
+
+const defaultRedisPort = 6379
+const defaultSentinelPort = 26379
+const defaultMaxRedirections = 16
+const defaultRetryDelay = 100
+
+const validPort = (port: unknown): port is number =>
+  typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535
+
+const parseUrl = (text: string): URL | undefined => {
+  try {
+    return new URL(text.includes("://") ? text : `redis://${text}`)
+  } catch {
+    return undefined
+  }
+}
+
+const addressOf = (
+  name: string,
+  input: RedisAddress,
+  defaultPort: number
+): Effect.Effect<client.Address, CacheInvalidInputError> => {
+  // The input is not echoed: a URL may carry a password.
+  const problem = invalid(`${name} must be { host, port }, "host:port" or a redis:// URL without credentials`)
+  if (typeof input !== "string") {
+    return typeof input.host === "string" && input.host !== "" && validPort(input.port)
+      ? Effect.succeed({ host: input.host, port: input.port })
+      : Effect.fail(problem)
+  }
+  const url = parseUrl(input)
+  if (url === undefined) return Effect.fail(problem)
+  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname
+  const port = url.port === "" ? defaultPort : Number(url.port)
+  const onlyAddress =
+    (url.protocol === "redis:" || url.protocol === "rediss:") &&
+    url.username === "" &&
+    url.password === "" &&
+    (url.pathname === "" || url.pathname === "/") &&
+    url.search === "" &&
+    url.hash === ""
+  return onlyAddress && host !== "" && validPort(port) ? Effect.succeed({ host, port }) : Effect.fail(problem)
+}
+
+const addresses = (
+  name: string,
+  inputs: ReadonlyArray<RedisAddress>,
+  defaultPort: number
+): Effect.Effect<ReadonlyArray<client.Address>, CacheInvalidInputError> =>
+  inputs.length === 0
+    ? Effect.fail(invalid(`${name} must list at least one address`))
+    : Effect.forEach(inputs, (input, i) => addressOf(`${name}[${i}]`, input, defaultPort))
 
 interface Timing {
   readonly connectTimeout: number
@@ -132,18 +274,91 @@ const breaker = (options: RedisCacheClientOptions): Effect.Effect<circuit.Circui
   if (settings === false) return Effect.succeed(circuit.disabled)
   const threshold = settings?.failureThreshold ?? defaultFailureThreshold
   if (!Number.isInteger(threshold) || threshold < 1) {
-    return Effect.fail(
-      new CacheInvalidInputError({
-        operation: "make",
-        code: "INVALID_ARGUMENT",
-        reason: "circuitBreaker.failureThreshold must be a positive integer"
-      })
-    )
+    return Effect.fail(invalid("circuitBreaker.failureThreshold must be a positive integer"))
   }
   return Effect.zipWith(
     millis("circuitBreaker.cooldown", settings?.cooldown, defaultCooldown),
     Effect.clock,
     (cooldown, clock) => circuit.make({ failureThreshold: threshold, cooldown }, () => clock.unsafeCurrentTimeMillis())
+  )
+}
+
+const unwrap = (secret: Redacted.Redacted<string> | undefined): string | undefined =>
+  secret === undefined ? undefined : Redacted.value(secret)
+
+const clusterSettings = (
+  options: RedisClusterOptions,
+  common: client.CommonSettings
+): Effect.Effect<cluster.ClusterSettings, CacheInvalidInputError> => {
+  const maxRedirections = options.maxRedirections ?? defaultMaxRedirections
+  if (!Number.isInteger(maxRedirections) || maxRedirections < 1) {
+    return Effect.fail(invalid("cluster.maxRedirections must be a positive integer"))
+  }
+  return Effect.map(
+    Effect.all({
+      nodes: addresses("cluster.nodes", options.nodes, defaultRedisPort),
+      retryDelayOnFailover: millis("cluster.retryDelayOnFailover", options.retryDelayOnFailover, 0, 0),
+      retryDelayOnTryAgain: millis("cluster.retryDelayOnTryAgain", options.retryDelayOnTryAgain, defaultRetryDelay, 0),
+      retryDelayOnClusterDown: millis(
+        "cluster.retryDelayOnClusterDown",
+        options.retryDelayOnClusterDown,
+        defaultRetryDelay,
+        0
+      )
+    }),
+    (settings) => ({ ...common, ...settings, maxRedirections })
+  )
+}
+
+const sentinelSettings = (
+  options: RedisSentinelOptions
+): Effect.Effect<client.SentinelSettings, CacheInvalidInputError> =>
+  options.name === ""
+    ? Effect.fail(invalid("sentinel.name must name the master group"))
+    : Effect.map(addresses("sentinel.sentinels", options.sentinels, defaultSentinelPort), (sentinels) => ({
+        sentinels,
+        name: options.name,
+        username: options.sentinelUsername,
+        password: unwrap(options.sentinelPassword),
+        tls: options.sentinelTls
+      }))
+
+/** Connect as the options say: to one server, through Sentinel, or to a Cluster. */
+const acquire = (
+  options: RedisCacheOptions,
+  { connectTimeout, commandTimeout }: Timing
+): Effect.Effect<client.Client, CacheError, Scope.Scope> => {
+  const common: client.CommonSettings = {
+    username: options.username,
+    password: unwrap(options.password),
+    tls: options.tls,
+    connectTimeout,
+    commandTimeout,
+    autoPipelining: options.autoPipelining ?? false,
+    connectionName: options.connectionName
+  }
+  const fixedServer = options.url !== undefined || options.host !== undefined || options.port !== undefined
+  if (options.cluster !== undefined) {
+    if (options.sentinel !== undefined) return Effect.fail(invalid("cluster and sentinel exclude each other"))
+    if (fixedServer || (options.db !== undefined && options.db !== 0)) {
+      return Effect.fail(invalid("url, host, port and db do not apply to a Cluster (it has database 0 only)"))
+    }
+    return Effect.flatMap(clusterSettings(options.cluster, common), cluster.acquire)
+  }
+  if (options.sentinel !== undefined && fixedServer) {
+    return Effect.fail(invalid("url, host and port do not apply with sentinel: the sentinels name the master"))
+  }
+  return Effect.flatMap(
+    options.sentinel === undefined ? Effect.succeed(undefined) : sentinelSettings(options.sentinel),
+    (sentinel) =>
+      client.acquire({
+        ...common,
+        url: typeof options.url === "object" ? Redacted.value(options.url) : options.url,
+        host: options.host,
+        port: options.port,
+        db: options.db,
+        sentinel
+      })
   )
 }
 
@@ -162,38 +377,23 @@ const backendOn = (
  * @category constructors
  */
 export const makeBackend = (options: RedisCacheOptions = {}): Effect.Effect<Backend, CacheError, Scope.Scope> =>
-  Effect.flatMap(timing(options), ({ connectTimeout, commandTimeout }) =>
-    Effect.flatMap(
-      client.acquire({
-        url: options.url === undefined || typeof options.url === "string" ? options.url : Redacted.value(options.url),
-        host: options.host,
-        port: options.port,
-        db: options.db,
-        username: options.username,
-        password: options.password === undefined ? undefined : Redacted.value(options.password),
-        tls: options.tls,
-        connectTimeout,
-        commandTimeout,
-        autoPipelining: options.autoPipelining ?? false,
-        connectionName: options.connectionName
-      }),
-      (c) => backendOn(c, options, commandTimeout)
-    )
+  Effect.flatMap(timing(options), (t) =>
+    Effect.flatMap(acquire(options, t), (c) => backendOn(c, options, t.commandTimeout))
   )
 
 /**
- * The Redis `Backend` on an ioredis client you own: checked with PING within `connectTimeout`, never closed by
- * Cachet.
+ * The Redis `Backend` on an ioredis client (standalone or Cluster) you own: checked with PING within
+ * `connectTimeout`, never closed by Cachet.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const makeBackendFromClient = (
-  redis: Redis,
+  redis: Redis | Cluster,
   options: RedisCacheClientOptions = {}
 ): Effect.Effect<Backend, CacheError> =>
   Effect.flatMap(timing(options), ({ connectTimeout, commandTimeout }) => {
-    const c = client.fromRedis(redis)
+    const c = cluster.fromUserClient(redis)
     return Effect.zipRight(
       client.check(c.ping, connectTimeout, () => undefined),
       backendOn(c, options, commandTimeout)
@@ -252,9 +452,10 @@ export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache.Cache,
   Layer.scoped(Cache.Cache, make(options))
 
 /**
- * The `Cache` layer on an ioredis client you own and close yourself: Cachet PINGs it at startup and never quits
- * it. Its own settings stay in force (offline queue, retries); when it has no `commandTimeout`, Cachet bounds each
- * command by the `commandTimeout` option.
+ * The `Cache` layer on an ioredis client (a `Redis`, or since 0.2.0 a `Cluster`) you own and close yourself: Cachet
+ * PINGs it at startup and never quits it. Its own settings stay in force (offline queue, retries); Cachet bounds
+ * each command by the `commandTimeout` option when the client is a `Cluster` or a `Redis` without a
+ * `commandTimeout` of its own.
  *
  * @example
  * ```ts
@@ -269,7 +470,7 @@ export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache.Cache,
  * @category layers
  */
 export const layerFromClient = (
-  redis: Redis,
+  redis: Redis | Cluster,
   options: RedisCacheClientOptions = {}
 ): Layer.Layer<Cache.Cache, CacheError> =>
   Layer.scoped(
@@ -294,10 +495,28 @@ const optionalDuration = (
           })
       )
 
+// A comma-separated list of addresses; empty or blank means absent.
+const addressList = (name: string): Config.Config<Option.Option<ReadonlyArray<string>>> =>
+  Config.map(
+    Config.option(Config.string(name)),
+    Option.flatMap((text) => {
+      const list = text
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item !== "")
+      return list.length === 0 ? Option.none() : Option.some(list)
+    })
+  )
+
 /**
  * The options read from the environment: `REDIS_URL`, or `REDIS_HOST`, `REDIS_PORT`, `REDIS_DB`,
  * `REDIS_USERNAME`, `REDIS_PASSWORD`, `REDIS_TLS`; and `CACHE_PREFIX`, `CACHE_DEFAULT_TTL`,
  * `CACHE_COMMAND_TIMEOUT` (durations in Effect's form or the compact one, `"90s"`, `"2h30m"`).
+ *
+ * A Cluster instead of one server: `REDIS_CLUSTER_NODES` (`"host1:7000,host2:7000"`). Through Sentinel:
+ * `REDIS_SENTINELS` (`"host1:26379,host2:26379"`) with `REDIS_SENTINEL_NAME` (the master group), and optionally
+ * `REDIS_SENTINEL_USERNAME`, `REDIS_SENTINEL_PASSWORD`. `REDIS_USERNAME`, `REDIS_PASSWORD` and `REDIS_TLS` apply
+ * to the Cluster's nodes or the master.
  *
  * A missing or malformed variable fails with Effect's `ConfigError`; a malformed duration with
  * `CacheInvalidInputError` code `INVALID_DURATION`.
@@ -315,15 +534,34 @@ export const fromEnvironment: Effect.Effect<RedisCacheOptions, ConfigError.Confi
       username: Config.option(Config.string("REDIS_USERNAME")),
       password: Config.option(Config.redacted("REDIS_PASSWORD")),
       tls: Config.withDefault(Config.boolean("REDIS_TLS"), false),
+      clusterNodes: addressList("REDIS_CLUSTER_NODES"),
+      sentinels: addressList("REDIS_SENTINELS"),
+      sentinelName: Config.option(Config.string("REDIS_SENTINEL_NAME")),
+      sentinelUsername: Config.option(Config.string("REDIS_SENTINEL_USERNAME")),
+      sentinelPassword: Config.option(Config.redacted("REDIS_SENTINEL_PASSWORD")),
       prefix: Config.option(Config.string("CACHE_PREFIX")),
       defaultTimeToLive: Config.option(Config.string("CACHE_DEFAULT_TTL")),
       commandTimeout: Config.option(Config.string("CACHE_COMMAND_TIMEOUT"))
     }),
     (env) =>
-      Effect.zipWith(
-        optionalDuration("CACHE_DEFAULT_TTL", env.defaultTimeToLive),
-        optionalDuration("CACHE_COMMAND_TIMEOUT", env.commandTimeout),
-        (defaultTimeToLive, commandTimeout): RedisCacheOptions => ({
+      Effect.gen(function* () {
+        const defaultTimeToLive = yield* optionalDuration("CACHE_DEFAULT_TTL", env.defaultTimeToLive)
+        const commandTimeout = yield* optionalDuration("CACHE_COMMAND_TIMEOUT", env.commandTimeout)
+        let sentinel: RedisSentinelOptions | undefined
+        if (Option.isSome(env.sentinels)) {
+          if (Option.isNone(env.sentinelName)) {
+            return yield* Effect.fail(
+              ConfigError.MissingData(["REDIS_SENTINEL_NAME"], "REDIS_SENTINELS needs REDIS_SENTINEL_NAME")
+            )
+          }
+          sentinel = {
+            sentinels: env.sentinels.value,
+            name: env.sentinelName.value,
+            sentinelUsername: Option.getOrUndefined(env.sentinelUsername),
+            sentinelPassword: Option.getOrUndefined(env.sentinelPassword)
+          }
+        }
+        const options: RedisCacheOptions = {
           url: Option.getOrUndefined(env.url),
           host: Option.getOrUndefined(env.host),
           port: Option.getOrUndefined(env.port),
@@ -331,11 +569,14 @@ export const fromEnvironment: Effect.Effect<RedisCacheOptions, ConfigError.Confi
           username: Option.getOrUndefined(env.username),
           password: Option.getOrUndefined(env.password),
           tls: env.tls,
+          cluster: Option.isSome(env.clusterNodes) ? { nodes: env.clusterNodes.value } : undefined,
+          sentinel,
           prefix: Option.getOrUndefined(env.prefix),
           defaultTimeToLive,
           commandTimeout
-        })
-      )
+        }
+        return options
+      })
   )
 
 /**

@@ -36,7 +36,69 @@ describe("fromDriver", () => {
       "CacheCommandError",
       "NO_PERMISSION"
     ],
-    [replyError("READONLY You can't write against a read only replica."), "CacheCommandError", "READONLY"],
+    [replyError("READONLY You can't write against a read only replica."), "CacheUnavailableError", "READONLY"],
+    [replyError("MOVED 3999 127.0.0.1:7002"), "CacheUnavailableError", "CLUSTER_DOWN"],
+    [replyError("ASK 3999 127.0.0.1:7002"), "CacheUnavailableError", "CLUSTER_DOWN"],
+    [replyError("TRYAGAIN Multiple keys request during rehashing of slot"), "CacheUnavailableError", "CLUSTER_DOWN"],
+    [
+      replyError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."),
+      "CacheUnavailableError",
+      "CLUSTER_DOWN"
+    ],
+    [
+      new Error("Too many Cluster redirections. Last error: ReplyError: CLUSTERDOWN The cluster is down"),
+      "CacheUnavailableError",
+      "CLUSTER_DOWN"
+    ],
+    [
+      Object.assign(new Error("Failed to refresh slots cache."), {
+        name: "ClusterAllFailedError",
+        lastNodeError: socketError("ECONNREFUSED")
+      }),
+      "CacheUnavailableError",
+      "CONNECTION_REFUSED"
+    ],
+    [
+      Object.assign(new Error("Failed to refresh slots cache."), {
+        name: "ClusterAllFailedError",
+        lastNodeError: replyError("WRONGPASS invalid username-password pair or user is disabled.")
+      }),
+      "CacheUnavailableError",
+      "AUTH_FAILED"
+    ],
+    [
+      Object.assign(new Error("Failed to refresh slots cache."), { name: "ClusterAllFailedError" }),
+      "CacheUnavailableError",
+      "UNAVAILABLE"
+    ],
+    [new Error("None of startup nodes is available"), "CacheUnavailableError", "UNAVAILABLE"],
+    [
+      new Error("Cluster isn't ready and enableOfflineQueue options is false"),
+      "CacheUnavailableError",
+      "NOT_CONNECTED"
+    ],
+    [
+      Object.assign(new Error("Cluster is ended."), { name: "AbortError" }),
+      "CacheUnavailableError",
+      "CONNECTION_CLOSED"
+    ],
+    [
+      Object.assign(new Error("Connection is aborted"), { name: "RedisError" }),
+      "CacheUnavailableError",
+      "CONNECTION_CLOSED"
+    ],
+    [
+      new Error("All sentinels are unreachable. Retrying from scratch after 10ms."),
+      "CacheUnavailableError",
+      "UNAVAILABLE"
+    ],
+    [
+      Object.assign(new Error("MGET answered with a different number of values than keys asked"), {
+        name: "UnexpectedReply"
+      }),
+      "CacheCommandError",
+      "COMMAND_FAILED"
+    ],
     [
       replyError("WRONGPASS invalid username-password pair or user is disabled."),
       "CacheUnavailableError",

@@ -8,6 +8,8 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as net from "node:net"
+import * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { Redis } from "ioredis"
@@ -62,7 +64,15 @@ export interface Server {
   readonly restart: () => Promise<void>
 }
 
-const launch = async (port: number, args: ReadonlyArray<string>): Promise<ChildProcess> => {
+/**
+ * Start `redis-server` on `port` with extra arguments, and a configuration file first when given (Sentinel needs
+ * one it can rewrite). Resolves once it answers PING.
+ */
+export const launch = async (
+  port: number,
+  args: ReadonlyArray<string>,
+  configFile?: string | undefined
+): Promise<ChildProcess> => {
   // Through a small shell watchdog: if this process dies without running its exit handler (SIGKILL, a CI
   // timeout), the server goes too instead of lingering on its port. SIGTERM to the shell stops the server at once.
   const watchdog = [
@@ -77,6 +87,7 @@ const launch = async (port: number, args: ReadonlyArray<string>): Promise<ChildP
       "-c",
       watchdog,
       "sh",
+      ...(configFile === undefined ? [] : [configFile]),
       "--port",
       String(port),
       "--bind",
@@ -108,7 +119,8 @@ const launch = async (port: number, args: ReadonlyArray<string>): Promise<ChildP
   throw new Error(`redis-server on port ${port} did not answer within 5 seconds`)
 }
 
-const stop = (child: ChildProcess): Promise<void> =>
+/** Stop a server started by `launch` (SIGTERM to its watchdog, which kills it at once). */
+export const stop = (child: ChildProcess): Promise<void> =>
   new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve()
     child.once("exit", () => resolve())
@@ -149,6 +161,13 @@ export const server = (args: ReadonlyArray<string> = []): Effect.Effect<Server, 
 /** The server to run ordinary tests on: `REDIS_URL` when set, otherwise one of our own for the scope. */
 export const anyServer: Effect.Effect<{ readonly url: string }, never, Scope.Scope> =
   externalUrl === undefined ? server() : Effect.succeed({ url: externalUrl })
+
+/** `effect`, or a defect that fails the test if it has not ended within `limit`: nothing may hang. */
+export const bounded = <A, E, R>(effect: Effect.Effect<A, E, R>, limit: Duration.DurationInput) =>
+  Effect.timeoutFailCause(effect, {
+    duration: limit,
+    onTimeout: () => Cause.die(new Error("operation did not end in time"))
+  })
 
 /** A prefix no other test (or other user of a shared server) has. */
 export const uniquePrefix = (name: string): string => `cachet-test:${name}:${randomBytes(4).toString("hex")}:`

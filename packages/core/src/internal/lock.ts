@@ -56,13 +56,15 @@ const resolve = (options: Cache.LockOptions): LockSettings | string => {
   // that takes over to finish a lookup as long as the lock allows.
   const wait = millisOf("lock.wait", options.wait, 2 * timeout)
   if (typeof wait === "string") return wait
-  return { timeout, poll: Schedule.upTo(options.poll ?? defaultPoll, Duration.millis(wait)) }
+  return make(timeout, wait, options.poll)
 }
 
-const defaults: LockSettings = {
-  timeout: defaultTimeout,
-  poll: Schedule.upTo(defaultPoll, Duration.millis(2 * defaultTimeout))
-}
+const make = (timeout: number, wait: number, poll = defaultPoll): LockSettings => ({
+  timeout,
+  poll: Schedule.upTo(poll, Duration.millis(wait))
+})
+
+const defaults = make(defaultTimeout, 2 * defaultTimeout)
 
 /** A failure of the lock's own commands, kept apart from the lookup's failures until `run` decides on it. */
 class LockFailure {

@@ -13,18 +13,22 @@ export class RedisDriverError extends Error {
   readonly code: string | undefined
   readonly syscall: string | undefined
   readonly previousErrors: ReadonlyArray<RedisDriverError> | undefined
+  /** On a Cluster that could not be reached at all: why the last node failed. */
+  readonly lastNodeError: RedisDriverError | undefined
   constructor(
     name: string,
     message: string,
     code: string | undefined,
     syscall: string | undefined,
-    previousErrors: ReadonlyArray<RedisDriverError> | undefined
+    previousErrors: ReadonlyArray<RedisDriverError> | undefined,
+    lastNodeError: RedisDriverError | undefined
   ) {
     super(message)
     this.name = name
     this.code = code
     this.syscall = syscall
     this.previousErrors = previousErrors
+    this.lastNodeError = lastNodeError
   }
 }
 
@@ -39,18 +43,27 @@ const sanitize = (u: unknown): RedisDriverError => {
     const name = stringField(u, "name") ?? "Error"
     const message = stringField(u, "message") ?? ""
     const previous: unknown = Reflect.get(u, "previousErrors")
+    const lastNodeError: unknown = Reflect.get(u, "lastNodeError")
     const copy = new RedisDriverError(
       name,
       message,
       stringField(u, "code"),
       stringField(u, "syscall"),
-      Array.isArray(previous) ? previous.map(sanitize) : undefined
+      Array.isArray(previous) ? previous.map(sanitize) : undefined,
+      lastNodeError === undefined || lastNodeError === null ? undefined : sanitize(lastNodeError)
     )
     const stack = stringField(u, "stack")
     if (stack !== undefined) copy.stack = stack
     return copy
   }
-  return new RedisDriverError("Error", typeof u === "string" ? u : "unknown failure", undefined, undefined, undefined)
+  return new RedisDriverError(
+    "Error",
+    typeof u === "string" ? u : "unknown failure",
+    undefined,
+    undefined,
+    undefined,
+    undefined
+  )
 }
 
 type UnavailableCode = CacheUnavailableError["code"]
@@ -86,9 +99,13 @@ const replyCode = (message: string): CommandCode | UnavailableCode | undefined =
     case "WRONGPASS":
     case "NOAUTH":
       return "AUTH_FAILED"
+    // The Cluster is reconfiguring: a slot moves or has no master yet. ioredis follows MOVED and ASK and retries
+    // TRYAGAIN and CLUSTERDOWN a bounded number of times; what still surfaces is transient.
     case "CLUSTERDOWN":
     case "MASTERDOWN":
     case "TRYAGAIN":
+    case "MOVED":
+    case "ASK":
       return "CLUSTER_DOWN"
     case "LOADING":
     case "BUSY":
@@ -119,6 +136,7 @@ const isUnavailableCode = (code: string): code is UnavailableCode =>
   code === "CIRCUIT_OPEN" ||
   code === "NOT_CONNECTED" ||
   code === "CLUSTER_DOWN" ||
+  code === "READONLY" ||
   code === "UNAVAILABLE"
 
 /**
@@ -135,7 +153,24 @@ export const fromDriver = (error: unknown, operation: string, key: string | unde
     const socket = socketCodes[cause.code]
     if (socket !== undefined) return new CacheUnavailableError({ operation, key, cause, code: socket })
   }
-  if (cause.name === "MaxRetriesPerRequestError" || message.startsWith("Connection is closed")) {
+  if (cause.name === "ClusterAllFailedError") {
+    // No node answered CLUSTER SLOTS: the last node's failure (refused, wrong password) says why, and becomes the
+    // cause.
+    return cause.lastNodeError === undefined
+      ? new CacheUnavailableError({ operation, key, cause, code: "UNAVAILABLE" })
+      : fromDriver(cause.lastNodeError, operation, key)
+  }
+  if (message.startsWith("Too many Cluster redirections")) {
+    // Redirected or told to try again until the bound: the Cluster is still moving slots or electing a master.
+    return new CacheUnavailableError({ operation, key, cause, code: "CLUSTER_DOWN" })
+  }
+  if (
+    cause.name === "MaxRetriesPerRequestError" ||
+    // "Connection is closed.", and a connection attempt given up for a newer one ("aborted", "discarded").
+    message.startsWith("Connection is ") ||
+    message.startsWith("Cluster is ended") ||
+    message.startsWith("Cluster is disconnect")
+  ) {
     return new CacheUnavailableError({ operation, key, cause, code: "CONNECTION_CLOSED" })
   }
   if (message.startsWith("Command aborted due to connection close")) {
@@ -156,7 +191,7 @@ export const fromDriver = (error: unknown, operation: string, key: string | unde
     return new CacheUnavailableError({ operation, key, cause, code })
   }
   if (code !== undefined) return new CacheCommandError({ operation, key, cause, code })
-  if (cause.name === "ReplyError" || cause.name === "RedisError") {
+  if (cause.name === "ReplyError" || cause.name === "RedisError" || cause.name === "UnexpectedReply") {
     return new CacheCommandError({ operation, key, cause, code: "COMMAND_FAILED" })
   }
   return new CacheUnavailableError({ operation, key, cause, code: "UNAVAILABLE" })
