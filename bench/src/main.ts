@@ -193,15 +193,7 @@ const measureMemory = (store: string): Promise<number> =>
   new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [
-        "--expose-gc",
-        "--conditions=@cachet/source",
-        "--import",
-        "tsx",
-        path.join(here, "memoryChild.ts"),
-        store,
-        String(MEMORY_ENTRIES)
-      ],
+      ["--expose-gc", "--import", "tsx", path.join(here, "memoryChild.ts"), store, String(MEMORY_ENTRIES)],
       { maxBuffer: 1 << 20, timeout: 180_000 },
       (error, stdout, stderr) => {
         if (error !== null) return reject(new Error(`${store}: ${error.message}\n${stderr}`))

@@ -1,7 +1,9 @@
 /**
  * A small repro for `node --cpu-prof`: one Cachet workload, on its own, for a few seconds.
  *
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof --conditions=@cachet/source --import tsx bench/src/profile.ts memory-get
+ *   npm run build && node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/src/profile.ts memory-get
+ *
+ * Cachet loads from `dist`, as users run it (sources through tsx keep function names, which costs per closure).
  *
  * Cases: memory-get, memory-get-bare, memory-set, redis-get-sequential, redis-get-64, redis-get-64-bare,
  * redis-getmany. Summarise the profile with `node bench/src/selfTime.mjs <file>.cpuprofile`.

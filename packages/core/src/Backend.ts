@@ -47,6 +47,21 @@ export interface ValueWithTimeToLive {
 }
 
 /**
+ * One of the operations the core runs most. A backend that answers it without I/O and without a possible failure
+ * (for the arguments the core passes: see the conventions above) may attach a synchronous form as `sync`, returning
+ * exactly what the Effect succeeds with. The core then calls it inside an Effect step of its own instead of running
+ * the backend's Effect, which saves the steps that cost as much as an in-memory read itself. A wrapper that replaces
+ * the operation with a function of its own drops the form with it, so its replacement is always the one that runs.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Operation<Args extends ReadonlyArray<unknown>, A> {
+  (...args: Args): Effect.Effect<A, CacheError>
+  readonly sync?: ((...args: Args) => A) | undefined
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -54,13 +69,13 @@ export interface Backend {
   /** Short name used in metrics and spans: `"memory"`, `"redis"`. */
   readonly name: string
   /** GET: the stored value, or `undefined` when absent. */
-  readonly get: (key: string) => Effect.Effect<string | undefined, CacheError>
+  readonly get: Operation<[key: string], string | undefined>
   /** GET and PTTL in one round trip; `undefined` when absent. */
   readonly getWithTimeToLive: (key: string) => Effect.Effect<ValueWithTimeToLive | undefined, CacheError>
   /** MGET: one answer per key, in order. */
-  readonly getMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string | undefined>, CacheError>
+  readonly getMany: Operation<[keys: ReadonlyArray<string>], ReadonlyArray<string | undefined>>
   /** SET [PX]. */
-  readonly set: (key: string, value: string, timeToLive: number | undefined) => Effect.Effect<void, CacheError>
+  readonly set: Operation<[key: string, value: string, timeToLive: number | undefined], void>
   /** All entries or none (MULTI; per hash slot in a Cluster). */
   readonly setMany: (entries: ReadonlyArray<Entry>) => Effect.Effect<void, CacheError>
   /** SET NX [PX]: whether the value was written. */
@@ -71,7 +86,7 @@ export interface Backend {
    */
   readonly deleteIfEquals: (key: string, expected: string) => Effect.Effect<boolean, CacheError>
   /** UNLINK: how many of the keys existed. */
-  readonly delete: (keys: ReadonlyArray<string>) => Effect.Effect<number, CacheError>
+  readonly delete: Operation<[keys: ReadonlyArray<string>], number>
   /** EXISTS. */
   readonly has: (key: string) => Effect.Effect<boolean, CacheError>
   /** PTTL: `-2` absent, `-1` no expiry, otherwise the remaining milliseconds. */
@@ -84,6 +99,13 @@ export interface Backend {
   readonly increment: (key: string, by: bigint) => Effect.Effect<bigint, CacheError>
   /** SCAN MATCH: batches of full keys matching the glob. */
   readonly scan: (pattern: string) => Stream.Stream<ReadonlyArray<string>, CacheError>
+  /**
+   * SCAN MATCH, and UNLINK of each batch as it comes: how many of the keys existed. Optional: without it the core
+   * deletes what `scan` emits, the same commands in the same order, at the price of a `Stream` step per batch.
+   *
+   * @since 0.2.0
+   */
+  readonly deleteMatching?: ((pattern: string) => Effect.Effect<number, CacheError>) | undefined
   /** PING. */
   readonly ping: Effect.Effect<void, CacheError>
 }

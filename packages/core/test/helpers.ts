@@ -4,6 +4,7 @@ import { type CacheError, CacheUnavailableError } from "@cachet/core/CacheError"
 import { MemoryCache } from "@cachet/memory"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Stream from "effect/Stream"
 
 /** A switchable fault in front of a real memory backend: what a Redis outage looks like to the core. */
@@ -57,4 +58,18 @@ export const faultyLayer = (faults: Faults, options: Cache.Cache.Options = {}): 
   Layer.scoped(
     Cache.Cache,
     Effect.flatMap(MemoryCache.makeBackend(), (backend) => Cache.make(faulty(backend, faults), options))
+  )
+
+/** How many operations of a memory cache's namespace ended with `outcome`, by `cachet_operations_total`. */
+export const operationCount = (namespace: string, operation: string, outcome: string): Effect.Effect<number> =>
+  Effect.map(
+    Metric.value(
+      Cache.metrics.operations.pipe(
+        Metric.tagged("backend", "memory"),
+        Metric.tagged("namespace", namespace),
+        Metric.tagged("operation", operation),
+        Metric.tagged("outcome", outcome)
+      )
+    ),
+    (state) => state.count
   )

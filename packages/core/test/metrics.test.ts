@@ -4,19 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as TestClock from "effect/TestClock"
-
-const count = (namespace: string, operation: string, outcome: string) =>
-  Effect.map(
-    Metric.value(
-      Cache.metrics.operations.pipe(
-        Metric.tagged("backend", "memory"),
-        Metric.tagged("namespace", namespace),
-        Metric.tagged("operation", operation),
-        Metric.tagged("outcome", outcome)
-      )
-    ),
-    (state) => state.count
-  )
+import { operationCount } from "./helpers.js"
 
 describe("metrics", () => {
   it.scoped("count operations by outcome and time them", () =>
@@ -30,11 +18,11 @@ describe("metrics", () => {
       yield* Effect.flip(cache.set("b", 1n))
       yield* cache.getMany(["a", "b"])
 
-      assert.strictEqual(yield* count(namespace, "set", "ok"), 1)
-      assert.strictEqual(yield* count(namespace, "set", "error"), 1)
-      assert.strictEqual(yield* count(namespace, "get", "hit"), 2)
-      assert.strictEqual(yield* count(namespace, "get", "miss"), 1)
-      assert.strictEqual(yield* count(namespace, "getMany", "hit"), 1)
+      assert.strictEqual(yield* operationCount(namespace, "set", "ok"), 1)
+      assert.strictEqual(yield* operationCount(namespace, "set", "error"), 1)
+      assert.strictEqual(yield* operationCount(namespace, "get", "hit"), 2)
+      assert.strictEqual(yield* operationCount(namespace, "get", "miss"), 1)
+      assert.strictEqual(yield* operationCount(namespace, "getMany", "hit"), 1)
 
       const histogram = yield* Metric.value(
         Cache.metrics.duration.pipe(

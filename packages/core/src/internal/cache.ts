@@ -75,7 +75,7 @@ const decodeFailure = (operation: string, key: string | undefined, cause: unknow
     cause
   })
 
-const missEffect = Effect.succeed(CacheResult.miss)
+const missExit = Exit.succeed(CacheResult.miss)
 
 const int64Min = -(2n ** 63n)
 const int64Max = 2n ** 63n - 1n
@@ -134,6 +134,11 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   const { backend } = shared
   const observer = makeObserver(shared.observe, state.namespace)
   const run = observer.run
+  // A backend's synchronous forms (the memory backend's) let the whole operation be one Effect step.
+  const syncGet = backend.get.sync
+  const syncGetMany = backend.getMany.sync
+  const syncSet = backend.set.sync
+  const syncDelete = backend.delete.sync
   const globPrefix = escapeGlob(prefix)
   const inflight = new Map<string, Deferred.Deferred<A, unknown>>()
   const namespaces = new Map<string, Cache.View<A>>()
@@ -149,16 +154,49 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     }
   }
 
-  const decode = (
-    operation: string,
-    key: string,
-    text: string
-  ): Effect.Effect<CacheResult.CacheResult<A>, CacheDecodeError> => {
+  /** The answer of `get` to the stored text. */
+  const answer = (key: string, text: string | undefined): Exit.Exit<CacheResult.CacheResult<A>, CacheDecodeError> => {
+    if (text === undefined) return missExit
     try {
-      return Effect.succeed(CacheResult.hit(values.decode(text)))
+      return Exit.succeed(CacheResult.hit(values.decode(text)))
     } catch (cause) {
-      return Effect.fail(decodeFailure(operation, key, cause))
+      return Exit.fail(decodeFailure("get", key, cause))
     }
+  }
+
+  /** The answer of `getMany` to the stored texts. */
+  const answerMany = (
+    keys: ReadonlyArray<string>,
+    texts: ReadonlyArray<string | undefined>
+  ): Exit.Exit<ReadonlyArray<CacheResult.CacheResult<A>>, CacheDecodeError> => {
+    const results: Array<CacheResult.CacheResult<A>> = new Array(texts.length)
+    for (let i = 0; i < texts.length; i++) {
+      const text = texts[i]
+      if (text === undefined) {
+        results[i] = CacheResult.miss
+        continue
+      }
+      try {
+        results[i] = CacheResult.hit(values.decode(text))
+      } catch (cause) {
+        return Exit.fail(decodeFailure("getMany", keys[i], cause))
+      }
+    }
+    return Exit.succeed(results)
+  }
+
+  /** A write's time-to-live before any jitter, or why the input is refused. */
+  const resolveTimeToLive = (
+    operation: string,
+    key: string | undefined,
+    input: Cache.SetOptions["timeToLive"],
+    ratio: number | undefined
+  ): Ttl | CacheInvalidInputError => {
+    const resolved = input === undefined ? shared.defaultTimeToLive : TimeToLive.resolve(input)
+    if (typeof resolved === "string") return invalid(operation, "INVALID_TIME_TO_LIVE", resolved, key)
+    const badJitter = TimeToLive.checkJitter(ratio ?? shared.jitter)
+    if (badJitter !== undefined) return invalid(operation, "INVALID_TIME_TO_LIVE", badJitter, key)
+    return resolved
   }
 
   const planTimeToLive = (
@@ -167,16 +205,18 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     input: Cache.SetOptions["timeToLive"],
     ratio: number | undefined
   ): Effect.Effect<Ttl, CacheInvalidInputError> => {
-    const resolved = input === undefined ? shared.defaultTimeToLive : TimeToLive.resolve(input)
-    if (typeof resolved === "string") return Effect.fail(invalid(operation, "INVALID_TIME_TO_LIVE", resolved, key))
+    const resolved = resolveTimeToLive(operation, key, input, ratio)
+    if (typeof resolved === "object") return Effect.fail(resolved)
     const spread = ratio ?? shared.jitter
-    const badJitter = TimeToLive.checkJitter(spread)
-    if (badJitter !== undefined) return Effect.fail(invalid(operation, "INVALID_TIME_TO_LIVE", badJitter, key))
     if (spread === undefined || spread === 0 || resolved === undefined || resolved === 0) {
       return Effect.succeed(resolved)
     }
     return Effect.map(Random.next, (random) => TimeToLive.jitter(resolved, spread, random))
   }
+
+  // A jittered write draws from Effect's Random service, which only an Effect can read.
+  const jittered = (options: Cache.SetOptions | undefined): boolean =>
+    (options?.timeToLiveJitter ?? shared.jitter ?? 0) > 0
 
   const defaultPlan = planTimeToLive("set", undefined, undefined, undefined)
   const planFor = (operation: string, key: string | undefined, options: Cache.SetOptions | undefined) =>
@@ -197,12 +237,10 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   const get = (key: string): Effect.Effect<CacheResult.CacheResult<A>, CacheError> => {
     const bad = guard("get", key)
     if (bad !== undefined) return Effect.fail(bad)
-    return run(
-      "get",
-      key,
-      Effect.flatMap(backend.get(prefix + key), (text) => (text === undefined ? missEffect : decode("get", key, text))),
-      classifyResult
-    )
+    const full = prefix + key
+    return syncGet !== undefined
+      ? observer.runSync("get", key, () => answer(key, syncGet(full)), classifyResult)
+      : observer.runThen("get", key, backend.get(full), (text) => answer(key, text), classifyResult)
   }
 
   const getMany = (keys: Iterable<string>): Effect.Effect<ReadonlyArray<CacheResult.CacheResult<A>>, CacheError> => {
@@ -210,32 +248,32 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     const full = collectKeys("getMany", userKeys)
     if (!Array.isArray(full)) return Effect.fail(full)
     if (full.length === 0) return Effect.succeed([])
-    return run(
-      "getMany",
-      undefined,
-      Effect.flatMap(backend.getMany(full), (texts) => {
-        const results: Array<CacheResult.CacheResult<A>> = new Array(texts.length)
-        for (let i = 0; i < texts.length; i++) {
-          const text = texts[i]
-          if (text === undefined) {
-            results[i] = CacheResult.miss
-            continue
-          }
-          try {
-            results[i] = CacheResult.hit(values.decode(text))
-          } catch (cause) {
-            return Effect.fail(decodeFailure("getMany", userKeys[i], cause))
-          }
-        }
-        return Effect.succeed(results)
-      }),
-      classifyMany
-    )
+    return syncGetMany !== undefined
+      ? observer.runSync("getMany", undefined, () => answerMany(userKeys, syncGetMany(full)), classifyMany)
+      : observer.runThen(
+          "getMany",
+          undefined,
+          backend.getMany(full),
+          (texts) => answerMany(userKeys, texts),
+          classifyMany
+        )
   }
 
   const set = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<void, CacheError> => {
     const bad = guard("set", key)
     if (bad !== undefined) return Effect.fail(bad)
+    if (syncSet !== undefined && syncDelete !== undefined && !jittered(options)) {
+      return observer.runSync("set", key, () => {
+        const ttl = resolveTimeToLive("set", key, options?.timeToLive, options?.timeToLiveJitter)
+        if (typeof ttl === "object") return Exit.fail(ttl)
+        const text = encode("set", key, value)
+        if (typeof text !== "string") return Exit.fail(text)
+        // A zero time-to-live means "not cached": the key must not keep an older value either.
+        if (ttl === 0) syncDelete([prefix + key])
+        else syncSet(prefix + key, text, ttl)
+        return Exit.void
+      })
+    }
     return run(
       "set",
       key,
@@ -355,13 +393,15 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   const deletePattern = (glob: string): Effect.Effect<number, CacheError> => {
     const bad = checkGlob("deletePattern", glob)
     if (bad !== undefined) return Effect.fail(bad)
-    return run("deletePattern", undefined, deleteScanned(scanView(glob)))
+    return run("deletePattern", undefined, deleteMatching(glob))
   }
 
-  const deleteScanned = (batches: Stream.Stream<ReadonlyArray<string>, CacheError>) =>
-    Stream.runFoldEffect(batches, 0, (count, batch) =>
-      batch.length === 0 ? Effect.succeed(count) : Effect.map(backend.delete(batch), (n) => count + n)
-    )
+  const deleteMatching = (glob: string): Effect.Effect<number, CacheError> =>
+    backend.deleteMatching !== undefined
+      ? backend.deleteMatching(globPrefix + glob)
+      : Stream.runFoldEffect(scanView(glob), 0, (count, batch) =>
+          batch.length === 0 ? Effect.succeed(count) : Effect.map(backend.delete(batch), (n) => count + n)
+        )
 
   const keys = (glob = "*"): Stream.Stream<string, CacheError> => {
     const bad = checkGlob("keys", glob)
@@ -386,7 +426,7 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
         invalid("clear", "EMPTY_PREFIX", "refusing to clear a cache without a prefix: it would delete every key")
       )
     }
-    return run("clear", undefined, deleteScanned(scanView("*")))
+    return run("clear", undefined, deleteMatching("*"))
   }
 
   const readWithTimeToLive = (key: string) =>
@@ -510,7 +550,11 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
       error._tag === "CacheDecodeError" || (bypass && isRetryable(error)) ? flight : Effect.fail(error)
 
     if (grace === 0) {
-      return Effect.matchEffect(run("getOrSet", key, backend.get(full), classifyPresent), {
+      const read =
+        syncGet === undefined
+          ? run("getOrSet", key, backend.get(full), classifyPresent)
+          : observer.runSync("getOrSet", key, () => Exit.succeed(syncGet(full)), classifyPresent)
+      return Effect.matchEffect(read, {
         onFailure: onReadError,
         onSuccess: (text) => {
           if (text === undefined) return flight

@@ -1,12 +1,13 @@
-import * as Context from "effect/Context"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import type * as MetricLabel from "effect/MetricLabel"
 import * as MetricLabelModule from "effect/MetricLabel"
-import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
-import * as Tracer from "effect/Tracer"
+import type * as Tracer from "effect/Tracer"
 import { type CacheError, isRetryable, withContext } from "../CacheError.js"
 
 /** @internal */
@@ -73,26 +74,52 @@ export interface Observer {
     effect: Effect.Effect<A, CacheError>,
     classify?: (value: A) => Outcome
   ) => Effect.Effect<A, CacheError>
+  /**
+   * `run` for an effect whose reply still needs a synchronous step (decoding): `finish` runs in the step that records
+   * the outcome, and a failure it returns counts as the operation's error.
+   */
+  readonly runThen: <R, A>(
+    operation: string,
+    key: string | undefined,
+    effect: Effect.Effect<R, CacheError>,
+    finish: (reply: R) => Exit.Exit<A, CacheError>,
+    classify: (value: A) => Outcome
+  ) => Effect.Effect<A, CacheError>
+  /**
+   * `run` for an operation computed synchronously (a backend's synchronous forms): the whole operation, its metrics
+   * included, is one Effect step. Inside a trace, or when the retry schedule applies, it runs as `run` would.
+   */
+  readonly runSync: <A>(
+    operation: string,
+    key: string | undefined,
+    compute: () => Exit.Exit<A, CacheError>,
+    classify?: (value: A) => Outcome
+  ) => Effect.Effect<A, CacheError>
   readonly count: (metric: Metric.Metric.Counter<number>, extra?: ReadonlyArray<MetricLabel.MetricLabel>) => void
 }
 
 const ok = (): Outcome => "ok"
 
+type OperationLabels = { readonly [K in Outcome | "duration"]: ReadonlyArray<MetricLabel.MetricLabel> }
+
 /** @internal */
 export const makeObserver = (options: ObserveOptions, namespace: string): Observer => {
   const labels = [MetricLabelModule.make("backend", options.backend), MetricLabelModule.make("namespace", namespace)]
-  // Label arrays are built once per operation and outcome, not per call.
-  const operationLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
-  const labelsFor = (operation: string, outcome: Outcome | undefined) => {
-    const id = outcome === undefined ? operation : `${operation}\u0000${outcome}`
-    let found = operationLabels.get(id)
+  // Label arrays are built once per operation, not per call: Effect finds a metric's series by the array itself.
+  const operationLabels = new Map<string, OperationLabels>()
+  const labelsFor = (operation: string): OperationLabels => {
+    let found = operationLabels.get(operation)
     if (found === undefined) {
-      found = [
-        ...labels,
-        MetricLabelModule.make("operation", operation),
-        ...(outcome === undefined ? [] : [MetricLabelModule.make("outcome", outcome)])
-      ]
-      operationLabels.set(id, found)
+      const base = [...labels, MetricLabelModule.make("operation", operation)]
+      const withOutcome = (outcome: Outcome) => [...base, MetricLabelModule.make("outcome", outcome)]
+      found = {
+        duration: base,
+        hit: withOutcome("hit"),
+        miss: withOutcome("miss"),
+        ok: withOutcome("ok"),
+        error: withOutcome("error")
+      }
+      operationLabels.set(operation, found)
     }
     return found
   }
@@ -118,47 +145,97 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
   }
 
   const record = (operation: string, outcome: Outcome, start: number) => {
-    metrics.operations.unsafeUpdate(1, labelsFor(operation, outcome))
-    metrics.duration.unsafeUpdate((performance.now() - start) / 1000, labelsFor(operation, undefined))
+    const found = labelsFor(operation)
+    metrics.operations.unsafeUpdate(1, found[outcome])
+    metrics.duration.unsafeUpdate((performance.now() - start) / 1000, found.duration)
   }
+
+  const retryFor = (operation: string): Schedule.Schedule<unknown, CacheError> | undefined =>
+    idempotent.has(operation) ? options.retry : undefined
+
+  const relabel = (operation: string, key: string | undefined, cause: Cause.Cause<CacheError>) =>
+    Cause.map(cause, (error) => withContext(error, operation, key))
+
+  // The end of every operation: its outcome recorded, its error relabelled with the caller's view.
+  const settle = <A>(
+    operation: string,
+    key: string | undefined,
+    exit: Exit.Exit<A, CacheError>,
+    classify: (value: A) => Outcome,
+    start: number
+  ): Exit.Exit<A, CacheError> => {
+    if (exit._tag === "Success") {
+      if (options.metrics) record(operation, classify(exit.value), start)
+      return exit
+    }
+    if (options.metrics) record(operation, "error", start)
+    return Exit.failCause(relabel(operation, key, exit.cause))
+  }
+
+  // Each Effect step costs about as much as a memory hit, so an operation takes as few as it can: the caller's step
+  // that reads the fiber (its span) and the clock, the backend's own, and one that decodes the reply, records the
+  // outcome and relabels the error.
+  const observe = <R, A>(
+    traced: boolean,
+    operation: string,
+    key: string | undefined,
+    effect: Effect.Effect<R, CacheError>,
+    finish: (reply: R) => Exit.Exit<A, CacheError>,
+    classify: (value: A) => Outcome
+  ): Effect.Effect<A, CacheError> => {
+    const schedule = retryFor(operation)
+    const attempt = schedule === undefined ? effect : Effect.retry(effect, { schedule, while: shouldRetry })
+    const start = options.metrics ? performance.now() : 0
+    const observed = Effect.matchEffect(attempt, {
+      onFailure: (error) => settle(operation, key, Exit.fail(error), classify, start),
+      onSuccess: (reply) => settle(operation, key, finish(reply), classify, start)
+    })
+    return traced ? Effect.withSpan(observed, `cachet.${operation}`, spanOptionsFor(operation, key)) : observed
+  }
+
+  // Spans only inside a trace, as OpenTelemetry's Redis instrumentations do by default: a span without a parent
+  // belongs to no request, and making one costs more than a memory hit itself.
+  const traced = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+    options.spans && fiber.currentSpan !== undefined
+
+  const runThen = <R, A>(
+    operation: string,
+    key: string | undefined,
+    effect: Effect.Effect<R, CacheError>,
+    finish: (reply: R) => Exit.Exit<A, CacheError>,
+    classify: (value: A) => Outcome
+  ): Effect.Effect<A, CacheError> =>
+    // Without metrics and spans nothing needs the fiber or the clock: no step of its own.
+    !options.metrics && !options.spans
+      ? observe(false, operation, key, effect, finish, classify)
+      : Effect.withFiberRuntime((fiber) => observe(traced(fiber), operation, key, effect, finish, classify))
 
   const run = <A>(
     operation: string,
     key: string | undefined,
     effect: Effect.Effect<A, CacheError>,
     classify: (value: A) => Outcome = ok
-  ): Effect.Effect<A, CacheError> => {
-    const attempt =
-      options.retry !== undefined && idempotent.has(operation)
-        ? Effect.retry(effect, { schedule: options.retry, while: shouldRetry })
-        : effect
-    if (!options.metrics && !options.spans)
-      return Effect.mapError(attempt, (error) => withContext(error, operation, key))
-    // One step to read the context and the clock, one to label the error and record the outcome: each Effect step
-    // costs about as much as a memory hit, so the hot path takes as few as it can.
-    return Effect.contextWithEffect((context: Context.Context<never>) => {
+  ): Effect.Effect<A, CacheError> => runThen(operation, key, effect, Exit.succeed, classify)
+
+  const runSync = <A>(
+    operation: string,
+    key: string | undefined,
+    compute: () => Exit.Exit<A, CacheError>,
+    classify: (value: A) => Outcome = ok
+  ): Effect.Effect<A, CacheError> =>
+    Effect.withFiberRuntime((fiber) => {
+      if (retryFor(operation) !== undefined || traced(fiber)) {
+        return observe(traced(fiber), operation, key, Effect.suspend(compute), Exit.succeed, classify)
+      }
       const start = options.metrics ? performance.now() : 0
-      const observed = Effect.matchEffect(attempt, {
-        onFailure: (error) => {
-          if (options.metrics) record(operation, "error", start)
-          return Effect.fail(withContext(error, operation, key))
-        },
-        onSuccess: (value) => {
-          if (options.metrics) record(operation, classify(value), start)
-          return Effect.succeed(value)
-        }
-      })
-      // Spans only inside a trace, as OpenTelemetry's Redis instrumentations do by default: a span without a
-      // parent belongs to no request, and making one costs more than a memory hit itself.
-      return options.spans && Option.isSome(Context.getOption(context, Tracer.ParentSpan))
-        ? Effect.withSpan(observed, `cachet.${operation}`, spanOptionsFor(operation, key))
-        : observed
+      return settle(operation, key, compute(), classify, start)
     })
-  }
 
   return {
     labels,
     run,
+    runThen,
+    runSync,
     count: (metric, extra = []) => metric.unsafeUpdate(1, extra.length === 0 ? labels : [...labels, ...extra])
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The `Backend` over a `Store`. Every operation is one `Effect.sync` (or a ready-made failure): nothing here
- * suspends, so operations are atomic with respect to each other, as Redis commands are.
+ * suspends, so operations are atomic with respect to each other, as Redis commands are. The hottest ones also
+ * offer their synchronous form, which the core runs inside its own step.
  */
-import type { Backend, Entry } from "@cachet/core/Backend"
+import type { Backend, Entry, Operation } from "@cachet/core/Backend"
 import { CacheCommandError, CacheInvalidInputError } from "@cachet/core/CacheError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -23,15 +24,30 @@ const invalidTimeToLive = (operation: string, key: string | undefined): CacheInv
 
 const end = Effect.fail(Option.none())
 
+const withSync = <Args extends ReadonlyArray<unknown>, A>(
+  effect: (...args: Args) => Effect.Effect<A, CacheInvalidInputError>,
+  sync: (...args: Args) => A
+): Operation<Args, A> => Object.assign(effect, { sync })
+
 export const make = (store: Store): Backend => ({
   name: "memory",
-  get: (key) => Effect.sync(() => store.get(key)),
+  get: withSync(
+    (key: string) => Effect.sync(() => store.get(key)),
+    (key) => store.get(key)
+  ),
   getWithTimeToLive: (key) => Effect.sync(() => store.getWithTimeToLive(key)),
-  getMany: (keys) => Effect.sync(() => store.getMany(keys)),
-  set: (key, value, timeToLive) =>
-    isValidTimeToLive(timeToLive)
-      ? Effect.sync(() => store.set(key, value, timeToLive))
-      : Effect.fail(invalidTimeToLive("SET", key)),
+  getMany: withSync(
+    (keys: ReadonlyArray<string>) => Effect.sync(() => store.getMany(keys)),
+    (keys) => store.getMany(keys)
+  ),
+  // The synchronous form skips the check: the core passes only whole milliseconds ≥ 1 (the Backend conventions).
+  set: withSync(
+    (key: string, value: string, timeToLive: number | undefined) =>
+      isValidTimeToLive(timeToLive)
+        ? Effect.sync(() => store.set(key, value, timeToLive))
+        : Effect.fail(invalidTimeToLive("SET", key)),
+    (key, value, timeToLive) => store.set(key, value, timeToLive)
+  ),
   setMany: (entries: ReadonlyArray<Entry>) => {
     for (const entry of entries) {
       if (!isValidTimeToLive(entry.timeToLive)) return Effect.fail(invalidTimeToLive("MSET", entry.key))
@@ -43,7 +59,10 @@ export const make = (store: Store): Backend => ({
       ? Effect.sync(() => store.add(key, value, timeToLive))
       : Effect.fail(invalidTimeToLive("SET", key)),
   deleteIfEquals: (key, expected) => Effect.sync(() => store.deleteIfEquals(key, expected)),
-  delete: (keys) => Effect.sync(() => store.delete(keys)),
+  delete: withSync(
+    (keys: ReadonlyArray<string>) => Effect.sync(() => store.delete(keys)),
+    (keys) => store.delete(keys)
+  ),
   has: (key) => Effect.sync(() => store.has(key)),
   timeToLive: (key) => Effect.sync(() => store.timeToLive(key)),
   expire: (key, timeToLive) =>

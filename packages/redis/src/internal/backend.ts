@@ -5,6 +5,7 @@
 import type { Backend, Entry, ValueWithTimeToLive } from "@cachet/core/Backend"
 import { CacheCommandError, type CacheError, CacheTimeoutError } from "@cachet/core/CacheError"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { CircuitBreaker } from "./circuit.js"
@@ -148,6 +149,30 @@ export const make = (client: Client, settings: Settings): Backend => {
     throw new UnexpectedReply("INCRBY script answered with something other than an integer")
   }
 
+  const unlink = (keys: ReadonlyArray<string>): Effect.Effect<number, CacheError> =>
+    call(
+      "delete",
+      keys.length === 1 ? keys[0] : undefined,
+      () => client.unlink(keys),
+      (n: number) => n
+    )
+
+  // The commands of `scan` followed by `delete`, in the same order, as a plain loop: a Stream step per batch costs,
+  // while its code is cold (a deletion is rare), about as much as the batch's two round trips.
+  const deleteFrom = (
+    scanner: Scanner,
+    pattern: string,
+    cursor: string,
+    deleted: number
+  ): Effect.Effect<number, CacheError> =>
+    Effect.flatMap(
+      call("scan", undefined, () => scanner(cursor, pattern, scanCount), identity),
+      ([next, keys]) => {
+        const total = keys.length === 0 ? Effect.succeed(deleted) : Effect.map(unlink(keys), (n) => deleted + n)
+        return next === "0" ? total : Effect.flatMap(total, (sum) => deleteFrom(scanner, pattern, next, sum))
+      }
+    )
+
   const scanOne =
     (pattern: string) =>
     (scanner: Scanner): Stream.Stream<ReadonlyArray<string>, CacheError> =>
@@ -174,16 +199,13 @@ export const make = (client: Client, settings: Settings): Backend => {
       entries.length === 0 ? Effect.void : call("setMany", undefined, () => client.setMany(entries), toVoid),
     add: (key, value, timeToLive) => call("add", key, () => client.setIfAbsent(key, value, timeToLive), isOk),
     deleteIfEquals: (key, expected) =>
-      call("deleteIfEquals", key, () => client.deleteIfEquals(key, expected), (reply: unknown) => reply === 1),
-    delete: (keys) =>
-      keys.length === 0
-        ? Effect.succeed(0)
-        : call(
-            "delete",
-            keys.length === 1 ? keys[0] : undefined,
-            () => client.unlink(keys),
-            (n: number) => n
-          ),
+      call(
+        "deleteIfEquals",
+        key,
+        () => client.deleteIfEquals(key, expected),
+        (reply: unknown) => reply === 1
+      ),
+    delete: (keys) => (keys.length === 0 ? Effect.succeed(0) : unlink(keys)),
     has: (key) => call("has", key, () => client.exists(key), isPositive),
     timeToLive: (key) =>
       call(
@@ -203,6 +225,10 @@ export const make = (client: Client, settings: Settings): Backend => {
         ? one(first)
         : Stream.flatMap(Stream.fromIterable(scanners), one)
     },
+    deleteMatching: (pattern) =>
+      Effect.suspend(() =>
+        Effect.reduce(client.scanners(), 0, (deleted, scanner) => deleteFrom(scanner, pattern, "0", deleted))
+      ),
     ping: call("ping", undefined, () => client.ping(), toVoid)
   }
 }
