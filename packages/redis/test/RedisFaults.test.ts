@@ -9,13 +9,12 @@ import type { CacheError } from "@cachet/core/CacheError"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as circuit from "../src/internal/circuit.js"
-import { admin, externalUrl, freePort, server, silentServer } from "./harness.js"
+import { admin, bounded, externalUrl, freePort, server, silentServer } from "./harness.js"
 
 const fast = { commandTimeout: "250 millis", connectTimeout: "2 seconds" } as const
 
@@ -23,12 +22,6 @@ const unavailableOrTimeout = (error: CacheError) =>
   expect(["CacheUnavailableError", "CacheTimeoutError"]).toContain(error._tag)
 
 /** Ends within `limit` or the test fails with a defect: nothing may hang. */
-const bounded = <A, E, R>(effect: Effect.Effect<A, E, R>, limit: Duration.DurationInput = "3 seconds") =>
-  Effect.timeoutFailCause(effect, {
-    duration: limit,
-    onTimeout: () => Cause.die(new Error("operation did not end in time"))
-  })
-
 const everyOperation = (backend: Backend, key: string): ReadonlyArray<Effect.Effect<unknown, CacheError>> => [
   backend.get(key),
   backend.getWithTimeToLive(key),

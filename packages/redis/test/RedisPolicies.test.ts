@@ -4,22 +4,14 @@
 import { Cache, CacheResult } from "@cachet/core"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
-import * as Cause from "effect/Cause"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
-import { externalUrl, server } from "./harness.js"
+import { bounded, externalUrl, server } from "./harness.js"
 
 const fast = { commandTimeout: "300 millis", connectTimeout: "2 seconds", prefix: "policies:" } as const
 
 /** Ends within `limit` or the test fails with a defect: nothing may hang. */
-const bounded = <A, E, R>(effect: Effect.Effect<A, E, R>, limit: Duration.DurationInput = "3 seconds") =>
-  Effect.timeoutFailCause(effect, {
-    duration: limit,
-    onTimeout: () => Cause.die(new Error("operation did not end in time"))
-  })
-
 describe.skipIf(externalUrl !== undefined)("failure policies with the server stopped", () => {
   it.scopedLive("the default surfaces CacheUnavailableError; failOpen reads miss; bypass runs the lookup", () =>
     Effect.gen(function* () {

@@ -163,7 +163,7 @@ export const anyServer: Effect.Effect<{ readonly url: string }, never, Scope.Sco
   externalUrl === undefined ? server() : Effect.succeed({ url: externalUrl })
 
 /** `effect`, or a defect that fails the test if it has not ended within `limit`: nothing may hang. */
-export const bounded = <A, E, R>(effect: Effect.Effect<A, E, R>, limit: Duration.DurationInput) =>
+export const bounded = <A, E, R>(effect: Effect.Effect<A, E, R>, limit: Duration.DurationInput = "3 seconds") =>
   Effect.timeoutFailCause(effect, {
     duration: limit,
     onTimeout: () => Cause.die(new Error("operation did not end in time"))
