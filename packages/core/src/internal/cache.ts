@@ -306,10 +306,11 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
           texts.push(text)
         }
         if (list.length === 0) return Effect.void
-        const jittered = (options?.timeToLiveJitter ?? shared.jitter ?? 0) > 0
         const plan = planFor("setMany", undefined, options)
         // With jitter each entry draws its own expiry, so that a batch does not expire as one.
-        const plans = jittered ? Effect.forEach(list, () => plan) : Effect.map(plan, (ttl) => list.map(() => ttl))
+        const plans = jittered(options)
+          ? Effect.forEach(list, () => plan)
+          : Effect.map(plan, (ttl) => list.map(() => ttl))
         return Effect.flatMap(plans, (ttls) => {
           if (ttls[0] === 0) return Effect.asVoid(backend.delete(list.map(([key]) => prefix + key)))
           const batch: Array<Entry> = list.map(([key], i) => ({
@@ -468,10 +469,11 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
       return bypass ? Effect.catchIf(stored, isRetryable, () => Effect.void) : stored
     }
 
-    const compute = Effect.tap(lookup, store)
-    // Under a lock, a value ends the wait only when present, decodable and fresh (a stale one is being replaced).
-    const computeOnce =
-      lock === undefined
+    // Built only by a leader, so that a hit allocates none of it. Under a lock, a value ends the wait only when
+    // present, decodable and fresh (a stale one is being replaced).
+    const computeOnce = (): Effect.Effect<A, E | CacheError, R> => {
+      const compute = Effect.tap(lookup, store)
+      return lock === undefined
         ? compute
         : Lock.run({
             backend,
@@ -489,12 +491,13 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
             bypass,
             onWait: () => observer.count(metrics.lockWaits)
           })
+    }
 
     // One lookup per key in this process: the first caller leads, the others wait for its exit. A leader that
     // is interrupted hands over: its waiters try again (one of them leads) rather than inheriting the interrupt.
     const lead = (deferred: Deferred.Deferred<A, unknown>): Effect.Effect<A, E | CacheError, R> =>
       Effect.uninterruptibleMask((restore) =>
-        restore(computeOnce).pipe(
+        restore(computeOnce()).pipe(
           Effect.exit,
           Effect.flatMap((exit) => {
             if (inflight.get(full) === deferred) inflight.delete(full)

@@ -10,37 +10,36 @@ import type * as Schedule from "effect/Schedule"
 import type * as Tracer from "effect/Tracer"
 import { type CacheError, isRetryable, withContext } from "../CacheError.js"
 
+const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
+
 /** @internal */
 export const metrics = {
-  operations: Metric.counter("cachet_operations_total", {
-    description: "Cache operations by backend, namespace, operation and outcome (hit, miss, ok, error)",
-    incremental: true
-  }),
+  operations: counter(
+    "cachet_operations_total",
+    "Cache operations by backend, namespace, operation and outcome (hit, miss, ok, error)"
+  ),
   duration: Metric.histogram(
     "cachet_operation_duration_seconds",
     MetricBoundaries.exponential({ start: 0.00005, factor: 2, count: 16 }),
     "Cache operation latency in seconds"
   ),
-  staleServed: Metric.counter("cachet_stale_served_total", {
-    description: "Stale values served by getOrSet (while revalidating or on a lookup error)",
-    incremental: true
-  }),
-  refreshes: Metric.counter("cachet_refreshes_total", {
-    description: "Background refreshes by outcome",
-    incremental: true
-  }),
-  singleFlightJoins: Metric.counter("cachet_single_flight_joins_total", {
-    description: "getOrSet calls that waited for another caller's lookup instead of running their own",
-    incremental: true
-  }),
-  lockWaits: Metric.counter("cachet_lock_waits_total", {
-    description: "getOrSet calls with a lock that found another process's lock and waited for its value",
-    incremental: true
-  }),
-  failOpen: Metric.counter("cachet_fail_open_total", {
-    description: "Operations whose backend failure was turned into a miss or a no-op by failOpen",
-    incremental: true
-  })
+  staleServed: counter(
+    "cachet_stale_served_total",
+    "Stale values served by getOrSet (while revalidating or on a lookup error)"
+  ),
+  refreshes: counter("cachet_refreshes_total", "Background refreshes by outcome"),
+  singleFlightJoins: counter(
+    "cachet_single_flight_joins_total",
+    "getOrSet calls that waited for another caller's lookup instead of running their own"
+  ),
+  lockWaits: counter(
+    "cachet_lock_waits_total",
+    "getOrSet calls with a lock that found another process's lock and waited for its value"
+  ),
+  failOpen: counter(
+    "cachet_fail_open_total",
+    "Operations whose backend failure was turned into a miss or a no-op by failOpen"
+  )
 }
 
 /** @internal */

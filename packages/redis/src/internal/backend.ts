@@ -60,39 +60,12 @@ export const make = (client: Client, settings: Settings): Backend => {
     }
   }
 
-  // Every command goes through here: one `Effect.async` and one promise, no fiber and no timer, when the driver
-  // enforces the command timeout itself (always, for the clients this package creates).
-  const direct = <A, B>(
-    operation: string,
-    key: string | undefined,
-    command: () => Promise<A>,
-    reply: (a: A) => B
-  ): Effect.Effect<B, CacheError> =>
-    Effect.async<B, CacheError>((resume) => {
-      const refused = circuit.admit(operation, key)
-      if (refused !== undefined) return resume(Effect.fail(refused))
-      const failed = (driverError: unknown) => {
-        const error = fromDriver(driverError, operation, key)
-        circuit.onFailure(error)
-        resume(Effect.fail(error))
-      }
-      let promise: Promise<A>
-      try {
-        promise = command()
-      } catch (driverError) {
-        return failed(driverError)
-      }
-      promise.then((a) => {
-        circuit.onSuccess()
-        resume(decode(reply, a, operation, key))
-      }, failed)
-    })
-
-  // A client handed to `layerFromClient` without a command timeout of its own: each command gets a timer. No
-  // canceller on purpose: an interrupted command still settles (or times out) and tells the circuit breaker, so a
-  // half-open probe is never left pending.
-  const bounded =
-    (timeout: number) =>
+  // Every command goes through here: one `Effect.async` and one promise, no fiber. The clients this package creates
+  // enforce the command timeout in the driver (`timeout` undefined: no timer here); a Cluster, or a client handed to
+  // `layerFromClient` without a timeout of its own, gets a timer per command. No canceller on purpose: an interrupted
+  // command still settles (or times out) and tells the circuit breaker, so a half-open probe is never left pending.
+  const runner =
+    (timeout: number | undefined) =>
     <A, B>(
       operation: string,
       key: string | undefined,
@@ -106,14 +79,14 @@ export const make = (client: Client, settings: Settings): Backend => {
         const fail = (error: CacheError) => {
           if (settled) return
           settled = true
-          clearTimeout(timer)
+          if (timer !== undefined) clearTimeout(timer)
           circuit.onFailure(error)
           resume(Effect.fail(error))
         }
-        const timer = setTimeout(
-          () => fail(new CacheTimeoutError({ operation, key, code: "COMMAND_TIMEOUT" })),
-          timeout
-        )
+        const timer =
+          timeout === undefined
+            ? undefined
+            : setTimeout(() => fail(new CacheTimeoutError({ operation, key, code: "COMMAND_TIMEOUT" })), timeout)
         let promise: Promise<A>
         try {
           promise = command()
@@ -124,7 +97,7 @@ export const make = (client: Client, settings: Settings): Backend => {
           (a) => {
             if (settled) return
             settled = true
-            clearTimeout(timer)
+            if (timer !== undefined) clearTimeout(timer)
             circuit.onSuccess()
             resume(decode(reply, a, operation, key))
           },
@@ -132,7 +105,7 @@ export const make = (client: Client, settings: Settings): Backend => {
         )
       })
 
-  const call = client.enforcesCommandTimeout ? direct : bounded(settings.commandTimeout)
+  const call = runner(client.enforcesCommandTimeout ? undefined : settings.commandTimeout)
 
   const decodeWithTimeToLive = (reply: unknown): ValueWithTimeToLive | undefined => {
     if (reply === null) return undefined
