@@ -26,6 +26,8 @@ export const CAPACITY = 100_000
 
 export interface Peers {
   readonly lru: LRUCache<string, Value>
+  /** lru-cache of JSON strings: what an ideal store of encoded values, like Cachet's, would do. */
+  readonly lruJson: LRUCache<string, string>
   readonly effectCache: EffectCache.Cache<string, Value>
   /** How many times effect/Cache's lookup ran: a get-hit run must not add to it. */
   readonly effectCacheLookups: () => number
@@ -55,6 +57,8 @@ export const makePeers = async (redisUrl: string): Promise<Peers> => {
 
   const lru = new LRUCache<string, Value>({ max: CAPACITY })
   for (let i = 0; i < KEY_COUNT; i++) lru.set(keys[i] ?? "", values[i] ?? valueFor(i), { ttl: TTL_MS })
+  const lruJson = new LRUCache<string, string>({ max: CAPACITY })
+  for (let i = 0; i < KEY_COUNT; i++) lruJson.set(keys[i] ?? "", JSON.stringify(values[i]), { ttl: TTL_MS })
 
   let lookups = 0
   const effectCache = await Effect.runPromise(
@@ -103,6 +107,7 @@ export const makePeers = async (redisUrl: string): Promise<Peers> => {
 
   return {
     lru,
+    lruJson,
     effectCache,
     effectCacheLookups: () => lookups,
     bentoMemory,

@@ -13,6 +13,7 @@ import { RedisCache } from "@cachet/redis"
 import * as Effect from "effect/Effect"
 import { startServer } from "../../packages/redis/test/harness.js"
 import { batchOf, keyAt, keys, valueAt, values } from "./data.js"
+import { inFlightEffect } from "./workloads.js"
 
 const name = process.argv[2] ?? "memory-get"
 const seconds = Number(process.argv[3] ?? "4")
@@ -37,10 +38,7 @@ const main = async () => {
         for (let j = 0; j < 1000; j++, ops++) {
           const i = ops
           if (name === "redis-get-64" || name === "redis-get-64-bare") {
-            yield* Effect.all(
-              Array.from({ length: 64 }, (_, k) => cache.get(keyAt(i * 64 + k))),
-              { concurrency: "unbounded", discard: true }
-            )
+            yield* inFlightEffect(1024, (k) => cache.get(keyAt(i * 1024 + k)))
           } else if (name === "redis-getmany") {
             yield* cache.getMany(batchOf("", i, 100))
           } else if (name === "memory-set") {

@@ -27,7 +27,14 @@ const inFlight = async (ops: number, op: (i: number) => Promise<unknown>): Promi
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker))
 }
 
-const inFlightEffect = <E>(ops: number, op: (i: number) => Effect.Effect<unknown, E>): Effect.Effect<void, E> =>
+/**
+ * The floor of any cache that stores values encoded and answers with an Effect, as DESIGN 3.1 asks of the memory
+ * backend: one `Effect.sync` step around lru-cache plus `JSON.parse` (or `JSON.stringify`), with nothing else.
+ */
+export const ENCODED_GET_FLOOR = "Effect.sync(JSON.parse(lru.get)) loop"
+export const ENCODED_SET_FLOOR = "Effect.sync(lru.set(JSON.stringify)) loop"
+
+export const inFlightEffect = <E>(ops: number, op: (i: number) => Effect.Effect<unknown, E>): Effect.Effect<void, E> =>
   Effect.suspend(() => {
     let next = 0
     const worker = Effect.gen(function* () {
@@ -79,6 +86,23 @@ export const memoryGetHit = (p: Peers): ReadonlyArray<Peer> => [
           }
         })
       ).then(() => missed("Effect floor", misses))
+    }
+  },
+  {
+    name: ENCODED_GET_FLOOR,
+    run: (ops) => {
+      let misses = 0
+      return Effect.runPromise(
+        Effect.gen(function* () {
+          for (let i = 0; i < ops; i++) {
+            const value: unknown = yield* Effect.sync(() => {
+              const text = p.lruJson.get(keyAt(i))
+              return text === undefined ? undefined : JSON.parse(text)
+            })
+            if (value === undefined) misses++
+          }
+        })
+      ).then(() => missed("encoded floor", misses))
     }
   },
   {
@@ -134,6 +158,15 @@ export const memorySet = (p: Peers): ReadonlyArray<Peer> => [
     run: (ops) =>
       Effect.runPromise(
         sequentialEffect(ops, (i) => Effect.sync(() => p.lru.set(keyAt(i), valueAt(i), { ttl: TTL_MS })))
+      )
+  },
+  {
+    name: ENCODED_SET_FLOOR,
+    run: (ops) =>
+      Effect.runPromise(
+        sequentialEffect(ops, (i) =>
+          Effect.sync(() => p.lruJson.set(keyAt(i), JSON.stringify(valueAt(i)), { ttl: TTL_MS }))
+        )
       )
   },
   {

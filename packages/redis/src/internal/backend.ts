@@ -10,7 +10,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { CircuitBreaker } from "./circuit.js"
 import type { Client, Scanner } from "./client.js"
-import { fromDriver } from "./errors.js"
+import { fromDriver, UnexpectedReply } from "./errors.js"
 
 export interface Settings {
   /** Milliseconds; enforced here only when the client does not enforce a command timeout itself. */
@@ -20,10 +20,6 @@ export interface Settings {
 
 /** Keys asked of each SCAN step: large enough to keep round trips few, small enough not to block the server. */
 const scanCount = 1000
-
-class UnexpectedReply extends Error {
-  override readonly name = "UnexpectedReply"
-}
 
 const unexpected = (operation: string, key: string | undefined, detail: string): CacheError =>
   new CacheCommandError({ operation, key, code: "COMMAND_FAILED", cause: new UnexpectedReply(detail) })

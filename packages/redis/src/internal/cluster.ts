@@ -17,6 +17,7 @@ import {
   acquireDriver,
   type Client,
   type CommonSettings,
+  evalShaFirst,
   fromRedis,
   type NodeOptions,
   nodeOptions,
@@ -25,6 +26,7 @@ import {
   singleKey,
   transaction
 } from "./client.js"
+import { UnexpectedReply } from "./errors.js"
 
 /**
  * Where the Cluster is and how to ride out its reconfigurations. Durations are whole milliseconds.
@@ -35,10 +37,6 @@ export interface ClusterSettings extends CommonSettings {
   readonly retryDelayOnFailover: number
   readonly retryDelayOnTryAgain: number
   readonly retryDelayOnClusterDown: number
-}
-
-class UnexpectedReply extends Error {
-  override readonly name = "UnexpectedReply"
 }
 
 interface Group<A> {
@@ -83,7 +81,7 @@ const sum = (counts: ReadonlyArray<number>): number => counts.reduce((total, n) 
  * The `Client` of an ioredis Cluster.
  */
 export const fromCluster = (cluster: Cluster): Client => ({
-  ...singleKey(cluster),
+  ...singleKey(cluster, evalShaFirst(cluster)),
   mget: (keys) => {
     const groups = bySlot(keys, itself)
     const values = new Array<string | null>(keys.length).fill(null)
@@ -162,7 +160,7 @@ export const acquire = (settings: ClusterSettings): Effect.Effect<Client, CacheE
   )
 
 /**
- * The `Client` of an ioredis client a user owns, standalone or Cluster.
+ * The `Client` of an ioredis client a user owns, standalone or Cluster (which never batches: see `fromRedis`).
  */
-export const fromUserClient = (driver: Redis | Cluster): Client =>
-  driver instanceof Cluster ? fromCluster(driver) : fromRedis(driver)
+export const fromUserClient = (driver: Redis | Cluster, batching: boolean): Client =>
+  driver instanceof Cluster ? fromCluster(driver) : fromRedis(driver, batching)

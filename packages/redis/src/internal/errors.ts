@@ -66,6 +66,14 @@ const sanitize = (u: unknown): RedisDriverError => {
   )
 }
 
+/**
+ * A reply of a shape the command never gives (a script answering something else, a batch of the wrong length):
+ * mapped to `CacheCommandError` code `COMMAND_FAILED`.
+ */
+export class UnexpectedReply extends Error {
+  override readonly name = "UnexpectedReply"
+}
+
 type UnavailableCode = CacheUnavailableError["code"]
 type CommandCode = CacheCommandError["code"]
 

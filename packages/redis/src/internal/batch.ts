@@ -1,0 +1,126 @@
+/**
+ * Coalescing of concurrent single-key commands on one connection. Commands of one kind (`get`, `set`, ...) issued in
+ * the same turn of the event loop (64 fibers each reading one key, say) go to the server as one script call instead
+ * of one command each: one write, one reply to parse, one command timer. Each caller still gets its own answer, and
+ * its own error (WRONGTYPE, OOM), because the script runs every key's command with `redis.pcall`.
+ *
+ * A batch of one, the sequential case, sends the plain command. Order is kept: a command of another kind (or any
+ * command outside the batcher, through `flush`) first sends the open batch, so commands reach the server in the
+ * order they were called, as they do without batching.
+ */
+
+import { UnexpectedReply } from "./errors.js"
+
+/**
+ * One kind of command: what it sends alone, what it sends for many, and how one item's answer is read from the
+ * batch's reply.
+ */
+export interface Kind<I, R> {
+  /** The plain command, for a batch of one. */
+  readonly one: (item: I) => Promise<R>
+  /** One command for all the items; its reply is an array with one answer per item, an `Error` for a failed one. */
+  readonly many: (items: ReadonlyArray<I>) => Promise<unknown>
+  /** One item's answer in the batch's reply; throws if it has an unexpected shape. */
+  readonly answer: (reply: unknown) => R
+}
+
+export interface Batcher {
+  /** The function that queues one item of `kind` in the batch of this turn. */
+  readonly kind: <I, R>(kind: Kind<I, R>) => (item: I) => Promise<R>
+  /** Send the open batch now. */
+  readonly flush: () => void
+}
+
+interface Waiter<R> {
+  readonly resolve: (answer: R) => void
+  readonly reject: (error: unknown) => void
+}
+
+const send = <I, R>(kind: Kind<I, R>, items: ReadonlyArray<I>, waiters: ReadonlyArray<Waiter<R>>): void => {
+  const [item] = items
+  const [waiter] = waiters
+  if (items.length === 1 && item !== undefined && waiter !== undefined) {
+    try {
+      kind.one(item).then(waiter.resolve, waiter.reject)
+    } catch (error) {
+      waiter.reject(error)
+    }
+    return
+  }
+  const rejectAll = (error: unknown) => {
+    for (const w of waiters) w.reject(error)
+  }
+  let reply: Promise<unknown>
+  try {
+    reply = kind.many(items)
+  } catch (error) {
+    rejectAll(error)
+    return
+  }
+  reply.then((answers) => {
+    if (!Array.isArray(answers) || answers.length !== waiters.length) {
+      rejectAll(new UnexpectedReply("a batch answered with a different number of replies than items sent"))
+      return
+    }
+    waiters.forEach((w, i) => {
+      const answer: unknown = answers[i]
+      if (answer instanceof Error) w.reject(answer)
+      else {
+        try {
+          w.resolve(kind.answer(answer))
+        } catch (error) {
+          w.reject(error)
+        }
+      }
+    })
+  }, rejectAll)
+}
+
+/**
+ * A batcher whose batches hold at most `maxItems` items (a full batch is sent at once and the next one opens).
+ */
+export const make = (maxItems: number): Batcher => {
+  // The batch being filled, as the function that sends it; at most one is open at a time.
+  let open: (() => void) | undefined
+  let scheduled = false
+
+  const flush = (): void => {
+    const sendOpen = open
+    if (sendOpen === undefined) return
+    open = undefined
+    sendOpen()
+  }
+
+  const endOfTurn = (): void => {
+    scheduled = false
+    flush()
+  }
+
+  const kind = <I, R>(k: Kind<I, R>) => {
+    let items: Array<I> = []
+    let waiters: Array<Waiter<R>> = []
+    const sendThis = (): void => {
+      const sentItems = items
+      const sentWaiters = waiters
+      items = []
+      waiters = []
+      send(k, sentItems, sentWaiters)
+    }
+    return (item: I): Promise<R> =>
+      new Promise<R>((resolve, reject) => {
+        if (open !== sendThis) {
+          flush()
+          open = sendThis
+          if (!scheduled) {
+            scheduled = true
+            queueMicrotask(endOfTurn)
+          }
+        }
+        items.push(item)
+        waiters.push({ resolve, reject })
+        if (items.length >= maxItems) flush()
+      })
+  }
+
+  return { kind, flush }
+}

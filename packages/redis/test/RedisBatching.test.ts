@@ -1,0 +1,318 @@
+/**
+ * Batching: concurrent single-key gets, getOrSet reads and sets of one turn go to the server as one script call per
+ * 16 keys. Counted on the server (INFO commandstats), and checked to change no answer: each key keeps its own value
+ * and its own error, commands keep their call order, and a batch is bounded in time like any command. These tests
+ * reconfigure their servers (RESETSTAT, maxmemory, SCRIPT FLUSH, a replica), so each has servers of its own.
+ */
+import type { Backend } from "@cachet/core/Backend"
+import * as Cache from "@cachet/core/Cache"
+import type { CacheError } from "@cachet/core/CacheError"
+import { RedisCache } from "@cachet/redis"
+import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
+import * as Schedule from "effect/Schedule"
+import type { Redis } from "ioredis"
+import { admin, bounded, server, uniquePrefix } from "./harness.js"
+
+/** How many times the server ran `command`, from INFO commandstats. */
+const calls = (redis: Redis, command: string): Effect.Effect<number> =>
+  Effect.map(
+    Effect.promise(() => redis.info("commandstats")),
+    (info) => Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, "m").exec(info)?.[1] ?? "0")
+  )
+
+/** Script calls (a batch's first run on a connection is an EVAL, later ones EVALSHA), and GETs and SETs, including
+ * those run inside scripts. */
+const counts = (redis: Redis) =>
+  Effect.all({
+    scripts: Effect.zipWith(calls(redis, "eval"), calls(redis, "evalsha"), (a, b) => a + b),
+    get: calls(redis, "get"),
+    set: calls(redis, "set")
+  })
+
+const concurrently = <A, E>(effects: ReadonlyArray<Effect.Effect<A, E>>) =>
+  Effect.all(effects, { concurrency: "unbounded" })
+
+/** Each effect's value, or its error's tag and code: the answers to compare. */
+const outcome = <A>(effect: Effect.Effect<A, CacheError>) =>
+  Effect.map(Effect.either(effect), (either) =>
+    Either.isRight(either) ? { ok: either.right } : { error: either.left._tag, code: either.left.code }
+  )
+
+const setup = (options: Partial<RedisCache.RedisCacheOptions> = {}) =>
+  Effect.gen(function* () {
+    const s = yield* server()
+    const backend = yield* RedisCache.makeBackend({ url: s.url, ...options })
+    const redis = yield* admin(s.url)
+    return { s, backend, redis }
+  })
+
+describe("RedisCache batching", () => {
+  it.scopedLive("concurrent gets, reads with time-to-live and sets go out as one script call per 16 keys", () =>
+    Effect.gen(function* () {
+      const { backend, redis } = yield* setup()
+      const keys = Array.from({ length: 48 }, (_, i) => `k${i}`)
+      // Every other key present, one with a time-to-live.
+      yield* Effect.promise(() => redis.mset(...keys.filter((_, i) => i % 2 === 0).flatMap((k) => [k, `v-${k}`])))
+      yield* Effect.promise(() => redis.pexpire("k0", 60_000))
+      yield* Effect.promise(() => redis.config("RESETSTAT"))
+
+      expect(yield* concurrently(keys.map((k) => backend.get(k)))).toEqual(
+        keys.map((k, i) => (i % 2 === 0 ? `v-${k}` : undefined))
+      )
+      expect(yield* counts(redis)).toEqual({ scripts: 3, get: 48, set: 0 })
+
+      // Alone, a command is sent as itself.
+      expect(yield* backend.get("k2")).toBe("v-k2")
+      expect(yield* counts(redis)).toEqual({ scripts: 3, get: 49, set: 0 })
+
+      const withTimeToLive = yield* concurrently(keys.slice(0, 20).map((k) => backend.getWithTimeToLive(k)))
+      expect(withTimeToLive[0]?.value).toBe("v-k0")
+      expect(withTimeToLive[0]?.timeToLive).toBeGreaterThan(59_000)
+      expect(withTimeToLive.slice(1)).toEqual(
+        keys.slice(1, 20).map((k, i) => (i % 2 === 1 ? { value: `v-${k}`, timeToLive: -1 } : undefined))
+      )
+      expect(yield* counts(redis)).toEqual({ scripts: 5, get: 69, set: 0 })
+
+      yield* concurrently(keys.slice(0, 20).map((k, i) => backend.set(k, `w-${k}`, i < 10 ? 60_000 : undefined)))
+      expect(yield* counts(redis)).toEqual({ scripts: 7, get: 69, set: 20 })
+      expect(yield* Effect.promise(() => redis.mget(keys.slice(0, 20)))).toEqual(keys.slice(0, 20).map((k) => `w-${k}`))
+      const ttls = yield* Effect.promise(() => Promise.all(keys.slice(0, 20).map((k) => redis.pttl(k))))
+      expect(ttls.map((ttl) => (ttl > 59_000 ? "expires" : ttl))).toEqual([
+        ...Array(10).fill("expires"),
+        ...Array(10).fill(-1)
+      ])
+    })
+  )
+
+  it.scopedLive("with batching: false every get is a GET of its own", () =>
+    Effect.gen(function* () {
+      const { backend, redis } = yield* setup({ batching: false })
+      yield* Effect.promise(() => redis.config("RESETSTAT"))
+      yield* concurrently(Array.from({ length: 20 }, (_, i) => backend.get(`k${i}`)))
+      expect(yield* counts(redis)).toEqual({ scripts: 0, get: 20, set: 0 })
+    })
+  )
+
+  it.scopedLive("in a batch, each key keeps its own answer and its own error", () =>
+    Effect.gen(function* () {
+      const { backend, redis } = yield* setup()
+      yield* Effect.promise(() => redis.rpush("list", "a", "b"))
+      yield* Effect.promise(() => redis.mset("a", "1", "b", "2"))
+      const reads = ["a", "list", "missing", "b"]
+      const wrongType = { error: "CacheCommandError", code: "WRONG_TYPE" }
+      expect(yield* concurrently(reads.map((k) => outcome(backend.get(k))))).toEqual([
+        { ok: "1" },
+        wrongType,
+        { ok: undefined },
+        { ok: "2" }
+      ])
+      expect(yield* concurrently(reads.map((k) => outcome(backend.getWithTimeToLive(k))))).toEqual([
+        { ok: { value: "1", timeToLive: -1 } },
+        wrongType,
+        { ok: undefined },
+        { ok: { value: "2", timeToLive: -1 } }
+      ])
+
+      // getOrSet on a key of another type fails, and writes nothing over it, when it shares a batch with others.
+      const cache = yield* Cache.make(backend, { prefix: "" })
+      const lookups: Array<string> = []
+      const read = (key: string) =>
+        outcome(
+          cache.getOrSet(
+            key,
+            Effect.sync(() => {
+              lookups.push(key)
+              return `looked-up-${key}`
+            }),
+            { timeToLive: "1 minute", staleWhileRevalidate: "1 minute" }
+          )
+        )
+      expect(yield* concurrently(["list", "fresh", "a"].map(read))).toEqual([
+        wrongType,
+        { ok: "looked-up-fresh" },
+        { ok: 1 }
+      ])
+      expect(lookups).toEqual(["fresh"])
+      expect(yield* Effect.promise(() => redis.lrange("list", 0, -1))).toEqual(["a", "b"])
+
+      // A full server: every write of a batch fails OUT_OF_MEMORY; a batch of reads still answers.
+      yield* Effect.promise(() => redis.config("SET", "maxmemory-policy", "noeviction"))
+      yield* Effect.promise(() => redis.config("SET", "maxmemory", "1"))
+      const writes = yield* concurrently(["a", "c", "d"].map((k) => outcome(backend.set(k, "x", 60_000))))
+      expect(writes).toEqual(Array(3).fill({ error: "CacheCommandError", code: "OUT_OF_MEMORY" }))
+      expect(yield* concurrently(["a", "b", "c"].map((k) => backend.get(k)))).toEqual(["1", "2", undefined])
+      yield* Effect.promise(() => redis.config("SET", "maxmemory", "0"))
+    })
+  )
+
+  it.scopedLive("commands reach the server in the order they were issued, batched or not", () =>
+    Effect.gen(function* () {
+      const { backend } = yield* setup()
+      const answers = yield* concurrently<unknown, CacheError>([
+        backend.set("k", "1", undefined),
+        backend.has("k"),
+        backend.get("k"),
+        backend.get("other"),
+        backend.increment("n", 5n),
+        backend.set("k", "2", undefined),
+        backend.set("other", "o", undefined),
+        backend.get("k"),
+        backend.timeToLive("k"),
+        backend.delete(["k"]),
+        backend.get("k"),
+        backend.getMany(["k", "other"]),
+        backend.get("n")
+      ])
+      expect(answers).toEqual([
+        undefined,
+        true,
+        "1",
+        undefined,
+        5n,
+        undefined,
+        undefined,
+        "2",
+        -1,
+        1,
+        undefined,
+        [undefined, "o"],
+        "5"
+      ])
+    })
+  )
+
+  it.scopedLive("random concurrent operations answer what the same operations one at a time answer", () =>
+    Effect.gen(function* () {
+      const { s } = yield* setup()
+      const batched = yield* RedisCache.makeBackend({ url: s.url })
+      const plain = yield* RedisCache.makeBackend({ url: s.url, batching: false })
+      // "l" starts as a list: gets of it fail WRONGTYPE until a set replaces it.
+      const keyNames = ["a", "b", "n", "l"]
+      const operation = FastCheck.oneof(
+        FastCheck.record({ op: FastCheck.constant("get" as const), key: FastCheck.constantFrom(...keyNames) }),
+        FastCheck.record({ op: FastCheck.constant("getTtl" as const), key: FastCheck.constantFrom(...keyNames) }),
+        FastCheck.record({
+          op: FastCheck.constant("set" as const),
+          key: FastCheck.constantFrom(...keyNames),
+          value: FastCheck.constantFrom("1", "x", "", "-7"),
+          ttl: FastCheck.constantFrom(undefined, 60_000)
+        }),
+        FastCheck.record({ op: FastCheck.constant("add" as const), key: FastCheck.constantFrom(...keyNames) }),
+        FastCheck.record({ op: FastCheck.constant("delete" as const), key: FastCheck.constantFrom(...keyNames) }),
+        FastCheck.record({ op: FastCheck.constant("increment" as const), key: FastCheck.constantFrom(...keyNames) })
+      )
+      type Operation = typeof operation extends FastCheck.Arbitrary<infer O> ? O : never
+      const run = (backend: Backend, prefix: string, o: Operation): Effect.Effect<unknown> => {
+        const key = prefix + o.key
+        switch (o.op) {
+          case "get":
+            return outcome(backend.get(key))
+          case "getTtl":
+            // The remaining time differs by the milliseconds between the two runs: compare whether there is one.
+            return outcome(
+              Effect.map(backend.getWithTimeToLive(key), (e) => e && { ...e, timeToLive: e.timeToLive > 0 })
+            )
+          case "set":
+            return outcome(backend.set(key, o.value, o.ttl))
+          case "add":
+            return outcome(backend.add(key, "added", undefined))
+          case "delete":
+            return outcome(backend.delete([key]))
+          case "increment":
+            return outcome(backend.increment(key, 3n))
+        }
+      }
+      const redis = yield* admin(s.url)
+      let round = 0
+      yield* Effect.promise(() =>
+        FastCheck.assert(
+          FastCheck.asyncProperty(FastCheck.array(operation, { minLength: 1, maxLength: 40 }), (operations) => {
+            round++
+            const batchedPrefix = uniquePrefix(`batched-${round}`)
+            const plainPrefix = uniquePrefix(`plain-${round}`)
+            return Effect.runPromise(
+              Effect.gen(function* () {
+                yield* Effect.promise(() =>
+                  Promise.all([redis.rpush(`${batchedPrefix}l`, "x"), redis.rpush(`${plainPrefix}l`, "x")])
+                )
+                const together = yield* concurrently(operations.map((o) => run(batched, batchedPrefix, o)))
+                const oneByOne = yield* Effect.forEach(operations, (o) => run(plain, plainPrefix, o))
+                expect(together).toEqual(oneByOne)
+              })
+            )
+          }),
+          { numRuns: 100 }
+        )
+      )
+    })
+  )
+
+  it.scopedLive("a batch loads its script again after SCRIPT FLUSH", () =>
+    Effect.gen(function* () {
+      const { backend, redis } = yield* setup()
+      yield* Effect.promise(() => redis.mset("a", "1", "b", "2"))
+      expect(yield* concurrently([backend.get("a"), backend.get("b")])).toEqual(["1", "2"])
+      yield* Effect.promise(() => redis.script("FLUSH"))
+      expect(yield* concurrently([backend.get("b"), backend.get("a"), backend.get("c")])).toEqual(["2", "1", undefined])
+      yield* concurrently([backend.set("a", "3", undefined), backend.set("c", "4", undefined)])
+      yield* Effect.promise(() => redis.script("FLUSH"))
+      yield* concurrently([backend.set("a", "5", undefined), backend.set("c", "6", undefined)])
+      expect(yield* Effect.promise(() => redis.mget("a", "c"))).toEqual(["5", "6"])
+    })
+  )
+
+  it.scopedLive("a paused server: every caller in a batch fails COMMAND_TIMEOUT in time, then the layer recovers", () =>
+    Effect.gen(function* () {
+      const { backend, redis } = yield* setup({ commandTimeout: "200 millis", circuitBreaker: false })
+      yield* Effect.promise(() => redis.mset("a", "1", "b", "2"))
+      yield* Effect.promise(() => redis.call("CLIENT", "PAUSE", "1000", "ALL"))
+      const timedOut = yield* bounded(
+        concurrently([backend.get("a"), backend.get("b"), backend.set("c", "3", undefined)].map(outcome))
+      )
+      expect(timedOut).toEqual(Array(3).fill({ error: "CacheTimeoutError", code: "COMMAND_TIMEOUT" }))
+      yield* Effect.promise(() => redis.call("CLIENT", "UNPAUSE"))
+      expect(yield* bounded(concurrently([backend.get("a"), backend.get("b"), backend.get("c")]))).toEqual([
+        "1",
+        "2",
+        "3"
+      ])
+    })
+  )
+
+  it.scopedLive("writes batched to a replica fail READONLY and make the connection reconnect", () =>
+    Effect.gen(function* () {
+      const master = yield* server()
+      const replica = yield* server(["--replicaof", "127.0.0.1", String(master.port)])
+      const onReplica = yield* admin(replica.url)
+      const backend = yield* RedisCache.makeBackend({
+        url: replica.url,
+        connectionName: "batching-readonly",
+        circuitBreaker: false
+      })
+      const connectionId = Effect.map(
+        Effect.promise(() => onReplica.client("LIST")),
+        (list) => /id=(\d+) .*name=batching-readonly/.exec(String(list))?.[1]
+      )
+      const before = yield* connectionId
+      expect(before).toBeDefined()
+      const writes = yield* concurrently(["a", "b", "c"].map((k) => outcome(backend.set(k, "x", undefined))))
+      expect(writes).toEqual(Array(3).fill({ error: "CacheUnavailableError", code: "READONLY" }))
+      // Reconnected: a new connection of the same name, which reads on the replica again.
+      const after = yield* bounded(
+        Effect.retry(
+          Effect.filterOrFail(connectionId, (id) => id !== undefined && id !== before),
+          Schedule.spaced(Duration.millis(50))
+        )
+      )
+      expect(after).not.toBe(before)
+      const reads = yield* bounded(
+        Effect.retry(concurrently([backend.get("a"), backend.get("b")]), Schedule.spaced(Duration.millis(50)))
+      )
+      expect(reads).toEqual([undefined, undefined])
+    })
+  )
+})
