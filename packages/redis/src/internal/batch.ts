@@ -4,9 +4,11 @@
  * of one command each: one write, one reply to parse, one command timer. Each caller still gets its own answer, and
  * its own error (WRONGTYPE, OOM), because the script runs every key's command with `redis.pcall`.
  *
- * A batch of one, the sequential case, sends the plain command. Order is kept: a command of another kind (or any
- * command outside the batcher, through `flush`) first sends the open batch, so commands reach the server in the
- * order they were called, as they do without batching.
+ * The first command of a turn goes out at once, as the plain command, so a lone command (the sequential case)
+ * waits for nothing; the ones that follow it in the same turn are batched, and a batch that ends up with one item
+ * is sent as the plain command too. Order is kept: a command of another kind (or any command outside the batcher,
+ * through `flush`) first sends the open batch, so commands reach the server in the order they were called, as they
+ * do without batching.
  */
 
 import { UnexpectedReply } from "./errors.js"
@@ -80,9 +82,11 @@ const send = <I, R>(kind: Kind<I, R>, items: ReadonlyArray<I>, waiters: Readonly
  * A batcher whose batches hold at most `maxItems` items (a full batch is sent at once and the next one opens).
  */
 export const make = (maxItems: number): Batcher => {
+  // Whether a command of this kind went out in this turn already: the first one is sent at once, alone, so that a
+  // lone command (the sequential case) waits for nothing; those that follow it in the same turn are batched.
+  let turnStarted = false
   // The batch being filled, as the function that sends it; at most one is open at a time.
   let open: (() => void) | undefined
-  let scheduled = false
 
   const flush = (): void => {
     const sendOpen = open
@@ -92,7 +96,7 @@ export const make = (maxItems: number): Batcher => {
   }
 
   const endOfTurn = (): void => {
-    scheduled = false
+    turnStarted = false
     flush()
   }
 
@@ -108,13 +112,15 @@ export const make = (maxItems: number): Batcher => {
     }
     return (item: I): Promise<R> =>
       new Promise<R>((resolve, reject) => {
+        if (!turnStarted) {
+          turnStarted = true
+          queueMicrotask(endOfTurn)
+          send(k, [item], [{ resolve, reject }])
+          return
+        }
         if (open !== sendThis) {
           flush()
           open = sendThis
-          if (!scheduled) {
-            scheduled = true
-            queueMicrotask(endOfTurn)
-          }
         }
         items.push(item)
         waiters.push({ resolve, reject })
