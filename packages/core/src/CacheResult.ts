@@ -37,11 +37,14 @@ interface CacheResultDefinition extends Data.TaggedEnum.WithGenerics<1> {
 
 const Tagged = Data.taggedEnum<CacheResultDefinition>()
 
+// `Tagged` is a Proxy that builds a constructor on every property read: read it once, not on every hit.
+const makeHit = Tagged.CacheHit
+
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const hit = <A>(value: A): CacheResult<A> => Tagged.CacheHit({ value })
+export const hit = <A>(value: A): CacheResult<A> => makeHit({ value })
 
 /**
  * @since 0.1.0

@@ -110,14 +110,13 @@ export const make = (maxItems: number): Batcher => {
       waiters = []
       send(k, sentItems, sentWaiters)
     }
-    return (item: I): Promise<R> =>
-      new Promise<R>((resolve, reject) => {
-        if (!turnStarted) {
-          turnStarted = true
-          queueMicrotask(endOfTurn)
-          send(k, [item], [{ resolve, reject }])
-          return
-        }
+    return (item: I): Promise<R> => {
+      if (!turnStarted) {
+        turnStarted = true
+        queueMicrotask(endOfTurn)
+        return k.one(item)
+      }
+      return new Promise<R>((resolve, reject) => {
         if (open !== sendThis) {
           flush()
           open = sendThis
@@ -126,6 +125,7 @@ export const make = (maxItems: number): Batcher => {
         waiters.push({ resolve, reject })
         if (items.length >= maxItems) flush()
       })
+    }
   }
 
   return { kind, flush }
