@@ -67,11 +67,12 @@ export interface RedisCacheClientOptions extends Cache.Cache.Options {
   readonly circuitBreaker?: CircuitBreakerOptions | false | undefined
   /**
    * Coalesce concurrent single-key commands: the `get`s (and `set`s, and `getOrSet` reads) issued in the same turn
-   * of the event loop, by many fibers at once, go to the server as one script call per kind instead of one command
-   * each. That is one write, one reply and one command timer for the lot, which raises throughput under concurrency
-   * by about half (see `bench/`). Each key still gets its own answer and its own error; a command issued alone is
-   * sent as is; commands reach the server in the order they were issued, as without batching; a batch holds at most
-   * 100 keys. On a Cluster, commands are never batched (one batch's keys would span hash slots). Default `true`.
+   * of the event loop, by many fibers at once, go to the server as one script call per 16 keys instead of one
+   * command each: one write, one reply and one command timer for the lot, which raises throughput under concurrency
+   * (see `bench/README.md`). Each key still gets its own answer and its own error; the first command of a turn goes
+   * out at once as the plain command, so a lone command waits for nothing; commands reach the server in the order
+   * they were issued, as without batching. On a Cluster, commands are never batched (one batch's keys would span
+   * hash slots). Default `true`.
    *
    * @since 0.3.0
    */

@@ -82,8 +82,8 @@ const send = <I, R>(kind: Kind<I, R>, items: ReadonlyArray<I>, waiters: Readonly
  * A batcher whose batches hold at most `maxItems` items (a full batch is sent at once and the next one opens).
  */
 export const make = (maxItems: number): Batcher => {
-  // Whether a command of this kind went out in this turn already: the first one is sent at once, alone, so that a
-  // lone command (the sequential case) waits for nothing; those that follow it in the same turn are batched.
+  // Whether a batchable command went out in this turn already: the first one is sent at once, alone, so that a lone
+  // command (the sequential case) waits for nothing; those that follow it in the same turn are batched.
   let turnStarted = false
   // The batch being filled, as the function that sends it; at most one is open at a time.
   let open: (() => void) | undefined
