@@ -4,18 +4,17 @@
  * and its own error, commands keep their call order, and a batch is bounded in time like any command. These tests
  * reconfigure their servers (RESETSTAT, maxmemory, SCRIPT FLUSH, a replica), so each has servers of its own.
  */
-import type { Backend } from "@cachet/core/Backend"
 import * as Cache from "@cachet/core/Cache"
 import type { CacheError } from "@cachet/core/CacheError"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Schedule from "effect/Schedule"
 import type { Redis } from "ioredis"
 import { admin, bounded, server, uniquePrefix } from "./harness.js"
+import { answer, answerOf, sequence, waitsOut } from "./operations.js"
 
 /** How many times the server ran `command`, from INFO commandstats. */
 const calls = (redis: Redis, command: string): Effect.Effect<number> =>
@@ -35,12 +34,6 @@ const counts = (redis: Redis) =>
 
 const concurrently = <A, E>(effects: ReadonlyArray<Effect.Effect<A, E>>) =>
   Effect.all(effects, { concurrency: "unbounded" })
-
-/** Each effect's value, or its error's tag and code: the answers to compare. */
-const outcome = <A>(effect: Effect.Effect<A, CacheError>) =>
-  Effect.map(Effect.either(effect), (either) =>
-    Either.isRight(either) ? { ok: either.right } : { error: either.left._tag, code: either.left.code }
-  )
 
 const setup = (options: Partial<RedisCache.RedisCacheOptions> = {}) =>
   Effect.gen(function* () {
@@ -105,14 +98,14 @@ describe("RedisCache batching", () => {
       yield* Effect.promise(() => redis.rpush("list", "a", "b"))
       yield* Effect.promise(() => redis.mset("a", "1", "b", "2"))
       const reads = ["a", "list", "missing", "b"]
-      const wrongType = { error: "CacheCommandError", code: "WRONG_TYPE" }
-      expect(yield* concurrently(reads.map((k) => outcome(backend.get(k))))).toEqual([
+      const wrongType = { error: "CacheCommandError:WRONG_TYPE" }
+      expect(yield* concurrently(reads.map((k) => answerOf(backend.get(k))))).toEqual([
         { ok: "1" },
         wrongType,
         { ok: undefined },
         { ok: "2" }
       ])
-      expect(yield* concurrently(reads.map((k) => outcome(backend.getWithTimeToLive(k))))).toEqual([
+      expect(yield* concurrently(reads.map((k) => answerOf(backend.getWithTimeToLive(k))))).toEqual([
         { ok: { value: "1", timeToLive: -1 } },
         wrongType,
         { ok: undefined },
@@ -123,7 +116,7 @@ describe("RedisCache batching", () => {
       const cache = yield* Cache.make(backend, { prefix: "" })
       const lookups: Array<string> = []
       const read = (key: string) =>
-        outcome(
+        answerOf(
           cache.getOrSet(
             key,
             Effect.sync(() => {
@@ -144,8 +137,8 @@ describe("RedisCache batching", () => {
       // A full server: every write of a batch fails OUT_OF_MEMORY; a batch of reads still answers.
       yield* Effect.promise(() => redis.config("SET", "maxmemory-policy", "noeviction"))
       yield* Effect.promise(() => redis.config("SET", "maxmemory", "1"))
-      const writes = yield* concurrently(["a", "c", "d"].map((k) => outcome(backend.set(k, "x", 60_000))))
-      expect(writes).toEqual(Array(3).fill({ error: "CacheCommandError", code: "OUT_OF_MEMORY" }))
+      const writes = yield* concurrently(["a", "c", "d"].map((k) => answerOf(backend.set(k, "x", 60_000))))
+      expect(writes).toEqual(Array(3).fill({ error: "CacheCommandError:OUT_OF_MEMORY" }))
       expect(yield* concurrently(["a", "b", "c"].map((k) => backend.get(k)))).toEqual(["1", "2", undefined])
       yield* Effect.promise(() => redis.config("SET", "maxmemory", "0"))
     })
@@ -189,60 +182,28 @@ describe("RedisCache batching", () => {
 
   it.scopedLive("random concurrent operations answer what the same operations one at a time answer", () =>
     Effect.gen(function* () {
-      const { s } = yield* setup()
+      const { s, redis } = yield* setup()
       const batched = yield* RedisCache.makeBackend({ url: s.url })
       const plain = yield* RedisCache.makeBackend({ url: s.url, batching: false })
-      // "l" starts as a list: gets of it fail WRONGTYPE until a set replaces it.
-      const keyNames = ["a", "b", "n", "l"]
-      const operation = FastCheck.oneof(
-        FastCheck.record({ op: FastCheck.constant("get" as const), key: FastCheck.constantFrom(...keyNames) }),
-        FastCheck.record({ op: FastCheck.constant("getTtl" as const), key: FastCheck.constantFrom(...keyNames) }),
-        FastCheck.record({
-          op: FastCheck.constant("set" as const),
-          key: FastCheck.constantFrom(...keyNames),
-          value: FastCheck.constantFrom("1", "x", "", "-7"),
-          ttl: FastCheck.constantFrom(undefined, 60_000)
-        }),
-        FastCheck.record({ op: FastCheck.constant("add" as const), key: FastCheck.constantFrom(...keyNames) }),
-        FastCheck.record({ op: FastCheck.constant("delete" as const), key: FastCheck.constantFrom(...keyNames) }),
-        FastCheck.record({ op: FastCheck.constant("increment" as const), key: FastCheck.constantFrom(...keyNames) })
-      )
-      type Operation = typeof operation extends FastCheck.Arbitrary<infer O> ? O : never
-      const run = (backend: Backend, prefix: string, o: Operation): Effect.Effect<unknown> => {
-        const key = prefix + o.key
-        switch (o.op) {
-          case "get":
-            return outcome(backend.get(key))
-          case "getTtl":
-            // The remaining time differs by the milliseconds between the two runs: compare whether there is one.
-            return outcome(
-              Effect.map(backend.getWithTimeToLive(key), (e) => e && { ...e, timeToLive: e.timeToLive > 0 })
-            )
-          case "set":
-            return outcome(backend.set(key, o.value, o.ttl))
-          case "add":
-            return outcome(backend.add(key, "added", undefined))
-          case "delete":
-            return outcome(backend.delete([key]))
-          case "increment":
-            return outcome(backend.increment(key, 3n))
-        }
-      }
-      const redis = yield* admin(s.url)
+      // The differential test's operations, without the very short time-to-lives that could expire between the two
+      // runs, and without scans: a scan's SCAN goes out a few Stream steps after its fiber starts, so even without
+      // batching a concurrent command may overtake it. "ab" starts as a list, so that its reads fail WRONGTYPE until
+      // a write replaces it.
+      const sequences = sequence.map((operations) => operations.filter((o) => !waitsOut(o) && o._tag !== "scan"))
       let round = 0
       yield* Effect.promise(() =>
         FastCheck.assert(
-          FastCheck.asyncProperty(FastCheck.array(operation, { minLength: 1, maxLength: 40 }), (operations) => {
+          FastCheck.asyncProperty(sequences, (operations) => {
             round++
             const batchedPrefix = uniquePrefix(`batched-${round}`)
             const plainPrefix = uniquePrefix(`plain-${round}`)
             return Effect.runPromise(
               Effect.gen(function* () {
                 yield* Effect.promise(() =>
-                  Promise.all([redis.rpush(`${batchedPrefix}l`, "x"), redis.rpush(`${plainPrefix}l`, "x")])
+                  Promise.all([redis.rpush(`${batchedPrefix}ab`, "x"), redis.rpush(`${plainPrefix}ab`, "x")])
                 )
-                const together = yield* concurrently(operations.map((o) => run(batched, batchedPrefix, o)))
-                const oneByOne = yield* Effect.forEach(operations, (o) => run(plain, plainPrefix, o))
+                const together = yield* concurrently(operations.map((o) => answer(batched, batchedPrefix, o)))
+                const oneByOne = yield* Effect.forEach(operations, (o) => answer(plain, plainPrefix, o))
                 expect(together).toEqual(oneByOne)
               })
             )
@@ -273,9 +234,9 @@ describe("RedisCache batching", () => {
       yield* Effect.promise(() => redis.mset("a", "1", "b", "2"))
       yield* Effect.promise(() => redis.call("CLIENT", "PAUSE", "1000", "ALL"))
       const timedOut = yield* bounded(
-        concurrently([backend.get("a"), backend.get("b"), backend.set("c", "3", undefined)].map(outcome))
+        concurrently([backend.get("a"), backend.get("b"), backend.set("c", "3", undefined)].map(answerOf))
       )
-      expect(timedOut).toEqual(Array(3).fill({ error: "CacheTimeoutError", code: "COMMAND_TIMEOUT" }))
+      expect(timedOut).toEqual(Array(3).fill({ error: "CacheTimeoutError:COMMAND_TIMEOUT" }))
       yield* Effect.promise(() => redis.call("CLIENT", "UNPAUSE"))
       expect(yield* bounded(concurrently([backend.get("a"), backend.get("b"), backend.get("c")]))).toEqual([
         "1",
@@ -301,8 +262,8 @@ describe("RedisCache batching", () => {
       )
       const before = yield* connectionId
       expect(before).toBeDefined()
-      const writes = yield* concurrently(["a", "b", "c"].map((k) => outcome(backend.set(k, "x", undefined))))
-      expect(writes).toEqual(Array(3).fill({ error: "CacheUnavailableError", code: "READONLY" }))
+      const writes = yield* concurrently(["a", "b", "c"].map((k) => answerOf(backend.set(k, "x", undefined))))
+      expect(writes).toEqual(Array(3).fill({ error: "CacheUnavailableError:READONLY" }))
       // Reconnected: a new connection of the same name, which reads on the replica again.
       const after = yield* bounded(
         Effect.retry(

@@ -275,13 +275,14 @@ const valueAndTimeToLive = (entries: ReadonlyArray<Entry>): Array<string> => {
 export const fromRedis = (redis: Redis, batching: boolean): Client => {
   const runScript = loadingOnce(redis)
   const commands = singleKey(redis, runScript)
+  const scanners: ReadonlyArray<Scanner> = [scannerOf(redis)]
   const plain: Client = {
     ...commands,
     // ioredis copies its arguments into a new array, so handing it the caller's readonly array is safe.
     mget: (keys) => redis.mget(keys as Array<string>),
     setMany: (entries) => transaction(redis, entries),
     unlink: (keys) => redis.unlink(keys as Array<string>),
-    scanners: () => [scannerOf(redis)],
+    scanners: () => scanners,
     enforcesCommandTimeout: typeof redis.options.commandTimeout === "number"
   }
   if (!batching) return plain
@@ -293,7 +294,7 @@ export const fromRedis = (redis: Redis, batching: boolean): Client => {
       batcher.flush()
       return command(...args)
     }
-  const scanners: ReadonlyArray<Scanner> = [afterBatch(scannerOf(redis))]
+  const scannersAfterBatch: ReadonlyArray<Scanner> = scanners.map(afterBatch)
 
   // A write on a replica fails inside the script, where ioredis's `reconnectOnError` (which follows a Sentinel
   // failover on READONLY) never sees it: ask it here, as ioredis would for a plain command.
@@ -338,7 +339,7 @@ export const fromRedis = (redis: Redis, batching: boolean): Client => {
     pexpire: afterBatch(plain.pexpire),
     persist: afterBatch(plain.persist),
     incrementBy: afterBatch(plain.incrementBy),
-    scanners: () => scanners,
+    scanners: () => scannersAfterBatch,
     ping: afterBatch(plain.ping),
     enforcesCommandTimeout: plain.enforcesCommandTimeout
   }

@@ -1,0 +1,219 @@
+/**
+ * Generated backend operations, shared by the differential test (memory against Redis) and the batching test
+ * (concurrent against one at a time): the operations, how to run one under a prefix, and its answer in a form that
+ * compares across backends and runs.
+ */
+import type { Backend } from "@cachet/core/Backend"
+import type { CacheError } from "@cachet/core/CacheError"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as FastCheck from "effect/FastCheck"
+import * as Stream from "effect/Stream"
+
+const names = ["a", "b", "ab", "a*", "a?b", "[x]", "x", "\\", "a\\*", "ключ", "日本", "é", "🙂", "a b", "*", "?"]
+const values = [
+  "v",
+  "",
+  "0",
+  "1",
+  "-1",
+  "-0",
+  "007",
+  "+5",
+  " 5",
+  "5 ",
+  "1e3",
+  "1.5",
+  "9007199254740991",
+  "9007199254740992",
+  "-9007199254740993",
+  "9223372036854775806",
+  "9223372036854775807",
+  "9223372036854775808",
+  "-9223372036854775807",
+  "-9223372036854775808",
+  "-9223372036854775809",
+  "ключ",
+  '{"a":1}'
+]
+const amounts = [0n, 1n, -1n, 7n, 2n ** 53n, -(2n ** 53n), 2n ** 62n, 2n ** 63n - 1n, -(2n ** 63n)]
+const timeToLives = [undefined, undefined, 1, 3, 60_000, 3_600_000, 2 ** 31]
+const globPieces = [
+  "*",
+  "?",
+  "a",
+  "b",
+  "x",
+  "[a-c]",
+  "[c-a]",
+  "[^a]",
+  "[ab]",
+  "\\*",
+  "\\?",
+  "\\",
+  "[",
+  "]",
+  "[a",
+  "[]",
+  "[\\]]",
+  "ключ",
+  "日",
+  "?本",
+  "🙂"
+]
+
+/** A "short" time-to-live may expire between two commands: after one, both backends wait it out. */
+const isShort = (timeToLive: number | undefined) => timeToLive !== undefined && timeToLive < 50
+
+export type Op =
+  | { readonly _tag: "get"; readonly key: string }
+  | { readonly _tag: "getWithTimeToLive"; readonly key: string }
+  | { readonly _tag: "getMany"; readonly keys: ReadonlyArray<string> }
+  | { readonly _tag: "set"; readonly key: string; readonly value: string; readonly timeToLive: number | undefined }
+  | {
+      readonly _tag: "setMany"
+      readonly entries: ReadonlyArray<{ key: string; value: string; timeToLive: number | undefined }>
+    }
+  | { readonly _tag: "add"; readonly key: string; readonly value: string; readonly timeToLive: number | undefined }
+  | { readonly _tag: "delete"; readonly keys: ReadonlyArray<string> }
+  | { readonly _tag: "deleteIfEquals"; readonly key: string; readonly value: string }
+  | { readonly _tag: "has"; readonly key: string }
+  | { readonly _tag: "timeToLive"; readonly key: string }
+  | { readonly _tag: "expire"; readonly key: string; readonly timeToLive: number }
+  | { readonly _tag: "persist"; readonly key: string }
+  | { readonly _tag: "increment"; readonly key: string; readonly by: bigint }
+  | { readonly _tag: "scan"; readonly glob: string }
+
+// Weighted towards a few names and integer-looking values, so that sequences touch the same keys often.
+const key = FastCheck.oneof(
+  { weight: 4, arbitrary: FastCheck.constantFrom("a", "ab", "a*", "ключ") },
+  { weight: 1, arbitrary: FastCheck.constantFrom(...names) }
+)
+const value = FastCheck.oneof(
+  {
+    weight: 2,
+    arbitrary: FastCheck.constantFrom("9007199254740991", "9223372036854775806", "-9223372036854775807", "0")
+  },
+  { weight: 3, arbitrary: FastCheck.constantFrom(...values) }
+)
+const timeToLive = FastCheck.constantFrom(...timeToLives)
+
+const glob = FastCheck.oneof(
+  {
+    weight: 4,
+    arbitrary: FastCheck.constantFrom("*", "a*", "a?", "a\\*", "[a-z]*", "[^a]*", "?", "??", "*b", "ключ", "[日]*")
+  },
+  {
+    weight: 3,
+    arbitrary: FastCheck.array(FastCheck.constantFrom(...globPieces), { minLength: 1, maxLength: 4 }).map((p) =>
+      p.join("")
+    )
+  }
+)
+
+const op: FastCheck.Arbitrary<Op> = FastCheck.oneof(
+  FastCheck.record({ _tag: FastCheck.constant("get" as const), key }),
+  FastCheck.record({ _tag: FastCheck.constant("getWithTimeToLive" as const), key }),
+  FastCheck.record({ _tag: FastCheck.constant("getMany" as const), keys: FastCheck.array(key, { maxLength: 4 }) }),
+  FastCheck.record({ _tag: FastCheck.constant("set" as const), key, value, timeToLive }),
+  FastCheck.record({
+    _tag: FastCheck.constant("setMany" as const),
+    entries: FastCheck.array(FastCheck.record({ key, value, timeToLive }), { minLength: 1, maxLength: 3 })
+  }),
+  FastCheck.record({ _tag: FastCheck.constant("add" as const), key, value, timeToLive }),
+  FastCheck.record({ _tag: FastCheck.constant("delete" as const), keys: FastCheck.array(key, { maxLength: 3 }) }),
+  FastCheck.record({ _tag: FastCheck.constant("deleteIfEquals" as const), key, value }),
+  FastCheck.record({ _tag: FastCheck.constant("has" as const), key }),
+  FastCheck.record({ _tag: FastCheck.constant("timeToLive" as const), key }),
+  FastCheck.record({
+    _tag: FastCheck.constant("expire" as const),
+    key,
+    timeToLive: FastCheck.constantFrom(1, 60_000, 2 ** 31)
+  }),
+  FastCheck.record({ _tag: FastCheck.constant("persist" as const), key }),
+  FastCheck.record({ _tag: FastCheck.constant("increment" as const), key, by: FastCheck.constantFrom(...amounts) }),
+  FastCheck.record({ _tag: FastCheck.constant("increment" as const), key, by: FastCheck.constantFrom(...amounts) }),
+  FastCheck.record({
+    _tag: FastCheck.constant("scan" as const),
+    glob
+  })
+)
+
+// Each sequence starts from a few entries, so that scans, counters and expiries meet existing keys.
+const seed = FastCheck.array(
+  FastCheck.record({
+    key: FastCheck.constantFrom(...names),
+    value,
+    timeToLive: FastCheck.constantFrom(undefined, 60_000)
+  }),
+  { minLength: 2, maxLength: 10 }
+).map((entries): Op => ({ _tag: "setMany", entries }))
+
+/** A generated sequence: a few entries written, then up to 30 operations. */
+export const sequence: FastCheck.Arbitrary<ReadonlyArray<Op>> = FastCheck.tuple(
+  seed,
+  FastCheck.array(op, { minLength: 1, maxLength: 30 })
+).map(([first, rest]) => [first, ...rest])
+
+/** Remaining milliseconds agree within a margin; -1 and -2 exactly. */
+const ttlClass = (ms: number): string | number => (ms < 0 ? ms : ms > 60_000 ? `long:${Math.round(ms / 1e6)}` : "short")
+
+const normalize = (answer: unknown): unknown => {
+  if (typeof answer === "bigint") return `${answer}n`
+  return answer
+}
+
+const run = (backend: Backend, prefix: string, o: Op): Effect.Effect<unknown, CacheError> => {
+  const k = (name: string) => prefix + name
+  switch (o._tag) {
+    case "get":
+      return backend.get(k(o.key))
+    case "getWithTimeToLive":
+      return Effect.map(backend.getWithTimeToLive(k(o.key)), (r) =>
+        r === undefined ? undefined : { value: r.value, timeToLive: ttlClass(r.timeToLive) }
+      )
+    case "getMany":
+      return backend.getMany(o.keys.map(k))
+    case "set":
+      return backend.set(k(o.key), o.value, o.timeToLive)
+    case "setMany":
+      return backend.setMany(o.entries.map((e) => ({ ...e, key: k(e.key) })))
+    case "add":
+      return backend.add(k(o.key), o.value, o.timeToLive)
+    case "delete":
+      return backend.delete(o.keys.map(k))
+    case "deleteIfEquals":
+      return backend.deleteIfEquals(k(o.key), o.value)
+    case "has":
+      return backend.has(k(o.key))
+    case "timeToLive":
+      return Effect.map(backend.timeToLive(k(o.key)), ttlClass)
+    case "expire":
+      return backend.expire(k(o.key), o.timeToLive)
+    case "persist":
+      return backend.persist(k(o.key))
+    case "increment":
+      return backend.increment(k(o.key), o.by)
+    case "scan":
+      // The prefix has no glob metacharacter, so it needs no escaping.
+      return Effect.map(Stream.runCollect(backend.scan(prefix + o.glob)), (batches) =>
+        [...new Set(Chunk.toReadonlyArray(batches).flat())].map((full) => full.slice(prefix.length)).sort()
+      )
+  }
+}
+
+export const waitsOut = (o: Op): boolean =>
+  o._tag === "set" || o._tag === "add"
+    ? isShort(o.timeToLive)
+    : o._tag === "setMany"
+      ? o.entries.some((e) => isShort(e.timeToLive))
+      : o._tag === "expire" && isShort(o.timeToLive)
+
+/** An effect's answer, comparable across backends and runs: its value, or its error's tag and code. */
+export const answerOf = (effect: Effect.Effect<unknown, CacheError>) =>
+  Effect.match(effect, {
+    onSuccess: (a) => ({ ok: normalize(a) }),
+    onFailure: (error) => ({ error: `${error._tag}:${"code" in error ? error.code : ""}` })
+  })
+
+export const answer = (backend: Backend, prefix: string, o: Op) => answerOf(run(backend, prefix, o))
