@@ -1,6 +1,7 @@
 /**
  * The typed failures of a cache. Each says which operation failed and why, with a stable `code`; the driver's
- * error is kept in `cause` and never copied into `message`, so no secret and no stored value reaches a log.
+ * error is kept in `cause` and never copied into `message`, and neither is the key, so no secret, no stored value
+ * and no key reaches a log through a message.
  *
  * @since 0.1.0
  */
@@ -25,8 +26,9 @@ const fields = {
   cause: Schema.optional(Schema.Defect)
 }
 
-const where = (self: { readonly operation: string; readonly key?: string | undefined }): string =>
-  self.key === undefined ? self.operation : `${self.operation} ${JSON.stringify(self.key)}`
+// Keys can be personal data (an e-mail, a session id), so a message names the operation only: the key stays in the
+// error's `key` field, where the program decides whether to log it. Spans follow the same rule (`spanKeys`).
+const where = (self: { readonly operation: string }): string => self.operation
 
 const literals = <const K extends string>(reasons: Record<K, string>): readonly [K, ...Array<K>] => {
   const [first, ...rest] = Object.keys(reasons) as Array<K>

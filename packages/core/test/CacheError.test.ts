@@ -4,13 +4,14 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 
 const secret = "hunter2-s3cret"
+const personal = "ada@example.com"
 
 const all: ReadonlyArray<CacheError.CacheError> = [
-  new CacheError.CacheUnavailableError({ operation: "get", key: "k", code: "AUTH_FAILED", cause: new Error(secret) }),
-  new CacheError.CacheTimeoutError({ operation: "get", key: "k", code: "COMMAND_TIMEOUT", cause: secret }),
-  new CacheError.CacheEncodeError({ operation: "set", key: "k", code: "UNSUPPORTED_VALUE", cause: secret }),
-  new CacheError.CacheDecodeError({ operation: "get", key: "k", code: "SCHEMA_MISMATCH", cause: secret }),
-  new CacheError.CacheCommandError({ operation: "increment", key: "k", code: "OVERFLOW", cause: secret }),
+  new CacheError.CacheUnavailableError({ operation: "get", key: personal, code: "AUTH_FAILED", cause: new Error(secret) }),
+  new CacheError.CacheTimeoutError({ operation: "get", key: personal, code: "COMMAND_TIMEOUT", cause: secret }),
+  new CacheError.CacheEncodeError({ operation: "set", key: personal, code: "UNSUPPORTED_VALUE", cause: secret }),
+  new CacheError.CacheDecodeError({ operation: "get", key: personal, code: "SCHEMA_MISMATCH", cause: secret }),
+  new CacheError.CacheCommandError({ operation: "increment", key: personal, code: "OVERFLOW", cause: secret }),
   new CacheError.CacheInvalidInputError({ operation: "set", code: "INVALID_KEY", reason: "key is empty" })
 ]
 
@@ -19,6 +20,8 @@ describe("CacheError", () => {
     for (const error of all) {
       assert.isTrue(CacheError.isCacheError(error))
       assert.notInclude(error.message, secret)
+      assert.notInclude(error.message, personal)
+      assert.notInclude(String(error), personal)
       assert.include(error.message, error.operation)
       assert.isString(error.code)
     }

@@ -2,6 +2,7 @@ import { Cache, CacheResult } from "@cachet/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -59,6 +60,76 @@ describe("Cache.failOpen", () => {
       faults.down = true
       assert.deepStrictEqual(yield* cache.get("k"), CacheResult.miss)
     }).pipe(Effect.provide(faultyLayer(faults)))
+  })
+})
+
+/** Everything logged while `effect` runs, as level and text. */
+const capturingLogs = (lines: Array<string>) =>
+  Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ logLevel, message }) => {
+      lines.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
+    })
+  )
+
+const failOpenCount = (operation: string) =>
+  Effect.map(
+    Metric.value(Cache.metrics.failOpen.pipe(Metric.tagged("backend", "memory"), Metric.tagged("operation", operation))),
+    (state) => state.count
+  )
+
+describe("degraded calls are visible", () => {
+  it.scoped("failOpen + getOrSet during an outage: every call counted, one warning, one line when it ends", () => {
+    const faults = makeFaults()
+    const lines: Array<string> = []
+    return Effect.gen(function* () {
+      const cache = yield* Cache.Cache
+      const before = yield* failOpenCount("getOrSet")
+      const getsBefore = yield* failOpenCount("get")
+      faults.down = true
+      for (let i = 0; i < 5; i++) {
+        assert.strictEqual(yield* cache.getOrSet("ada@example.com", Effect.succeed(i)), i)
+        assert.deepStrictEqual(yield* cache.get("ada@example.com"), CacheResult.miss)
+      }
+      // The read and the store of each getOrSet degrade: both count.
+      assert.strictEqual((yield* failOpenCount("getOrSet")) - before, 10)
+      assert.strictEqual((yield* failOpenCount("get")) - getsBefore, 5)
+      assert.deepStrictEqual(
+        lines.map((line) => line.split(" ")[0]),
+        ["WARN"],
+        "one warning for the whole outage"
+      )
+      faults.down = false
+      assert.strictEqual(yield* cache.getOrSet("ada@example.com", Effect.succeed(99)), 99)
+      assert.strictEqual(yield* cache.getOrSet("ada@example.com", Effect.succeed(100)), 99)
+      assert.strictEqual(lines.length, 2)
+      assert.include(lines[1], "INFO")
+      assert.include(lines[1], "answers again; 15 calls failed open")
+      // A second outage is reported again.
+      faults.down = true
+      yield* cache.get("k")
+      assert.strictEqual(lines.length, 3)
+      // Keys are personal data: no log line carries one.
+      for (const line of lines) assert.notInclude(line, "ada@example.com")
+    }).pipe(Effect.provide(Cache.failOpen(faultyLayer(faults))), Effect.provide(capturingLogs(lines)))
+  })
+
+  it.scoped("onCacheError: bypass without failOpen is counted and logged once per outage", () => {
+    const faults = makeFaults()
+    const lines: Array<string> = []
+    return Effect.gen(function* () {
+      const cache = yield* Cache.Cache
+      const before = yield* failOpenCount("getOrSet")
+      faults.down = true
+      for (let i = 0; i < 3; i++) {
+        assert.strictEqual(yield* cache.getOrSet("k", Effect.succeed(i), { onCacheError: "bypass" }), i)
+      }
+      assert.strictEqual((yield* failOpenCount("getOrSet")) - before, 6)
+      assert.strictEqual(lines.length, 1)
+      faults.down = false
+      yield* cache.getOrSet("k", Effect.succeed(7), { onCacheError: "bypass" })
+      assert.strictEqual(lines.length, 2)
+    }).pipe(Effect.provide(faultyLayer(faults)), Effect.provide(capturingLogs(lines)))
   })
 })
 

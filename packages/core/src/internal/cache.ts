@@ -25,6 +25,7 @@ import * as CacheResult from "../CacheResult.js"
 import { type Codec, json, SchemaFailure, schemaValue, type ValueCodec } from "../Codec.js"
 import * as Lock from "./lock.js"
 import { makeObserver, metrics, type ObserveOptions, type Outcome } from "./observe.js"
+import * as Outage from "./outage.js"
 import * as TimeToLive from "./timeToLive.js"
 
 const defaultPrefix = "cachet:"
@@ -40,6 +41,8 @@ interface Shared {
   readonly observe: ObserveOptions
   /** The cache's own scope: background refreshes live in it and stop with the layer. */
   readonly scope: Scope.Scope
+  /** Calls that fail open (`onCacheError: "bypass"`, `failOpen`) report here. */
+  readonly outage: Outage.Outage
 }
 
 /** Redis glob metacharacters, escaped so that a prefix always matches itself literally. */
@@ -466,7 +469,7 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
         return backend.set(full, text, ttl === undefined ? undefined : ttl + grace)
       })
       const stored = Effect.mapError(run("set", key, write), (error) => withContext(error, "getOrSet", key))
-      return bypass ? Effect.catchIf(stored, isRetryable, () => Effect.void) : stored
+      return bypass ? Effect.catchIf(stored, isRetryable, (error) => shared.outage.degraded("getOrSet", error)) : stored
     }
 
     // Built only by a leader, so that a hit allocates none of it. Under a lock, a value ends the wait only when
@@ -548,15 +551,23 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
       return Effect.succeed(value)
     }
 
-    const onReadError = (error: CacheError): Effect.Effect<A, E | CacheError, R> =>
+    const onReadError = (error: CacheError): Effect.Effect<A, E | CacheError, R> => {
       // An entry that no longer decodes (an old format, a foreign writer) heals: it is a miss and is overwritten.
-      error._tag === "CacheDecodeError" || (bypass && isRetryable(error)) ? flight : Effect.fail(error)
+      if (error._tag === "CacheDecodeError") return flight
+      return bypass && isRetryable(error)
+        ? Effect.zipRight(shared.outage.degraded("getOrSet", error), flight)
+        : Effect.fail(error)
+    }
+    // Under bypass, a read the backend answered ends an outage that earlier calls reported.
+    const answered = <X>(read: Effect.Effect<X, CacheError>): Effect.Effect<X, CacheError> =>
+      bypass ? Effect.tap(read, () => (shared.outage.active() ? shared.outage.ended : Effect.void)) : read
 
     if (grace === 0) {
-      const read =
+      const read = answered(
         syncGet === undefined
           ? run("getOrSet", key, backend.get(full), classifyPresent)
           : observer.runSync("getOrSet", key, () => Exit.succeed(syncGet(full)), classifyPresent)
+      )
       return Effect.matchEffect(read, {
         onFailure: onReadError,
         onSuccess: (text) => {
@@ -570,7 +581,7 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
       })
     }
 
-    return Effect.matchEffect(run("getOrSet", key, readWithTimeToLive(key), classifyPresent), {
+    return Effect.matchEffect(answered(run("getOrSet", key, readWithTimeToLive(key), classifyPresent)), {
       onFailure: onReadError,
       onSuccess: (entry) => {
         if (entry === undefined) return flight
@@ -603,26 +614,29 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     Effect.map(Effect.timed(backend.ping), ([duration]) => duration)
   )
 
-  return {
-    prefix,
-    get,
-    getMany,
-    set,
-    setMany,
-    add,
-    delete: remove,
-    deleteMany,
-    has,
-    timeToLive,
-    expire,
-    persist,
-    deletePattern,
-    keys,
-    clear,
-    getOrSet,
-    namespace,
-    ping
-  }
+  return Outage.register<Cache.View<A>>(
+    {
+      prefix,
+      get,
+      getMany,
+      set,
+      setMany,
+      add,
+      delete: remove,
+      deleteMany,
+      has,
+      timeToLive,
+      expire,
+      persist,
+      deletePattern,
+      keys,
+      clear,
+      getOrSet,
+      namespace,
+      ping
+    },
+    shared.outage
+  )
 }
 
 const withPoison = (poisoned: CacheInvalidInputError, operation: string): CacheInvalidInputError =>
@@ -691,21 +705,24 @@ const makeService = (shared: Shared, place: Place, schemaViews: SchemaViews): Ca
     return typed
   }
 
-  return {
-    ...view,
-    backend: shared.backend.name,
-    increment: (key, by = 1) => incrementBy("increment", key, by, false),
-    decrement: (key, by = 1) => incrementBy("decrement", key, by, true),
-    forSchema,
-    namespace: (name) => {
-      let child = namespaces.get(name)
-      if (child === undefined) {
-        child = makeService(shared, childState(place, name), makeSchemaViews())
-        namespaces.set(name, child)
+  return Outage.register<Cache.Service>(
+    {
+      ...view,
+      backend: shared.backend.name,
+      increment: (key, by = 1) => incrementBy("increment", key, by, false),
+      decrement: (key, by = 1) => incrementBy("decrement", key, by, true),
+      forSchema,
+      namespace: (name) => {
+        let child = namespaces.get(name)
+        if (child === undefined) {
+          child = makeService(shared, childState(place, name), makeSchemaViews())
+          namespaces.set(name, child)
+        }
+        return child
       }
-      return child
-    }
-  }
+    },
+    shared.outage
+  )
 }
 
 /** @internal */
@@ -733,6 +750,7 @@ export const make = (
         defaultTimeToLive,
         jitter: options.timeToLiveJitter,
         scope,
+        outage: Outage.make(backend.name),
         observe: {
           backend: backend.name,
           retry: options.retry,

@@ -1,72 +1,71 @@
 import * as Effect from "effect/Effect"
 import { constFalse, constVoid } from "effect/Function"
-import * as MetricLabel from "effect/MetricLabel"
 import * as Stream from "effect/Stream"
 import type { Cache } from "../Cache.js"
 import { type CacheError, isRetryable } from "../CacheError.js"
 import * as CacheResult from "../CacheResult.js"
-import { metrics } from "./observe.js"
+import * as Outage from "./outage.js"
 
 const degrade = <A, B>(
-  backend: string,
+  outage: Outage.Outage,
   operation: string,
   effect: Effect.Effect<A, CacheError>,
   fallback: () => B
 ): Effect.Effect<A | B, CacheError> =>
-  Effect.catchIf(effect, isRetryable, (error) =>
-    Effect.zipRight(
-      Effect.sync(() =>
-        metrics.failOpen.unsafeUpdate(1, [
-          MetricLabel.make("backend", backend),
-          MetricLabel.make("operation", operation)
-        ])
-      ),
-      Effect.map(
-        Effect.logWarning(`cachet: ${error.message}; failing open`).pipe(
-          Effect.annotateLogs({ "cachet.operation": operation, "cachet.code": error.code })
-        ),
-        fallback
-      )
-    )
-  )
+  Effect.matchEffect(effect, {
+    onFailure: (error) =>
+      isRetryable(error) ? Effect.map(outage.degraded(operation, error), fallback) : Effect.fail(error),
+    onSuccess: (value) => (outage.active() ? Effect.as(outage.ended, value) : Effect.succeed(value))
+  })
 
 const miss = () => CacheResult.miss
 const zero = () => 0
 
 /** @internal */
-export const view = <A>(self: Cache.View<A>, backend: string): Cache.View<A> => ({
-  ...self,
-  get: (key) => degrade(backend, "get", self.get(key), miss),
-  getMany: (keys) => {
-    const list = Array.from(keys)
-    return degrade(backend, "getMany", self.getMany(list), () => list.map(miss))
-  },
-  set: (key, value, options) => degrade(backend, "set", self.set(key, value, options), constVoid),
-  setMany: (entries, options) => degrade(backend, "setMany", self.setMany(entries, options), constVoid),
-  add: (key, value, options) => degrade(backend, "add", self.add(key, value, options), constFalse),
-  delete: (key) => degrade(backend, "delete", self.delete(key), constFalse),
-  deleteMany: (keys) => degrade(backend, "deleteMany", self.deleteMany(keys), zero),
-  has: (key) => degrade(backend, "has", self.has(key), constFalse),
-  timeToLive: (key) => degrade(backend, "timeToLive", self.timeToLive(key), miss),
-  expire: (key, timeToLive) => degrade(backend, "expire", self.expire(key, timeToLive), constFalse),
-  persist: (key) => degrade(backend, "persist", self.persist(key), constFalse),
-  deletePattern: (glob) => degrade(backend, "deletePattern", self.deletePattern(glob), zero),
-  clear: () => degrade(backend, "clear", self.clear(), zero),
-  keys: (glob) =>
-    Stream.catchAll(self.keys(glob), (error) =>
-      isRetryable(error)
-        ? Stream.fromEffect(degrade(backend, "keys", Effect.fail(error), constVoid)).pipe(Stream.drain)
-        : Stream.fail(error)
-    ),
-  // A failing backend makes getOrSet run the lookup and return its value, as "bypass" does.
-  getOrSet: (key, lookup, options) => self.getOrSet(key, lookup, { ...options, onCacheError: "bypass" }),
-  namespace: (name) => view(self.namespace(name), backend)
-})
+export const view = <A>(self: Cache.View<A>, backend: string): Cache.View<A> => {
+  const outage = Outage.of(self, backend)
+  const failOpen: Cache.View<A> = {
+    ...self,
+    get: (key) => degrade(outage, "get", self.get(key), miss),
+    getMany: (keys) => {
+      const list = Array.from(keys)
+      return degrade(outage, "getMany", self.getMany(list), () => list.map(miss))
+    },
+    set: (key, value, options) => degrade(outage, "set", self.set(key, value, options), constVoid),
+    setMany: (entries, options) => degrade(outage, "setMany", self.setMany(entries, options), constVoid),
+    add: (key, value, options) => degrade(outage, "add", self.add(key, value, options), constFalse),
+    delete: (key) => degrade(outage, "delete", self.delete(key), constFalse),
+    deleteMany: (keys) => degrade(outage, "deleteMany", self.deleteMany(keys), zero),
+    has: (key) => degrade(outage, "has", self.has(key), constFalse),
+    timeToLive: (key) => degrade(outage, "timeToLive", self.timeToLive(key), miss),
+    expire: (key, timeToLive) => degrade(outage, "expire", self.expire(key, timeToLive), constFalse),
+    persist: (key) => degrade(outage, "persist", self.persist(key), constFalse),
+    deletePattern: (glob) => degrade(outage, "deletePattern", self.deletePattern(glob), zero),
+    clear: () => degrade(outage, "clear", self.clear(), zero),
+    keys: (glob) =>
+      Stream.catchAll(self.keys(glob), (error) =>
+        isRetryable(error)
+          ? Stream.fromEffect(degrade(outage, "keys", Effect.fail(error), constVoid)).pipe(Stream.drain)
+          : Stream.fail(error)
+      ),
+    // A failing backend makes getOrSet run the lookup and return its value, as "bypass" does; the bypass reports
+    // to the same outage.
+    getOrSet: (key, lookup, options) => self.getOrSet(key, lookup, { ...options, onCacheError: "bypass" }),
+    namespace: (name) => view(self.namespace(name), backend)
+  }
+  return Outage.register(failOpen, outage)
+}
 
 /** @internal */
-export const service = (self: Cache.Service): Cache.Service => ({
-  ...self,
-  ...view(self, self.backend),
-  forSchema: (schema) => view(self.forSchema(schema), self.backend),
-  namespace: (name) => service(self.namespace(name))
-})
+export const service = (self: Cache.Service): Cache.Service => {
+  const outage = Outage.of(self, self.backend)
+  return Outage.register(
+    {
+      ...self,
+      ...view(self, self.backend),
+      forSchema: (schema) => view(self.forSchema(schema), self.backend),
+      namespace: (name) => service(self.namespace(name))
+    },
+    outage
+  )
+}

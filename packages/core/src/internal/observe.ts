@@ -38,7 +38,7 @@ export const metrics = {
   ),
   failOpen: counter(
     "cachet_fail_open_total",
-    "Operations whose backend failure was turned into a miss or a no-op by failOpen"
+    "Operations whose backend failure was turned into a miss or a no-op (failOpen, or getOrSet with onCacheError: \"bypass\")"
   )
 }
 
