@@ -21,6 +21,7 @@ import type { CacheResult } from "./CacheResult.js"
 import type { Codec } from "./Codec.js"
 import * as internal from "./internal/cache.js"
 import * as failOpenInternal from "./internal/failOpen.js"
+import * as observe from "./internal/observe.js"
 import { metrics as observeMetrics } from "./internal/observe.js"
 import * as TimeToLive from "./internal/timeToLive.js"
 
@@ -422,12 +423,38 @@ const isService = (u: Layer.Layer<Cache, unknown, unknown> | Cache.Service): u i
  * `operations` (`cachet_operations_total`, outcome hit, miss, ok or error), `duration`
  * (`cachet_operation_duration_seconds`), `staleServed`, `refreshes` (outcome ok or error), `singleFlightJoins`,
  * `lockWaits` (getOrSet calls that waited for another process's lock) and `failOpen`. Read them with
- * `Metric.value`, or export them with your Effect metrics exporter.
+ * `Cache.metricsSnapshot`, or export them with your Effect metrics exporter: Effect keeps a series per label set, so
+ * `Metric.value` of an untagged metric reads 0 (tag it with every label to read one series).
  *
  * @since 0.1.0
  * @category observability
  */
 export const metrics = observeMetrics
+
+/**
+ * One series of Cachet's metrics: its name, its labels and its count (for a histogram, the number of observations
+ * and their sum).
+ *
+ * @since 0.1.0
+ * @category observability
+ */
+export type MetricRow = observe.MetricRow
+
+/**
+ * Every series of Cachet's metrics as it stands now, for tests and health pages.
+ *
+ * @example
+ * import { Cache } from "@cachet/core"
+ * import { Effect } from "effect"
+ *
+ * const misses = Effect.map(Cache.metricsSnapshot, (rows) =>
+ *   rows.filter((row) => row.name === "cachet_operations_total" && row.labels.outcome === "miss")
+ * )
+ *
+ * @since 0.1.0
+ * @category observability
+ */
+export const metricsSnapshot: Effect.Effect<ReadonlyArray<MetricRow>> = observe.snapshot
 
 /**
  * Options of `refreshEvery`.

@@ -7,7 +7,12 @@ const secret = "hunter2-s3cret"
 const personal = "ada@example.com"
 
 const all: ReadonlyArray<CacheError.CacheError> = [
-  new CacheError.CacheUnavailableError({ operation: "get", key: personal, code: "AUTH_FAILED", cause: new Error(secret) }),
+  new CacheError.CacheUnavailableError({
+    operation: "get",
+    key: personal,
+    code: "AUTH_FAILED",
+    cause: new Error(secret)
+  }),
   new CacheError.CacheTimeoutError({ operation: "get", key: personal, code: "COMMAND_TIMEOUT", cause: secret }),
   new CacheError.CacheEncodeError({ operation: "set", key: personal, code: "UNSUPPORTED_VALUE", cause: secret }),
   new CacheError.CacheDecodeError({ operation: "get", key: personal, code: "SCHEMA_MISMATCH", cause: secret }),

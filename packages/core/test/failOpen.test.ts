@@ -74,7 +74,9 @@ const capturingLogs = (lines: Array<string>) =>
 
 const failOpenCount = (operation: string) =>
   Effect.map(
-    Metric.value(Cache.metrics.failOpen.pipe(Metric.tagged("backend", "memory"), Metric.tagged("operation", operation))),
+    Metric.value(
+      Cache.metrics.failOpen.pipe(Metric.tagged("backend", "memory"), Metric.tagged("operation", operation))
+    ),
     (state) => state.count
   )
 

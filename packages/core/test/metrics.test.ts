@@ -59,4 +59,41 @@ describe("metrics", () => {
       assert.strictEqual((yield* labels(Cache.metrics.staleServed)).count, 1)
     }).pipe(Effect.provide(MemoryCache.layer()))
   )
+
+  it.scoped("a getOrSet past freshness counts as what it did: stale when served stale, miss when it looked up", () =>
+    Effect.gen(function* () {
+      const namespace = `fresh-${Math.random().toString(36).slice(2)}`
+      const cache = (yield* Cache.Cache).namespace(namespace)
+      const revalidate = { timeToLive: "1 second", staleWhileRevalidate: "1 minute" } as const
+      const ifError = { timeToLive: "1 second", staleIfError: "1 minute" } as const
+      yield* cache.getOrSet("r", Effect.succeed(1), revalidate) // miss
+      yield* cache.getOrSet("r", Effect.succeed(1), revalidate) // hit
+      yield* cache.getOrSet("e", Effect.succeed(1), ifError) // miss
+      yield* TestClock.adjust("2 seconds")
+      yield* cache.getOrSet("r", Effect.succeed(2), revalidate) // stale, refreshed in the background
+      yield* cache.getOrSet("e", Effect.succeed(2), ifError) // past freshness: the lookup ran
+      assert.strictEqual(yield* operationCount(namespace, "getOrSet", "hit"), 1)
+      assert.strictEqual(yield* operationCount(namespace, "getOrSet", "stale"), 1)
+      assert.strictEqual(yield* operationCount(namespace, "getOrSet", "miss"), 3)
+    }).pipe(Effect.provide(MemoryCache.layer()))
+  )
+
+  it.scoped("metricsSnapshot reads every series with its labels", () =>
+    Effect.gen(function* () {
+      const namespace = `snapshot-${Math.random().toString(36).slice(2)}`
+      const cache = (yield* Cache.Cache).namespace(namespace)
+      yield* cache.get("a")
+      yield* cache.get("b")
+      const rows = (yield* Cache.metricsSnapshot).filter((row) => row.labels.namespace === namespace)
+      const misses = rows.find(
+        (row) =>
+          row.name === "cachet_operations_total" && row.labels.operation === "get" && row.labels.outcome === "miss"
+      )
+      assert.strictEqual(misses?.value, 2)
+      assert.deepStrictEqual(misses?.labels, { backend: "memory", namespace, operation: "get", outcome: "miss" })
+      const duration = rows.find((row) => row.name === "cachet_operation_duration_seconds")
+      assert.strictEqual(duration?.value, 2)
+      assert.isNumber(duration?.sum)
+    }).pipe(Effect.provide(MemoryCache.layer()))
+  )
 })

@@ -581,7 +581,14 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
       })
     }
 
-    return Effect.matchEffect(answered(run("getOrSet", key, readWithTimeToLive(key), classifyPresent)), {
+    // A value past freshness counts as what the call does with it: served stale, or replaced by a lookup (a miss).
+    const classifyEntry = (entry: { readonly timeToLive: number } | undefined): Outcome => {
+      if (entry === undefined) return "miss"
+      if (entry.timeToLive < 0 || entry.timeToLive > grace) return "hit"
+      return grace - entry.timeToLive <= revalidate ? "stale" : "miss"
+    }
+
+    return Effect.matchEffect(answered(run("getOrSet", key, readWithTimeToLive(key), classifyEntry)), {
       onFailure: onReadError,
       onSuccess: (entry) => {
         if (entry === undefined) return flight

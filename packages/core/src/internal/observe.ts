@@ -6,6 +6,7 @@ import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import type * as MetricLabel from "effect/MetricLabel"
 import * as MetricLabelModule from "effect/MetricLabel"
+import * as MetricState from "effect/MetricState"
 import type * as Schedule from "effect/Schedule"
 import type * as Tracer from "effect/Tracer"
 import { type CacheError, isRetryable, withContext } from "../CacheError.js"
@@ -38,12 +39,13 @@ export const metrics = {
   ),
   failOpen: counter(
     "cachet_fail_open_total",
-    "Operations whose backend failure was turned into a miss or a no-op (failOpen, or getOrSet with onCacheError: \"bypass\")"
+    'Operations whose backend failure was turned into a miss or a no-op (failOpen, or getOrSet with onCacheError: "bypass")'
   )
 }
 
 /** @internal */
-export type Outcome = "hit" | "miss" | "ok" | "error"
+/** `stale`: a getOrSet served a value past its freshness (and refreshes it in the background). */
+export type Outcome = "hit" | "miss" | "stale" | "ok" | "error"
 
 /**
  * Operations whose answer cannot change by running them twice. Never add, increment or decrement (their first
@@ -115,6 +117,7 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
         duration: base,
         hit: withOutcome("hit"),
         miss: withOutcome("miss"),
+        stale: withOutcome("stale"),
         ok: withOutcome("ok"),
         error: withOutcome("error")
       }
@@ -238,3 +241,33 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
     count: (metric, extra = []) => metric.unsafeUpdate(1, extra.length === 0 ? labels : [...labels, ...extra])
   }
 }
+
+/** @internal */
+export interface MetricRow {
+  readonly name: string
+  readonly labels: Readonly<Record<string, string>>
+  /** A counter's count, or the number of observations of a histogram. */
+  readonly value: number
+  /** The sum of a histogram's observations (seconds, for durations). */
+  readonly sum?: number | undefined
+}
+
+/**
+ * Every series of Cachet's metrics with its labels. Effect keeps one series per label set, so `Metric.value` of an
+ * untagged metric reads a series nobody updates; a snapshot reads them all.
+ *
+ * @internal
+ */
+export const snapshot: Effect.Effect<ReadonlyArray<MetricRow>> = Effect.map(Metric.snapshot, (pairs) => {
+  const rows: Array<MetricRow> = []
+  for (const pair of pairs) {
+    const name = pair.metricKey.name
+    if (!name.startsWith("cachet_")) continue
+    const labels: Record<string, string> = {}
+    for (const tag of pair.metricKey.tags) labels[tag.key] = tag.value
+    const state = pair.metricState
+    if (MetricState.isCounterState(state)) rows.push({ name, labels, value: Number(state.count) })
+    else if (MetricState.isHistogramState(state)) rows.push({ name, labels, value: state.count, sum: state.sum })
+  }
+  return rows
+})
