@@ -1,8 +1,9 @@
 import { defineConfig } from "vitest/config"
 
-// Run-wide options; the packages' own configs (vitest.workspace.ts) hold the rest.
+// One project per package (each package's vitest.config.ts), plus run-wide options.
 export default defineConfig({
   test: {
+    projects: ["packages/*/vitest.config.ts"],
     // Redis tests wait on real servers; a list of "slow" tests would only repeat that.
     slowTestThreshold: 60_000
   }
