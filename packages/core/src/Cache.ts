@@ -422,7 +422,8 @@ const isService = (u: Layer.Layer<Cache, unknown, unknown> | Cache.Service): u i
  * The metrics every cache records (labels `backend`, `namespace`, and `operation`/`outcome` where they apply):
  * `operations` (`cachet_operations_total`, outcome hit, miss, ok or error), `duration`
  * (`cachet_operation_duration_seconds`), `staleServed`, `refreshes` (outcome ok or error), `singleFlightJoins`,
- * `lockWaits` (getOrSet calls that waited for another process's lock) and `failOpen`. Read them with
+ * `lockWaits` (getOrSet calls that waited for another process's lock), `decodeHeals` (getOrSet reads whose entry did
+ * not decode and was overwritten) and `failOpen`. Read them with
  * `Cache.metricsSnapshot`, or export them with your Effect metrics exporter: Effect keeps a series per label set, so
  * `Metric.value` of an untagged metric reads 0 (tag it with every label to read one series).
  *

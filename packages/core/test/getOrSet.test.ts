@@ -4,7 +4,9 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
 import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import { faultyLayer, makeFaults } from "./helpers.js"
 
@@ -144,4 +146,43 @@ describe("getOrSet: backend failures", () => {
       assert.strictEqual(yield* Ref.get(calls), 2)
     }).pipe(Effect.provide(MemoryCache.layer()))
   )
+})
+
+describe("getOrSet: healing is visible", () => {
+  it.scoped("an entry that does not decode is counted on every heal and logged once per key and cause", () => {
+    const lines: Array<string> = []
+    const logger = Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ logLevel, message }) => {
+        lines.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
+      })
+    )
+    return Effect.gen(function* () {
+      const cache = yield* Cache.Cache
+      const namespace = `heal-${Math.random().toString(36).slice(2)}`
+      const base = cache.namespace(namespace)
+      const typed = base.forSchema(Schema.Struct({ count: Schema.Number }))
+      yield* base.set("ada@example.com", { count: "private-value" })
+      yield* base.set("other", { count: "private-value" })
+      // A zero time-to-live stores nothing, so the bad entry stays and every call heals again.
+      for (let i = 0; i < 5; i++) {
+        assert.deepStrictEqual(
+          yield* typed.getOrSet("ada@example.com", Effect.succeed({ count: i }), { timeToLive: 0 }),
+          { count: i }
+        )
+      }
+      yield* typed.getOrSet("other", Effect.succeed({ count: 1 }), { timeToLive: 0 })
+      const heals = (yield* Cache.metricsSnapshot).find(
+        (row) => row.name === "cachet_decode_heals_total" && row.labels.namespace === namespace
+      )
+      assert.strictEqual(heals?.value, 6)
+      assert.strictEqual(lines.length, 2, "one line per key and cause")
+      for (const line of lines) {
+        assert.include(line, "WARN")
+        assert.include(line, "SCHEMA_MISMATCH at count")
+        assert.notInclude(line, "private-value")
+        assert.notInclude(line, "ada@example.com")
+      }
+    }).pipe(Effect.provide(MemoryCache.layer()), Effect.provide(logger))
+  })
 })

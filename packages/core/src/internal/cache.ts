@@ -23,6 +23,7 @@ import {
 } from "../CacheError.js"
 import * as CacheResult from "../CacheResult.js"
 import { type Codec, json, SchemaFailure, schemaValue, type ValueCodec } from "../Codec.js"
+import * as Heal from "./heal.js"
 import * as Lock from "./lock.js"
 import { makeObserver, metrics, type ObserveOptions, type Outcome } from "./observe.js"
 import * as Outage from "./outage.js"
@@ -136,6 +137,7 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   const { shared, prefix, values, poisoned } = state
   const { backend } = shared
   const observer = makeObserver(shared.observe, state.namespace)
+  const heals = Heal.make(backend.name, state.namespace)
   const run = observer.run
   // A backend's synchronous forms (the memory backend's) let the whole operation be one Effect step.
   const syncGet = backend.get.sync
@@ -553,7 +555,7 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
 
     const onReadError = (error: CacheError): Effect.Effect<A, E | CacheError, R> => {
       // An entry that no longer decodes (an old format, a foreign writer) heals: it is a miss and is overwritten.
-      if (error._tag === "CacheDecodeError") return flight
+      if (error._tag === "CacheDecodeError") return Effect.zipRight(heals.report(key, error), flight)
       return bypass && isRetryable(error)
         ? Effect.zipRight(shared.outage.degraded("getOrSet", error), flight)
         : Effect.fail(error)

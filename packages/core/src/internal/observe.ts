@@ -37,6 +37,10 @@ export const metrics = {
     "cachet_lock_waits_total",
     "getOrSet calls with a lock that found another process's lock and waited for its value"
   ),
+  decodeHeals: counter(
+    "cachet_decode_heals_total",
+    "getOrSet reads whose stored entry did not decode and was treated as a miss (and overwritten)"
+  ),
   failOpen: counter(
     "cachet_fail_open_total",
     'Operations whose backend failure was turned into a miss or a no-op (failOpen, or getOrSet with onCacheError: "bypass")'
