@@ -26,7 +26,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import type { Cluster, Redis } from "ioredis"
+import { Cluster, type Redis } from "ioredis"
 import * as internalBackend from "./internal/backend.js"
 import * as circuit from "./internal/circuit.js"
 import * as client from "./internal/client.js"
@@ -281,9 +281,12 @@ const timing = (options: RedisCacheClientOptions): Effect.Effect<Timing, CacheIn
     (connectTimeout, commandTimeout) => ({ connectTimeout, commandTimeout })
   )
 
-const breaker = (options: RedisCacheClientOptions): Effect.Effect<circuit.CircuitBreaker, CacheInvalidInputError> => {
+/** A maker of circuit breakers: one for a standalone server or Sentinel group, one per master on a Cluster. */
+type Breakers = () => circuit.CircuitBreaker
+
+const breakers = (options: RedisCacheClientOptions): Effect.Effect<Breakers, CacheInvalidInputError> => {
   const settings = options.circuitBreaker
-  if (settings === false) return Effect.succeed(circuit.disabled)
+  if (settings === false) return Effect.succeed(() => circuit.disabled)
   const threshold = settings?.failureThreshold ?? defaultFailureThreshold
   if (!Number.isInteger(threshold) || threshold < 1) {
     return Effect.fail(invalid("circuitBreaker.failureThreshold must be a positive integer"))
@@ -291,7 +294,8 @@ const breaker = (options: RedisCacheClientOptions): Effect.Effect<circuit.Circui
   return Effect.zipWith(
     millis("circuitBreaker.cooldown", settings?.cooldown, defaultCooldown),
     Effect.clock,
-    (cooldown, clock) => circuit.make({ failureThreshold: threshold, cooldown }, () => clock.unsafeCurrentTimeMillis())
+    (cooldown, clock) => () =>
+      circuit.make({ failureThreshold: threshold, cooldown }, () => clock.unsafeCurrentTimeMillis())
   )
 }
 
@@ -338,7 +342,8 @@ const sentinelSettings = (
 /** Connect as the options say: to one server, through Sentinel, or to a Cluster. */
 const acquire = (
   options: RedisCacheOptions,
-  { connectTimeout, commandTimeout }: Timing
+  { connectTimeout, commandTimeout }: Timing,
+  newBreaker: Breakers
 ): Effect.Effect<client.Client, CacheError, Scope.Scope> => {
   const common: client.CommonSettings = {
     username: options.username,
@@ -356,7 +361,9 @@ const acquire = (
     if (fixedServer || (options.db !== undefined && options.db !== 0)) {
       return Effect.fail(invalid("url, host, port and db do not apply to a Cluster (it has database 0 only)"))
     }
-    return Effect.flatMap(clusterSettings(options.cluster, common), cluster.acquire)
+    return Effect.flatMap(clusterSettings(options.cluster, common), (settings) =>
+      cluster.acquire(settings, circuit.perServer(newBreaker))
+    )
   }
   if (options.sentinel !== undefined && fixedServer) {
     return Effect.fail(invalid("url, host and port do not apply with sentinel: the sentinels name the master"))
@@ -375,12 +382,9 @@ const acquire = (
   )
 }
 
-const backendOn = (
-  c: client.Client,
-  options: RedisCacheClientOptions,
-  commandTimeout: number
-): Effect.Effect<Backend, CacheInvalidInputError> =>
-  Effect.map(breaker(options), (circuitBreaker) => internalBackend.make(c, { commandTimeout, circuit: circuitBreaker }))
+// A Cluster's client breaks per master itself; any other client's server is the backend's.
+const backendOn = (c: client.Client, isCluster: boolean, newBreaker: Breakers, commandTimeout: number): Backend =>
+  internalBackend.make(c, { commandTimeout, circuit: isCluster ? circuit.disabled : newBreaker() })
 
 /**
  * The Redis `Backend` alone, connected and checked, closed with the scope. For building a service by hand or
@@ -390,8 +394,10 @@ const backendOn = (
  * @category constructors
  */
 export const makeBackend = (options: RedisCacheOptions = {}): Effect.Effect<Backend, CacheError, Scope.Scope> =>
-  Effect.flatMap(timing(options), (t) =>
-    Effect.flatMap(acquire(options, t), (c) => backendOn(c, options, t.commandTimeout))
+  Effect.flatMap(Effect.zip(timing(options), breakers(options)), ([t, newBreaker]) =>
+    Effect.map(acquire(options, t, newBreaker), (c) =>
+      backendOn(c, options.cluster !== undefined, newBreaker, t.commandTimeout)
+    )
   )
 
 /**
@@ -405,11 +411,12 @@ export const makeBackendFromClient = (
   redis: Redis | Cluster,
   options: RedisCacheClientOptions = {}
 ): Effect.Effect<Backend, CacheError> =>
-  Effect.flatMap(timing(options), ({ connectTimeout, commandTimeout }) => {
-    const c = cluster.fromUserClient(redis, options.batching ?? true)
-    return Effect.zipRight(
+  Effect.flatMap(Effect.zip(timing(options), breakers(options)), ([{ connectTimeout, commandTimeout }, newBreaker]) => {
+    const circuits = circuit.perServer(newBreaker)
+    const c = cluster.fromUserClient(redis, options.batching ?? true, { commandTimeout, circuits })
+    return Effect.as(
       client.check(c.ping, connectTimeout, () => undefined),
-      backendOn(c, options, commandTimeout)
+      backendOn(c, redis instanceof Cluster, newBreaker, commandTimeout)
     )
   })
 
