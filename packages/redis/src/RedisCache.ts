@@ -35,7 +35,8 @@ import * as cluster from "./internal/cluster.js"
 /**
  * Circuit breaker settings: after `failureThreshold` consecutive unavailable or timeout failures (default 5),
  * operations fail at once with `CacheUnavailableError` code `CIRCUIT_OPEN` for `cooldown` (default 2 seconds);
- * then one operation probes the server and its outcome closes or re-opens the circuit.
+ * then one operation probes the server and its outcome closes or re-opens the circuit. There is one circuit per
+ * server: the server, or the Sentinel group's master; on a Cluster, each master for the keys of its slots.
  *
  * @since 0.1.0
  * @category models
@@ -111,7 +112,7 @@ export interface RedisClusterOptions {
   /**
    * How many redirections (MOVED, ASK) and retries (TRYAGAIN, CLUSTERDOWN) one command may go through before it
    * fails with `CacheUnavailableError` code `CLUSTER_DOWN`. Default 16. Every command is bounded by `commandTimeout`
-   * all the same.
+   * all the same, and none is sent again once Cachet has answered for it.
    */
   readonly maxRedirections?: number | undefined
   /**
@@ -174,7 +175,10 @@ export interface RedisCacheOptions extends RedisCacheClientOptions {
   readonly password?: Redacted.Redacted<string> | undefined
   /** `true`, or Node TLS options (certificates, `servername`). */
   readonly tls?: boolean | TlsOptions | undefined
-  /** Pipeline the commands issued in one event-loop tick into one write. Default `false`. */
+  /**
+   * Pipeline the commands issued in one event-loop tick into one write. Not used on a Cluster, where ioredis
+   * re-sends a pipeline whole after a redirection, beyond the command timeout. Default `false`.
+   */
   readonly autoPipelining?: boolean | undefined
   /** Shown by `CLIENT LIST`. */
   readonly connectionName?: string | undefined
@@ -475,7 +479,8 @@ export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache.Cache,
  * The `Cache` layer on an ioredis client (a `Redis`, or since 0.2.0 a `Cluster`) you own and close yourself: Cachet
  * PINGs it at startup and never quits it. Its own settings stay in force (offline queue, retries); Cachet bounds
  * each command by the `commandTimeout` option when the client is a `Cluster` or a `Redis` without a
- * `commandTimeout` of its own.
+ * `commandTimeout` of its own. A `Redis` with an offline queue or `autoResendUnfulfilledCommands`, or a `Cluster`
+ * with `enableAutoPipelining`, may send a command after Cachet answered for it.
  *
  * @example
  * ```ts
