@@ -26,7 +26,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import type { Cluster, Redis } from "ioredis"
+import { Cluster, type Redis } from "ioredis"
 import * as internalBackend from "./internal/backend.js"
 import * as circuit from "./internal/circuit.js"
 import * as client from "./internal/client.js"
@@ -35,7 +35,8 @@ import * as cluster from "./internal/cluster.js"
 /**
  * Circuit breaker settings: after `failureThreshold` consecutive unavailable or timeout failures (default 5),
  * operations fail at once with `CacheUnavailableError` code `CIRCUIT_OPEN` for `cooldown` (default 2 seconds);
- * then one operation probes the server and its outcome closes or re-opens the circuit.
+ * then one operation probes the server and its outcome closes or re-opens the circuit. There is one circuit per
+ * server: the server, or the Sentinel group's master; on a Cluster, each master for the keys of its slots.
  *
  * @since 0.1.0
  * @category models
@@ -111,7 +112,7 @@ export interface RedisClusterOptions {
   /**
    * How many redirections (MOVED, ASK) and retries (TRYAGAIN, CLUSTERDOWN) one command may go through before it
    * fails with `CacheUnavailableError` code `CLUSTER_DOWN`. Default 16. Every command is bounded by `commandTimeout`
-   * all the same.
+   * all the same, and none is sent again once Cachet has answered for it.
    */
   readonly maxRedirections?: number | undefined
   /**
@@ -174,7 +175,10 @@ export interface RedisCacheOptions extends RedisCacheClientOptions {
   readonly password?: Redacted.Redacted<string> | undefined
   /** `true`, or Node TLS options (certificates, `servername`). */
   readonly tls?: boolean | TlsOptions | undefined
-  /** Pipeline the commands issued in one event-loop tick into one write. Default `false`. */
+  /**
+   * Pipeline the commands issued in one event-loop tick into one write. Not used on a Cluster, where ioredis
+   * re-sends a pipeline whole after a redirection, beyond the command timeout. Default `false`.
+   */
   readonly autoPipelining?: boolean | undefined
   /** Shown by `CLIENT LIST`. */
   readonly connectionName?: string | undefined
@@ -281,9 +285,12 @@ const timing = (options: RedisCacheClientOptions): Effect.Effect<Timing, CacheIn
     (connectTimeout, commandTimeout) => ({ connectTimeout, commandTimeout })
   )
 
-const breaker = (options: RedisCacheClientOptions): Effect.Effect<circuit.CircuitBreaker, CacheInvalidInputError> => {
+/** A maker of circuit breakers: one for a standalone server or Sentinel group, one per master on a Cluster. */
+type Breakers = () => circuit.CircuitBreaker
+
+const breakers = (options: RedisCacheClientOptions): Effect.Effect<Breakers, CacheInvalidInputError> => {
   const settings = options.circuitBreaker
-  if (settings === false) return Effect.succeed(circuit.disabled)
+  if (settings === false) return Effect.succeed(() => circuit.disabled)
   const threshold = settings?.failureThreshold ?? defaultFailureThreshold
   if (!Number.isInteger(threshold) || threshold < 1) {
     return Effect.fail(invalid("circuitBreaker.failureThreshold must be a positive integer"))
@@ -291,7 +298,8 @@ const breaker = (options: RedisCacheClientOptions): Effect.Effect<circuit.Circui
   return Effect.zipWith(
     millis("circuitBreaker.cooldown", settings?.cooldown, defaultCooldown),
     Effect.clock,
-    (cooldown, clock) => circuit.make({ failureThreshold: threshold, cooldown }, () => clock.unsafeCurrentTimeMillis())
+    (cooldown, clock) => () =>
+      circuit.make({ failureThreshold: threshold, cooldown }, () => clock.unsafeCurrentTimeMillis())
   )
 }
 
@@ -338,7 +346,8 @@ const sentinelSettings = (
 /** Connect as the options say: to one server, through Sentinel, or to a Cluster. */
 const acquire = (
   options: RedisCacheOptions,
-  { connectTimeout, commandTimeout }: Timing
+  { connectTimeout, commandTimeout }: Timing,
+  newBreaker: Breakers
 ): Effect.Effect<client.Client, CacheError, Scope.Scope> => {
   const common: client.CommonSettings = {
     username: options.username,
@@ -356,7 +365,9 @@ const acquire = (
     if (fixedServer || (options.db !== undefined && options.db !== 0)) {
       return Effect.fail(invalid("url, host, port and db do not apply to a Cluster (it has database 0 only)"))
     }
-    return Effect.flatMap(clusterSettings(options.cluster, common), cluster.acquire)
+    return Effect.flatMap(clusterSettings(options.cluster, common), (settings) =>
+      cluster.acquire(settings, circuit.perServer(newBreaker))
+    )
   }
   if (options.sentinel !== undefined && fixedServer) {
     return Effect.fail(invalid("url, host and port do not apply with sentinel: the sentinels name the master"))
@@ -375,12 +386,9 @@ const acquire = (
   )
 }
 
-const backendOn = (
-  c: client.Client,
-  options: RedisCacheClientOptions,
-  commandTimeout: number
-): Effect.Effect<Backend, CacheInvalidInputError> =>
-  Effect.map(breaker(options), (circuitBreaker) => internalBackend.make(c, { commandTimeout, circuit: circuitBreaker }))
+// A Cluster's client breaks per master itself; any other client's server is the backend's.
+const backendOn = (c: client.Client, isCluster: boolean, newBreaker: Breakers, commandTimeout: number): Backend =>
+  internalBackend.make(c, { commandTimeout, circuit: isCluster ? circuit.disabled : newBreaker() })
 
 /**
  * The Redis `Backend` alone, connected and checked, closed with the scope. For building a service by hand or
@@ -390,8 +398,10 @@ const backendOn = (
  * @category constructors
  */
 export const makeBackend = (options: RedisCacheOptions = {}): Effect.Effect<Backend, CacheError, Scope.Scope> =>
-  Effect.flatMap(timing(options), (t) =>
-    Effect.flatMap(acquire(options, t), (c) => backendOn(c, options, t.commandTimeout))
+  Effect.flatMap(Effect.zip(timing(options), breakers(options)), ([t, newBreaker]) =>
+    Effect.map(acquire(options, t, newBreaker), (c) =>
+      backendOn(c, options.cluster !== undefined, newBreaker, t.commandTimeout)
+    )
   )
 
 /**
@@ -405,11 +415,12 @@ export const makeBackendFromClient = (
   redis: Redis | Cluster,
   options: RedisCacheClientOptions = {}
 ): Effect.Effect<Backend, CacheError> =>
-  Effect.flatMap(timing(options), ({ connectTimeout, commandTimeout }) => {
-    const c = cluster.fromUserClient(redis, options.batching ?? true)
-    return Effect.zipRight(
+  Effect.flatMap(Effect.zip(timing(options), breakers(options)), ([{ connectTimeout, commandTimeout }, newBreaker]) => {
+    const circuits = circuit.perServer(newBreaker)
+    const c = cluster.fromUserClient(redis, options.batching ?? true, { commandTimeout, circuits })
+    return Effect.as(
       client.check(c.ping, connectTimeout, () => undefined),
-      backendOn(c, options, commandTimeout)
+      backendOn(c, redis instanceof Cluster, newBreaker, commandTimeout)
     )
   })
 
@@ -468,7 +479,8 @@ export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache.Cache,
  * The `Cache` layer on an ioredis client (a `Redis`, or since 0.2.0 a `Cluster`) you own and close yourself: Cachet
  * PINGs it at startup and never quits it. Its own settings stay in force (offline queue, retries); Cachet bounds
  * each command by the `commandTimeout` option when the client is a `Cluster` or a `Redis` without a
- * `commandTimeout` of its own.
+ * `commandTimeout` of its own. A `Redis` with an offline queue or `autoResendUnfulfilledCommands`, or a `Cluster`
+ * with `enableAutoPipelining`, may send a command after Cachet answered for it.
  *
  * @example
  * ```ts

@@ -355,10 +355,13 @@ describe("RedisCache on a Cluster", () => {
     Effect.gen(function* () {
       const unconnected = new Cluster(local.nodes.slice(), { lazyConnect: true, enableOfflineQueue: false })
       yield* Effect.addFinalizer(() => Effect.sync(() => unconnected.disconnect()))
-      const backend = internalBackend.make(fromCluster(unconnected), {
-        commandTimeout: 1000,
-        circuit: circuit.disabled
-      })
+      const backend = internalBackend.make(
+        fromCluster(unconnected, { commandTimeout: 1000, circuits: () => circuit.disabled }),
+        {
+          commandTimeout: 1000,
+          circuit: circuit.disabled
+        }
+      )
       expect(yield* Effect.flip(Stream.runCollect(backend.scan("*")))).toMatchObject({
         _tag: "CacheUnavailableError",
         code: "NOT_CONNECTED"

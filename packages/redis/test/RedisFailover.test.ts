@@ -16,7 +16,8 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import { call, clusterNodes, sentinel, startCluster, text, until } from "./cluster.js"
+import { Redis } from "ioredis"
+import { call, clusterNodes, pause, sentinel, startCluster, text, until } from "./cluster.js"
 import { bounded, uniquePrefix } from "./harness.js"
 
 const local = await startCluster({ replicas: true })
@@ -89,8 +90,14 @@ const recovers = (cache: Cache.Cache.Service, value: string) =>
     "30 seconds"
   )
 
-/** The Cluster as one of its masters sees it. */
-const view = Effect.promise(() => clusterNodes(local.ports[0] ?? 0))
+/** The Cluster as the first node that answers sees it (a test before may have killed some). */
+const view = Effect.promise(async () => {
+  for (const port of local.ports) {
+    const nodes = await clusterNodes(port).catch(() => undefined)
+    if (nodes !== undefined) return nodes
+  }
+  throw new Error("no node answers")
+})
 
 const clusterOk = (ports: ReadonlyArray<number>) =>
   until("cluster_state:ok", async () =>
@@ -98,6 +105,109 @@ const clusterOk = (ports: ReadonlyArray<number>) =>
       info.includes("cluster_state:ok")
     )
   )
+
+/**
+ * Each of four fibers writes increasing versions (1, 2, ...) to three keys of its own until `fault` is over and
+ * a little longer, every write bounded. Before the fault, `confirm` makes sure the replicas hold what was written
+ * so far. Returns, per key, the version confirmed on a replica and the last one attempted, and every outcome.
+ */
+const versions = (cache: Cache.Cache.Service, confirm: Effect.Effect<void>, fault: Effect.Effect<void>) =>
+  Effect.gen(function* () {
+    const names = Array.from({ length: 12 }, (_, i) => `version-${i}`)
+    const attempted = new Map<string, number>(names.map((name) => [name, 0]))
+    const outcomes: Array<Exit.Exit<unknown, CacheError.CacheError>> = []
+    let running = true
+    const worker = (w: number) =>
+      Effect.gen(function* () {
+        for (let i = 0; running; i++) {
+          const name = names[w * 3 + (i % 3)] ?? "version-0"
+          const version = (attempted.get(name) ?? 0) + 1
+          attempted.set(name, version)
+          outcomes.push(yield* bounded(Effect.exit(cache.set(name, version)), "5 seconds"))
+          yield* Effect.sleep("3 millis")
+        }
+      })
+    // Three versions of every key, acknowledged, then confirmed on a replica.
+    for (let round = 0; round < 3; round++) {
+      yield* Effect.forEach(names, (name) => {
+        const version = (attempted.get(name) ?? 0) + 1
+        attempted.set(name, version)
+        return cache.set(name, version)
+      })
+    }
+    yield* confirm
+    const confirmed = new Map(attempted)
+    const fibers = yield* Effect.forEach([0, 1, 2, 3], (w) => Effect.fork(worker(w)))
+    yield* Effect.sleep("300 millis")
+    yield* fault
+    yield* Effect.sleep("500 millis")
+    running = false
+    yield* Fiber.joinAll(fibers)
+    return { names, confirmed, attempted, outcomes }
+  })
+
+/**
+ * After the fault: every key holds a version at least the confirmed one and at most the last attempted one (a
+ * failover may lose acknowledged writes the replica had not received). Then a last version of every key,
+ * acknowledged, is what every key still holds seconds later: no write Cachet answered lands afterwards.
+ */
+const expectVersions = (cache: Cache.Cache.Service, run: Effect.Effect.Success<ReturnType<typeof versions>>) =>
+  Effect.gen(function* () {
+    expectTyped(run.outcomes)
+    const read = yield* bounded(
+      cache.getMany(run.names).pipe(Effect.retry(Schedule.spaced("100 millis"))),
+      "30 seconds"
+    )
+    read.forEach((result, i) => {
+      const name = run.names[i] ?? ""
+      expect(result._tag).toBe("CacheHit")
+      const value = result._tag === "CacheHit" ? Number(result.value) : 0
+      expect(value).toBeGreaterThanOrEqual(run.confirmed.get(name) ?? Number.POSITIVE_INFINITY)
+      expect(value).toBeLessThanOrEqual(run.attempted.get(name) ?? 0)
+    })
+    const last = run.names.map((name) => (run.attempted.get(name) ?? 0) + 1)
+    yield* bounded(
+      Effect.forEach(run.names, (name, i) => cache.set(name, last[i]), { discard: true }).pipe(
+        Effect.retry(Schedule.spaced("100 millis"))
+      ),
+      "30 seconds"
+    )
+    // Longer than ioredis goes on retrying a command (16 redirections or retries, 100 ms apart).
+    yield* Effect.sleep("2500 millis")
+    const after = yield* bounded(cache.getMany(run.names), "5 seconds")
+    expect(after.map((result) => (result._tag === "CacheHit" ? Number(result.value) : undefined))).toEqual(last)
+  })
+
+/** A write on each master's connection, then WAIT for one replica: everything written before is on a replica. */
+const confirmOnReplicas = (masters: ReadonlyArray<number>, marker: (port: number) => string) =>
+  Effect.promise(() =>
+    Promise.all(
+      masters.map(async (port) => {
+        const redis = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0 })
+        redis.on("error", () => {})
+        try {
+          await redis.connect()
+          await redis.set(marker(port), "1")
+          const acknowledged = await redis.wait(1, 5000)
+          if (acknowledged < 1) throw new Error(`no replica of ${port} acknowledged within 5 seconds`)
+        } finally {
+          redis.disconnect()
+        }
+      })
+    )
+  )
+
+/** A key served by the master on `port` (by its slot ranges), for writing on that master directly. */
+const keyOn = (port: number) =>
+  Effect.promise(async () => {
+    const master = (await clusterNodes(port)).find((node) => node.port === port)
+    for (let i = 0; master !== undefined && i < 100_000; i++) {
+      const key = `marker-${i}`
+      const slot = Number(await call(port, "CLUSTER", "KEYSLOT", key))
+      if (master.slots.some(([from, to]) => slot >= from && slot <= to)) return key
+    }
+    throw new Error(`no key found for ${port}`)
+  })
 
 describe("RedisCache through failovers", () => {
   it.scopedLive("Cluster: CLUSTER FAILOVER under traffic, then the same cache reads and writes", () =>
@@ -223,5 +333,75 @@ describe("RedisCache through failovers", () => {
       const { REDIS_SENTINEL_NAME: _, ...withoutName } = environment
       expect(yield* Effect.exit(Layer.build(fromEnvironment(withoutName)))).toMatchObject({ _tag: "Failure" })
     })
+  )
+
+  for (const fault of ["kill -9", "SIGSTOP"] as const) {
+    it.scopedLive(
+      `Cluster: a master stopped by ${fault} under versioned writes loses nothing confirmed, no write lands late`,
+      () =>
+        Effect.gen(function* () {
+          const cache = yield* RedisCache.make({
+            cluster: { nodes: local.nodes },
+            prefix: uniquePrefix(`versions-${fault}`),
+            ...options
+          })
+          const nodes = yield* view
+          const masters = nodes.filter((node) => node.role === "master" && nodes.some((n) => n.masterId === node.id))
+          const master = masters[0]
+          const replica = nodes.find((node) => master !== undefined && node.masterId === master.id)
+          if (master === undefined || replica === undefined) throw new Error("no master with a replica")
+          const markers = new Map<number, string>()
+          for (const { port } of masters) markers.set(port, yield* keyOn(port))
+          const survivors = nodes.map((node) => node.port).filter((port) => port !== master.port)
+          let resume = () => {}
+          yield* Effect.addFinalizer(() => Effect.sync(() => resume()))
+          const run = yield* versions(
+            cache,
+            confirmOnReplicas(
+              masters.map((node) => node.port),
+              (port) => markers.get(port) ?? "marker"
+            ),
+            Effect.promise(async () => {
+              if (fault === "kill -9") await local.kill(master.port)
+              else resume = await pause(master.port)
+              await until(
+                "its replica took over",
+                async () => (await text(replica.port, "INFO", "replication")).includes("role:master"),
+                30_000
+              )
+              await clusterOk(survivors)
+            })
+          )
+          // Back from its pause, the old master rejoins as a replica of the new one.
+          resume()
+          yield* expectVersions(cache, run)
+        })
+    )
+  }
+
+  it.scopedLive(
+    "Sentinel: a master paused (SIGSTOP) under versioned writes loses nothing confirmed, no write lands late",
+    () =>
+      Effect.gen(function* () {
+        const group = yield* sentinel
+        const cache = yield* RedisCache.make({
+          sentinel: { sentinels: group.sentinels, name: group.name },
+          prefix: uniquePrefix("sentinel-versions"),
+          ...options
+        })
+        const [first, second] = group.ports
+        let resume = () => {}
+        yield* Effect.addFinalizer(() => Effect.sync(() => resume()))
+        const run = yield* versions(
+          cache,
+          confirmOnReplicas([first], () => "marker"),
+          Effect.promise(async () => {
+            resume = await pause(first)
+            await until("the sentinel names the replica", async () => (await group.master()) === second, 30_000)
+          })
+        )
+        resume()
+        yield* expectVersions(cache, run)
+      })
   )
 })

@@ -123,6 +123,36 @@ export interface LocalCluster {
   readonly kill: (port: number) => Promise<void>
 }
 
+/** The process id of the server on `port`, as it reports it. */
+const pidOf = async (port: number): Promise<number> => {
+  const match = /process_id:(\d+)/.exec(await text(port, "INFO", "server"))
+  if (match === null) throw new Error(`no process id for port ${port}`)
+  return Number(match[1])
+}
+
+/**
+ * Freeze the server on `port` (SIGSTOP: its sockets stay open, nothing answers, as a stalled host) until the
+ * returned function resumes it (SIGCONT).
+ */
+export const pause = async (port: number): Promise<() => void> => {
+  const pid = await pidOf(port)
+  process.kill(pid, "SIGSTOP")
+  return () => {
+    try {
+      process.kill(pid, "SIGCONT")
+    } catch {
+      // Already gone (killed meanwhile): nothing to resume.
+    }
+  }
+}
+
+/** `pause` for the scope: the server is resumed when it closes, whatever happened. */
+export const paused = (port: number): Effect.Effect<() => void, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(() => pause(port)),
+    (resume) => Effect.sync(resume)
+  )
+
 // A replica's first sync is diskless, after a 5-second wait for other replicas to join it: none will.
 const noSyncDelay = ["--repl-diskless-sync-delay", "0"]
 
@@ -138,6 +168,8 @@ const replicationUp = async (port: number): Promise<boolean> =>
  */
 export const startCluster = (options: {
   readonly replicas: boolean
+  /** More `redis-server` arguments for every node. */
+  readonly args?: ReadonlyArray<string>
 }): Promise<LocalCluster & { readonly stop: () => Promise<void> }> =>
   group("cachet-cluster-", async (dir, children) => {
     const count = options.replicas ? 6 : 3
@@ -157,7 +189,8 @@ export const startCluster = (options: {
           "2000",
           ...noSyncDelay,
           "--dir",
-          dir
+          dir,
+          ...(options.args ?? [])
         ])
         children.push(child)
         byPort.set(port, child)

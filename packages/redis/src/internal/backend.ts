@@ -3,12 +3,12 @@
  * `CacheError`, guarded by the circuit breaker and bounded in time. (The core applies the user's retry schedule.)
  */
 import type { Backend, Entry, ValueWithTimeToLive } from "@cachet/core/Backend"
-import { CacheCommandError, type CacheError, CacheTimeoutError } from "@cachet/core/CacheError"
+import { CacheCommandError, type CacheError, CacheTimeoutError, CacheUnavailableError } from "@cachet/core/CacheError"
 import * as Effect from "effect/Effect"
 import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { CircuitBreaker } from "./circuit.js"
+import { type CircuitBreaker, CircuitOpen } from "./circuit.js"
 import type { Client, Scanner } from "./client.js"
 import { fromDriver, UnexpectedReply } from "./errors.js"
 
@@ -42,6 +42,12 @@ const toVoid = (): void => undefined
 
 const decimal = /^-?[0-9]+$/
 
+// A Cluster's client breaks per master (`cluster.ts`): an open circuit there is this operation's, on this key.
+const failure = (driverError: unknown, operation: string, key: string | undefined): CacheError =>
+  driverError instanceof CircuitOpen
+    ? new CacheUnavailableError({ operation, key, code: "CIRCUIT_OPEN" })
+    : fromDriver(driverError, operation, key)
+
 /**
  * A Backend named `"redis"` on `client`.
  */
@@ -57,8 +63,8 @@ export const make = (client: Client, settings: Settings): Backend => {
   }
 
   // Every command goes through here: one `Effect.async` and one promise, no fiber. The clients this package creates
-  // enforce the command timeout in the driver (`timeout` undefined: no timer here); a Cluster, or a client handed to
-  // `layerFromClient` without a timeout of its own, gets a timer per command. No canceller on purpose: an interrupted
+  // and every Cluster client enforce the command timeout themselves (`timeout` undefined: no timer here); a
+  // standalone client handed to `layerFromClient` without a timeout of its own gets a timer per command. No canceller on purpose: an interrupted
   // command still settles (or times out) and tells the circuit breaker, so a half-open probe is never left pending.
   const runner =
     (timeout: number | undefined) =>
@@ -87,7 +93,7 @@ export const make = (client: Client, settings: Settings): Backend => {
         try {
           promise = command()
         } catch (driverError) {
-          return fail(fromDriver(driverError, operation, key))
+          return fail(failure(driverError, operation, key))
         }
         promise.then(
           (a) => {
@@ -97,7 +103,7 @@ export const make = (client: Client, settings: Settings): Backend => {
             circuit.onSuccess()
             resume(decode(reply, a, operation, key))
           },
-          (driverError: unknown) => fail(fromDriver(driverError, operation, key))
+          (driverError: unknown) => fail(failure(driverError, operation, key))
         )
       })
 

@@ -5,6 +5,10 @@
  * failure opens it for another cooldown.
  *
  * Plain mutable state rather than a `Ref`: the closed path is one comparison, paid by every command.
+ *
+ * A breaker knows nothing of Redis: it is told outcomes as `CacheError`s. Its scope is one server, so that one
+ * server down fails fast on its own keys only: the whole backend for a standalone server or a Sentinel group's
+ * master, each master for a Cluster (`perServer`).
  */
 import { type CacheError, CacheUnavailableError } from "@cachet/core/CacheError"
 
@@ -68,4 +72,26 @@ export const make = (settings: Settings, now: () => number): CircuitBreaker => {
       }
     }
   }
+}
+
+/**
+ * One breaker per server, named by the caller (`host:port`) and made by `make` on first use.
+ */
+export const perServer = (make: () => CircuitBreaker): ((server: string) => CircuitBreaker) => {
+  const breakers = new Map<string, CircuitBreaker>()
+  return (server) => {
+    const known = breakers.get(server)
+    if (known !== undefined) return known
+    const breaker = make()
+    breakers.set(server, breaker)
+    return breaker
+  }
+}
+
+/**
+ * What a client that breaks per server rejects with when the server's circuit is open; the backend turns it into
+ * `CacheUnavailableError` code `CIRCUIT_OPEN` with its own operation and key.
+ */
+export class CircuitOpen extends Error {
+  override readonly name = "CircuitOpen"
 }

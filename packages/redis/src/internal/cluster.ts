@@ -11,22 +11,23 @@ import type { CacheError } from "@cachet/core/CacheError"
 import calculateSlot from "cluster-key-slot"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { Cluster, type ClusterOptions, type Redis } from "ioredis"
+import { Cluster, type ClusterOptions, type Command, type Redis } from "ioredis"
+import { type CircuitBreaker, CircuitOpen } from "./circuit.js"
 import {
   type Address,
   acquireDriver,
   type Client,
   type CommonSettings,
-  evalShaFirst,
   fromRedis,
   type NodeOptions,
   nodeOptions,
   reconnectDelay,
+  type ScriptRunner,
   scannerOf,
   singleKey,
   transaction
 } from "./client.js"
-import { UnexpectedReply } from "./errors.js"
+import { fromDriver, UnexpectedReply } from "./errors.js"
 
 /**
  * Where the Cluster is and how to ride out its reconfigurations. Durations are whole milliseconds.
@@ -40,6 +41,7 @@ export interface ClusterSettings extends CommonSettings {
 }
 
 interface Group<A> {
+  readonly slot: number
   /** Where each item stands in the caller's array. */
   readonly indices: Array<number>
   readonly items: Array<A>
@@ -51,7 +53,7 @@ const bySlot = <A>(items: ReadonlyArray<A>, keyOf: (item: A) => string): Readonl
   items.forEach((item, index) => {
     const slot = calculateSlot(keyOf(item))
     const group = groups.get(slot)
-    if (group === undefined) groups.set(slot, { indices: [index], items: [item] })
+    if (group === undefined) groups.set(slot, { slot, indices: [index], items: [item] })
     else {
       group.indices.push(index)
       group.items.push(item)
@@ -64,8 +66,8 @@ const itself = (key: string): string => key
 const keyOfEntry = (entry: Entry): string => entry.key
 
 /**
- * Every promise settled, then the values, or the first failure in the order given. Writes wait for all their slots
- * so that a failure is reported only once nothing of the call is still in flight.
+ * Every promise settled, then the values, or the first failure in the order given. A call is answered only once
+ * nothing of it is still in flight, so that each slot's outcome reaches its master's circuit breaker first.
  */
 const settleAll = <A>(promises: ReadonlyArray<Promise<A>>): Promise<Array<A>> =>
   Promise.allSettled(promises).then((results) =>
@@ -77,16 +79,186 @@ const settleAll = <A>(promises: ReadonlyArray<Promise<A>>): Promise<Array<A>> =>
 
 const sum = (counts: ReadonlyArray<number>): number => counts.reduce((total, n) => total + n, 0)
 
+const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith("NOSCRIPT")
+
+/** The message ioredis gives a command whose timer ran out; `fromDriver` maps it to `CacheTimeoutError`. */
+const timedOut = "Command timed out"
+
 /**
- * The `Client` of an ioredis Cluster.
+ * One call of the `Client`: the commands it issues (redirections and retries included) may be written to a node
+ * only while it is open. It closes when it settles or its time is up; `onTimeout` tells the circuit breakers of
+ * the slots still waiting then.
  */
-export const fromCluster = (cluster: Cluster): Client => ({
-  ...singleKey(cluster, evalShaFirst(cluster)),
-  mget: (keys) => {
-    const groups = bySlot(keys, itself)
-    const values = new Array<string | null>(keys.length).fill(null)
-    return Promise.all(
-      groups.map((group) =>
+interface Call {
+  open: boolean
+  readonly onTimeout: Array<() => void>
+}
+
+/**
+ * Who issued each command, and a guard on every node connection that refuses to write a command whose call has
+ * been answered. ioredis re-sends a command on its own: after MOVED or ASK (at once, even when the reply comes
+ * late), and after TRYAGAIN and CLUSTERDOWN (after a delay and a refresh of the slot map); a MULTI/EXEC is re-sent
+ * whole. Without the guard a write Cachet answered as timed out could land seconds later, over a newer one.
+ * Every one of those writes goes through a node's `sendCommand`; every command of a call goes through the
+ * Cluster's `sendCommand` first, synchronously within the call (never auto-pipelined: see `clusterOptions`).
+ */
+const tracker = (cluster: Cluster) => {
+  let current: Call | undefined
+  const owners = new WeakMap<Command, Call>()
+
+  const enter = <A>(call: Call, issue: () => A): A => {
+    const previous = current
+    current = call
+    try {
+      return issue()
+    } finally {
+      current = previous
+    }
+  }
+
+  const sendCommand = cluster.sendCommand.bind(cluster)
+  cluster.sendCommand = (command, stream, node) => {
+    if (current !== undefined && !owners.has(command)) owners.set(command, current)
+    return sendCommand(command, stream, node)
+  }
+  const guard = (redis: Redis) => {
+    const write = redis.sendCommand.bind(redis)
+    redis.sendCommand = (command, stream) => {
+      if (owners.get(command)?.open !== false) return write(command, stream)
+      if (!command.isSettled) command.reject(new Error(timedOut))
+      return command.promise
+    }
+  }
+  for (const node of cluster.nodes()) guard(node)
+  cluster.on("+node", guard)
+
+  return {
+    /** `issue` as one call, answered within `timeout` milliseconds. */
+    bounded: <A>(timeout: number, issue: (call: Call) => Promise<A>): Promise<A> =>
+      new Promise<A>((resolve, reject) => {
+        const call: Call = { open: true, onTimeout: [] }
+        const timer = setTimeout(() => {
+          call.open = false
+          for (const report of call.onTimeout) report()
+          reject(new Error(timedOut))
+        }, timeout)
+        const settle = () => {
+          call.open = false
+          clearTimeout(timer)
+        }
+        let promise: Promise<A>
+        try {
+          promise = enter(call, () => issue(call))
+        } catch (error) {
+          settle()
+          return reject(error)
+        }
+        promise.then(
+          (value) => {
+            settle()
+            resolve(value)
+          },
+          (error: unknown) => {
+            settle()
+            reject(error)
+          }
+        )
+      }),
+    /** A command issued later by the call that is current now (a script's EVAL after NOSCRIPT), if still open. */
+    later: (): (<A>(issue: () => Promise<A>) => Promise<A>) => {
+      const call = current
+      return (issue) =>
+        call === undefined ? issue() : call.open ? enter(call, issue) : Promise.reject(new Error(timedOut))
+    }
+  }
+}
+
+/**
+ * How a Cluster client bounds and guards its calls.
+ */
+export interface Guards {
+  /** Milliseconds for one call, redirections and retries included. */
+  readonly commandTimeout: number
+  /** The circuit breaker of a master, by `host:port`. */
+  readonly circuits: (server: string) => CircuitBreaker
+}
+
+/**
+ * The `Client` of an ioredis Cluster. Each call is bounded by the command timeout as a whole, and none of its
+ * commands is written once it is answered. Each slot's command goes through the circuit breaker of the master
+ * serving the slot: a multi-key call whose slots span masters fails with `CircuitOpen` if one of them is open,
+ * after the slots of the other masters have run (a `setMany` writes those).
+ */
+export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
+  const calls = tracker(cluster)
+  const { commandTimeout, circuits } = guards
+
+  const serverOfSlot = (slot: number): string => cluster.slots[slot]?.[0] ?? "unknown"
+
+  /** `send` through the circuit of `server`, which learns its outcome by the end of `call` at the latest. */
+  const through = <A>(call: Call, server: string, send: () => Promise<A>): Promise<A> => {
+    const circuit = circuits(server)
+    if (circuit.admit("", undefined) !== undefined) return Promise.reject(new CircuitOpen())
+    let reported = false
+    const report = (error: CacheError | undefined) => {
+      if (reported) return
+      reported = true
+      if (error === undefined) circuit.onSuccess()
+      else circuit.onFailure(error)
+    }
+    call.onTimeout.push(() => report(fromDriver(new Error(timedOut), "", undefined)))
+    return send().then(
+      (value) => {
+        report(undefined)
+        return value
+      },
+      (error: unknown) => {
+        report(fromDriver(error, "", undefined))
+        throw error
+      }
+    )
+  }
+
+  const onKey =
+    <Args extends ReadonlyArray<unknown>, A>(command: (key: string, ...args: Args) => Promise<A>) =>
+    (key: string, ...args: Args): Promise<A> =>
+      calls.bounded(commandTimeout, (call) =>
+        through(call, serverOfSlot(calculateSlot(key)), () => command(key, ...args))
+      )
+
+  const perSlot = <A, R>(
+    items: ReadonlyArray<A>,
+    keyOf: (item: A) => string,
+    command: (group: Group<A>) => Promise<R>
+  ): Promise<Array<R>> =>
+    calls.bounded(commandTimeout, (call) =>
+      settleAll(bySlot(items, keyOf).map((group) => through(call, serverOfSlot(group.slot), () => command(group))))
+    )
+
+  const runScript: ScriptRunner = (s, keys, args) => {
+    const later = calls.later()
+    return cluster.evalsha(s.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
+      if (isNoScript(error)) return later(() => cluster.eval(s.source, keys.length, ...keys, ...args))
+      throw error
+    })
+  }
+  const commands = singleKey(cluster, runScript)
+
+  return {
+    get: onKey(commands.get),
+    getWithTimeToLive: onKey(commands.getWithTimeToLive),
+    set: onKey(commands.set),
+    setIfAbsent: onKey(commands.setIfAbsent),
+    deleteIfEquals: onKey(commands.deleteIfEquals),
+    exists: onKey(commands.exists),
+    pttl: onKey(commands.pttl),
+    pexpire: onKey(commands.pexpire),
+    persist: onKey(commands.persist),
+    incrementBy: onKey(commands.incrementBy),
+    ping: () => calls.bounded(commandTimeout, () => cluster.ping()),
+    mget: (keys) => {
+      const values = new Array<string | null>(keys.length).fill(null)
+      return perSlot(keys, itself, (group) =>
         cluster.mget(group.items).then((reply) => {
           if (reply.length !== group.items.length) {
             throw new UnexpectedReply("MGET answered with a different number of values than keys asked")
@@ -96,22 +268,31 @@ export const fromCluster = (cluster: Cluster): Client => ({
             if (index !== undefined) values[index] = value
           })
         })
-      )
-    ).then(() => values)
-  },
-  setMany: (entries) =>
-    settleAll(bySlot(entries, keyOfEntry).map((group) => transaction(cluster, group.items))).then(() => undefined),
-  unlink: (keys) => settleAll(bySlot(keys, itself).map((group) => cluster.unlink(group.items))).then(sum),
-  scanners: () => {
-    const masters = cluster.nodes("master")
-    // No master known (not connected yet, or reconnecting): SCAN through the Cluster itself fails typed, where an
-    // empty list would make `clear` answer 0 as if there were nothing to delete.
-    return masters.length === 0 ? [scannerOf(cluster)] : masters.map(scannerOf)
-  },
-  // A command can wait between redirections and retries (TRYAGAIN, CLUSTERDOWN) without a command timer of its own
-  // running: the backend bounds each call as a whole instead.
-  enforcesCommandTimeout: false
-})
+      ).then(() => values)
+    },
+    setMany: (entries) =>
+      perSlot(entries, keyOfEntry, (group) => transaction(cluster, group.items)).then(() => undefined),
+    unlink: (keys) => perSlot(keys, itself, (group) => cluster.unlink(group.items)).then(sum),
+    scanners: () => {
+      const masters = cluster.nodes("master")
+      // No master known (not connected yet, or reconnecting): SCAN through the Cluster itself fails typed, where an
+      // empty list would make `clear` answer 0 as if there were nothing to delete.
+      if (masters.length === 0) {
+        const scan = scannerOf(cluster)
+        return [(cursor, pattern, count) => calls.bounded(commandTimeout, () => scan(cursor, pattern, count))]
+      }
+      return masters.map((node) => {
+        const scan = scannerOf(node)
+        const server = `${node.options.host}:${node.options.port}`
+        return (cursor, pattern, count) =>
+          calls.bounded(commandTimeout, (call) => through(call, server, () => scan(cursor, pattern, count)))
+      })
+    },
+    // Every call above is bounded here, redirections and retries included (the node connections' own command
+    // timers restart with each MULTI/EXEC a Cluster re-sends).
+    enforcesCommandTimeout: true
+  }
+}
 
 type Options = Omit<ClusterOptions, "redisOptions"> & { readonly redisOptions: NodeOptions }
 
@@ -123,7 +304,9 @@ const clusterOptions = (settings: ClusterSettings): Options => {
     enableOfflineQueue: false,
     // CLUSTER INFO before the first command: a Cluster whose state is `fail` does not count as started.
     enableReadyCheck: true,
-    enableAutoPipelining: settings.autoPipelining,
+    // Auto-pipelined commands leave in a pipeline of a later turn, shared by several calls, which ioredis re-sends
+    // whole: the guard of `tracker` could not tell whose they are.
+    enableAutoPipelining: false,
     maxRedirections: settings.maxRedirections,
     // ioredis resends a command whose connection closed, even after it was written: an INCRBY or SET NX could then
     // apply twice. Off unless asked for; TRYAGAIN and CLUSTERDOWN mean the command did not run, so those are retried.
@@ -144,7 +327,10 @@ const clusterOptions = (settings: ClusterSettings): Options => {
 /**
  * A Cluster connection, checked by connecting (CLUSTER SLOTS, CLUSTER INFO) and PING on every master.
  */
-export const acquire = (settings: ClusterSettings): Effect.Effect<Client, CacheError, Scope.Scope> =>
+export const acquire = (
+  settings: ClusterSettings,
+  circuits: Guards["circuits"]
+): Effect.Effect<Client, CacheError, Scope.Scope> =>
   acquireDriver(
     {
       create: () =>
@@ -154,7 +340,7 @@ export const acquire = (settings: ClusterSettings): Effect.Effect<Client, CacheE
         ),
       errorEvents: ["error", "node error"],
       start: (cluster) => cluster.connect().then(() => Promise.all(cluster.nodes("master").map((node) => node.ping()))),
-      client: fromCluster
+      client: (cluster) => fromCluster(cluster, { commandTimeout: settings.commandTimeout, circuits })
     },
     settings
   )
@@ -162,5 +348,5 @@ export const acquire = (settings: ClusterSettings): Effect.Effect<Client, CacheE
 /**
  * The `Client` of an ioredis client a user owns, standalone or Cluster (which never batches: see `fromRedis`).
  */
-export const fromUserClient = (driver: Redis | Cluster, batching: boolean): Client =>
-  driver instanceof Cluster ? fromCluster(driver) : fromRedis(driver, batching)
+export const fromUserClient = (driver: Redis | Cluster, batching: boolean, guards: Guards): Client =>
+  driver instanceof Cluster ? fromCluster(driver, guards) : fromRedis(driver, batching)
