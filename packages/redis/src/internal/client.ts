@@ -93,7 +93,6 @@ export interface SentinelSettings {
  * How to reach a standalone server, directly or through Sentinel.
  */
 export interface ConnectionSettings extends CommonSettings {
-  readonly url: string | undefined
   readonly host: string | undefined
   readonly port: number | undefined
   readonly db: number | undefined
@@ -367,6 +366,10 @@ export const nodeOptions = (settings: CommonSettings): NodeOptions => {
     // A cache answers while loading is an error (LOADING), mapped to unavailable; the INFO round trip (which an ACL
     // user may not be allowed) buys nothing here.
     enableReadyCheck: false,
+    // ioredis ends a closing socket and destroys it only after this, on a timer that nothing clears when the socket
+    // had already closed (a refused or dead server) or never finishes closing (a paused one): that timer would keep
+    // the process alive for seconds after release. `close` has already waited for QUIT, so cut at once.
+    disconnectTimeout: 0,
     connectTimeout: settings.connectTimeout,
     commandTimeout: settings.commandTimeout
   }
@@ -540,10 +543,7 @@ export const acquireDriver = <D extends Closable & EventEmitter>(
 export const acquire = (settings: ConnectionSettings): Effect.Effect<Client, CacheError, Scope.Scope> =>
   acquireDriver(
     {
-      create: () => {
-        const options = redisOptions(settings)
-        return settings.url === undefined ? new Redis(options) : new Redis(settings.url, options)
-      },
+      create: () => new Redis(redisOptions(settings)),
       errorEvents: ["error"],
       start: (redis) => redis.connect().then(() => redis.ping()),
       client: (redis) => fromRedis(redis, settings.batching)
