@@ -5,6 +5,7 @@
 import { inspect } from "node:util"
 import { vi } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -29,10 +30,13 @@ const chain = (u: unknown, seen = new Set<unknown>()): ReadonlyArray<unknown> =>
 }
 
 /**
- * Builds `layer` with a logger that keeps every line and with the console watched: the `Exit`, and everything
- * that could carry the secret as one text.
+ * Builds `layer` (and runs `use` on it, when given) with a logger that keeps every line and with the console
+ * watched: the `Exit`, what the console was given, and everything that could carry a secret as one text.
  */
-export const attempt = <A, E>(layer: Layer.Layer<A, E>) =>
+export const attempt = <A, E, B = unknown, E2 = never>(
+  layer: Layer.Layer<A, E>,
+  use?: (context: Context.Context<A>) => Effect.Effect<B, E2>
+) =>
   Effect.gen(function* () {
     const logged: Array<string> = []
     const logger = Logger.make(({ message, cause, annotations }) => {
@@ -45,10 +49,14 @@ export const attempt = <A, E>(layer: Layer.Layer<A, E>) =>
       })
     )
     const exit = yield* bounded(
-      Effect.exit(Effect.scoped(Layer.build(layer))).pipe(
-        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
-        Logger.withMinimumLogLevel(LogLevel.All)
-      ),
+      Effect.exit(
+        Effect.scoped(
+          Effect.flatMap(
+            Layer.build(layer),
+            (context): Effect.Effect<unknown, E2> => (use === undefined ? Effect.void : use(context))
+          )
+        )
+      ).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Logger.withMinimumLogLevel(LogLevel.All)),
       "10 seconds"
     ).pipe(
       Effect.ensuring(
@@ -67,5 +75,5 @@ export const attempt = <A, E>(layer: Layer.Layer<A, E>) =>
       ...failures.flatMap((failure) => chain(failure).map((u) => String(Reflect.get(Object(u), "stack"))))
     ].join("\n")
     const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
-    return { exit, error, everything }
+    return { exit, error, everything, printed }
   })
