@@ -9,7 +9,7 @@ import { createHash } from "node:crypto"
 import type { EventEmitter } from "node:events"
 import type { ConnectionOptions as TlsOptions } from "node:tls"
 import type { Entry } from "@cachet/core/Backend"
-import { type CacheError, CacheTimeoutError } from "@cachet/core/CacheError"
+import { type CacheError, CacheInvalidInputError, CacheTimeoutError } from "@cachet/core/CacheError"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { type ClusterOptions, Redis, type RedisOptions } from "ioredis"
@@ -499,6 +499,8 @@ export interface Driver<D extends Closable & EventEmitter> {
   /** Connect and prove that the server (every master, on a Cluster) answers. */
   readonly start: (driver: D) => Promise<unknown>
   readonly client: (driver: D) => Client
+  /** What else must hold of a started connection before it is used. */
+  readonly verify?: ((driver: D) => Effect.Effect<void, CacheError>) | undefined
 }
 
 /**
@@ -528,13 +530,42 @@ export const acquireDriver = <D extends Closable & EventEmitter>(
     ),
     ({ instance, state }) =>
       Effect.as(
-        check(
-          () => driver.start(instance),
-          settings.connectTimeout,
-          () => state.lastError
+        Effect.zipRight(
+          check(
+            () => driver.start(instance),
+            settings.connectTimeout,
+            () => state.lastError
+          ),
+          driver.verify === undefined ? Effect.void : driver.verify(instance)
         ),
         driver.client(instance)
       )
+  )
+
+/**
+ * A Cluster node answers PING like any server, then MOVED for most keys: refuse it at startup with the way out.
+ * CLUSTER INFO is refused by a server without cluster support (and by an ACL user without the command), which is
+ * no reason to fail.
+ */
+const notAClusterNode = (redis: Redis): Effect.Effect<void, CacheError> =>
+  Effect.flatMap(
+    Effect.promise(() =>
+      redis.cluster("INFO").then(
+        (reply: unknown) => typeof reply === "string" && reply.includes("cluster_state:"),
+        () => false
+      )
+    ),
+    (clusterNode) =>
+      clusterNode
+        ? Effect.fail(
+            new CacheInvalidInputError({
+              operation: "connect",
+              code: "INVALID_ARGUMENT",
+              reason:
+                "this server is a Cluster node: use `cluster: { nodes }` (or REDIS_CLUSTER_NODES) instead of a url or host"
+            })
+          )
+        : Effect.void
   )
 
 /**
@@ -546,7 +577,8 @@ export const acquire = (settings: ConnectionSettings): Effect.Effect<Client, Cac
       create: () => new Redis(redisOptions(settings)),
       errorEvents: ["error"],
       start: (redis) => redis.connect().then(() => redis.ping()),
-      client: (redis) => fromRedis(redis, settings.batching)
+      client: (redis) => fromRedis(redis, settings.batching),
+      verify: notAClusterNode
     },
     settings
   )
