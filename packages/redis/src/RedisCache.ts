@@ -161,7 +161,11 @@ export interface RedisSentinelOptions {
  * @category models
  */
 export interface RedisCacheOptions extends RedisCacheClientOptions {
-  /** `redis://[[username]:password@]host[:port][/db]` or `rediss://` for TLS. Explicit fields below win over it. */
+  /**
+   * `redis://[[username]:password@]host[:port][/db]`, or `rediss://` for TLS; no query parameters. Any other shape
+   * fails with `CacheInvalidInputError` code `INVALID_ARGUMENT` (the url is never echoed). Explicit fields below win
+   * over it.
+   */
   readonly url?: string | Redacted.Redacted<string> | undefined
   /** Default `"localhost"`. */
   readonly host?: string | undefined
