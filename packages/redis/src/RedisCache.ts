@@ -162,7 +162,11 @@ export interface RedisSentinelOptions {
  * @category models
  */
 export interface RedisCacheOptions extends RedisCacheClientOptions {
-  /** `redis://[[username]:password@]host[:port][/db]` or `rediss://` for TLS. Explicit fields below win over it. */
+  /**
+   * `redis://[[username]:password@]host[:port][/db]`, or `rediss://` for TLS; no query parameters. Any other shape
+   * fails with `CacheInvalidInputError` code `INVALID_ARGUMENT` (the url is never echoed). Explicit fields below win
+   * over it.
+   */
   readonly url?: string | Redacted.Redacted<string> | undefined
   /** Default `"localhost"`. */
   readonly host?: string | undefined
@@ -343,6 +347,98 @@ const sentinelSettings = (
         tls: options.sentinelTls
       }))
 
+interface Server {
+  readonly host: string | undefined
+  readonly port: number | undefined
+  readonly db: number | undefined
+  readonly username: string | undefined
+  readonly password: string | undefined
+  readonly tls: boolean | TlsOptions | undefined
+}
+
+const validDb = (db: unknown): db is number => typeof db === "number" && Number.isInteger(db) && db >= 0
+
+const decoded = (text: string): string | undefined => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return undefined
+  }
+}
+
+// The URL is read here, once, and never handed to the driver: a malformed one would otherwise throw inside it, with
+// the whole URL (password included) in the defect. No message echoes it.
+const urlProblem = invalid("url must be redis://[[username]:password@]host[:port][/db] or rediss://… for TLS")
+
+const fromUrl = (text: string): Effect.Effect<Server, CacheInvalidInputError> => {
+  if (!/^rediss?:\/\//i.test(text)) return Effect.fail(invalid("url must start with redis:// or rediss:// (TLS)"))
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return Effect.fail(urlProblem)
+  }
+  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname
+  const port = url.port === "" ? undefined : Number(url.port)
+  const dbText = url.pathname === "" || url.pathname === "/" ? undefined : url.pathname.slice(1)
+  const db = dbText === undefined ? undefined : /^\d+$/.test(dbText) ? Number(dbText) : Number.NaN
+  const username = url.username === "" ? "" : decoded(url.username)
+  const password = url.password === "" ? "" : decoded(url.password)
+  if (
+    host === "" ||
+    (port !== undefined && !validPort(port)) ||
+    (db !== undefined && !validDb(db)) ||
+    username === undefined ||
+    password === undefined ||
+    url.search !== "" ||
+    url.hash !== ""
+  ) {
+    return Effect.fail(urlProblem)
+  }
+  return Effect.succeed({
+    host,
+    port,
+    db,
+    username: username === "" ? undefined : username,
+    // `redis://user@host` names a user without a password; `redis://:@host` says nothing.
+    password: password === "" ? undefined : password,
+    tls: url.protocol === "rediss:" ? true : undefined
+  })
+}
+
+const noServer: Server = {
+  host: undefined,
+  port: undefined,
+  db: undefined,
+  username: undefined,
+  password: undefined,
+  tls: undefined
+}
+
+/** Where the one server is and how to log in: the explicit options, then what the `url` says. */
+const serverOf = (options: RedisCacheOptions): Effect.Effect<Server, CacheInvalidInputError> => {
+  if (options.host !== undefined && (typeof options.host !== "string" || options.host === "")) {
+    return Effect.fail(invalid("host must be a non-empty string"))
+  }
+  if (options.port !== undefined && !validPort(options.port)) {
+    return Effect.fail(invalid("port must be an integer from 1 to 65535"))
+  }
+  if (options.db !== undefined && !validDb(options.db)) {
+    return Effect.fail(invalid("db must be a non-negative integer"))
+  }
+  const text =
+    options.url === undefined ? undefined : Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
+  if (text !== undefined && typeof text !== "string") return Effect.fail(urlProblem)
+  return Effect.map(text === undefined ? Effect.succeed(noServer) : fromUrl(text), (url) => ({
+    host: options.host ?? url.host,
+    port: options.port ?? url.port,
+    db: options.db ?? url.db,
+    username: options.username ?? url.username,
+    password: unwrap(options.password) ?? url.password,
+    tls: options.tls ?? url.tls
+  }))
+}
+
 /** Connect as the options say: to one server, through Sentinel, or to a Cluster. */
 const acquire = (
   options: RedisCacheOptions,
@@ -373,16 +469,11 @@ const acquire = (
     return Effect.fail(invalid("url, host and port do not apply with sentinel: the sentinels name the master"))
   }
   return Effect.flatMap(
-    options.sentinel === undefined ? Effect.succeed(undefined) : sentinelSettings(options.sentinel),
-    (sentinel) =>
-      client.acquire({
-        ...common,
-        url: typeof options.url === "object" ? Redacted.value(options.url) : options.url,
-        host: options.host,
-        port: options.port,
-        db: options.db,
-        sentinel
-      })
+    Effect.zip(
+      serverOf(options),
+      options.sentinel === undefined ? Effect.succeed(undefined) : sentinelSettings(options.sentinel)
+    ),
+    ([server, sentinel]) => client.acquire({ ...common, ...server, sentinel })
   )
 }
 

@@ -37,8 +37,8 @@ describe("fromDriver", () => {
       "NO_PERMISSION"
     ],
     [replyError("READONLY You can't write against a read only replica."), "CacheUnavailableError", "READONLY"],
-    [replyError("MOVED 3999 127.0.0.1:7002"), "CacheUnavailableError", "CLUSTER_DOWN"],
-    [replyError("ASK 3999 127.0.0.1:7002"), "CacheUnavailableError", "CLUSTER_DOWN"],
+    [replyError("MOVED 3999 127.0.0.1:7002"), "CacheCommandError", "COMMAND_FAILED"],
+    [replyError("ASK 3999 127.0.0.1:7002"), "CacheCommandError", "COMMAND_FAILED"],
     [replyError("TRYAGAIN Multiple keys request during rehashing of slot"), "CacheUnavailableError", "CLUSTER_DOWN"],
     [
       replyError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."),

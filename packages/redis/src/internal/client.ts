@@ -9,7 +9,7 @@ import { createHash } from "node:crypto"
 import type { EventEmitter } from "node:events"
 import type { ConnectionOptions as TlsOptions } from "node:tls"
 import type { Entry } from "@cachet/core/Backend"
-import { type CacheError, CacheTimeoutError } from "@cachet/core/CacheError"
+import { type CacheError, CacheInvalidInputError, CacheTimeoutError } from "@cachet/core/CacheError"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { type ClusterOptions, Redis, type RedisOptions } from "ioredis"
@@ -93,7 +93,6 @@ export interface SentinelSettings {
  * How to reach a standalone server, directly or through Sentinel.
  */
 export interface ConnectionSettings extends CommonSettings {
-  readonly url: string | undefined
   readonly host: string | undefined
   readonly port: number | undefined
   readonly db: number | undefined
@@ -367,6 +366,10 @@ export const nodeOptions = (settings: CommonSettings): NodeOptions => {
     // A cache answers while loading is an error (LOADING), mapped to unavailable; the INFO round trip (which an ACL
     // user may not be allowed) buys nothing here.
     enableReadyCheck: false,
+    // ioredis ends a closing socket and destroys it only after this, on a timer that nothing clears when the socket
+    // had already closed (a refused or dead server) or never finishes closing (a paused one): that timer would keep
+    // the process alive for seconds after release. `close` has already waited for QUIT, so cut at once.
+    disconnectTimeout: 0,
     connectTimeout: settings.connectTimeout,
     commandTimeout: settings.commandTimeout
   }
@@ -496,6 +499,8 @@ export interface Driver<D extends Closable & EventEmitter> {
   /** Connect and prove that the server (every master, on a Cluster) answers. */
   readonly start: (driver: D) => Promise<unknown>
   readonly client: (driver: D) => Client
+  /** What else must hold of a started connection before it is used. */
+  readonly verify?: ((driver: D) => Effect.Effect<void, CacheError>) | undefined
 }
 
 /**
@@ -525,13 +530,42 @@ export const acquireDriver = <D extends Closable & EventEmitter>(
     ),
     ({ instance, state }) =>
       Effect.as(
-        check(
-          () => driver.start(instance),
-          settings.connectTimeout,
-          () => state.lastError
+        Effect.zipRight(
+          check(
+            () => driver.start(instance),
+            settings.connectTimeout,
+            () => state.lastError
+          ),
+          driver.verify === undefined ? Effect.void : driver.verify(instance)
         ),
         driver.client(instance)
       )
+  )
+
+/**
+ * A Cluster node answers PING like any server, then MOVED for most keys: refuse it at startup with the way out.
+ * CLUSTER INFO is refused by a server without cluster support (and by an ACL user without the command), which is
+ * no reason to fail.
+ */
+const notAClusterNode = (redis: Redis): Effect.Effect<void, CacheError> =>
+  Effect.flatMap(
+    Effect.promise(() =>
+      redis.cluster("INFO").then(
+        (reply: unknown) => typeof reply === "string" && reply.includes("cluster_state:"),
+        () => false
+      )
+    ),
+    (clusterNode) =>
+      clusterNode
+        ? Effect.fail(
+            new CacheInvalidInputError({
+              operation: "connect",
+              code: "INVALID_ARGUMENT",
+              reason:
+                "this server is a Cluster node: use `cluster: { nodes }` (or REDIS_CLUSTER_NODES) instead of a url or host"
+            })
+          )
+        : Effect.void
   )
 
 /**
@@ -540,13 +574,11 @@ export const acquireDriver = <D extends Closable & EventEmitter>(
 export const acquire = (settings: ConnectionSettings): Effect.Effect<Client, CacheError, Scope.Scope> =>
   acquireDriver(
     {
-      create: () => {
-        const options = redisOptions(settings)
-        return settings.url === undefined ? new Redis(options) : new Redis(settings.url, options)
-      },
+      create: () => new Redis(redisOptions(settings)),
       errorEvents: ["error"],
       start: (redis) => redis.connect().then(() => redis.ping()),
-      client: (redis) => fromRedis(redis, settings.batching)
+      client: (redis) => fromRedis(redis, settings.batching),
+      verify: notAClusterNode
     },
     settings
   )

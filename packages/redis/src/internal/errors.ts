@@ -107,13 +107,12 @@ const replyCode = (message: string): CommandCode | UnavailableCode | undefined =
     case "WRONGPASS":
     case "NOAUTH":
       return "AUTH_FAILED"
-    // The Cluster is reconfiguring: a slot moves or has no master yet. ioredis follows MOVED and ASK and retries
-    // TRYAGAIN and CLUSTERDOWN a bounded number of times; what still surfaces is transient.
+    // The Cluster is reconfiguring: a slot has no master yet. ioredis retries TRYAGAIN and CLUSTERDOWN a bounded
+    // number of times; what still surfaces is transient. A Cluster client follows MOVED and ASK, so one that
+    // surfaces reached a standalone client pointed at a Cluster node: a mistake no retry mends.
     case "CLUSTERDOWN":
     case "MASTERDOWN":
     case "TRYAGAIN":
-    case "MOVED":
-    case "ASK":
       return "CLUSTER_DOWN"
     case "LOADING":
     case "BUSY":
