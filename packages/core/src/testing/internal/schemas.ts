@@ -46,6 +46,13 @@ const Struct = Schema.Struct({
 
 const Named = Schema.Struct({ name: Schema.String })
 
+class Point {
+  constructor(
+    readonly x: number,
+    readonly y: number
+  ) {}
+}
+
 const Positive = Schema.Number.pipe(Schema.positive())
 
 /** @internal */
@@ -174,7 +181,10 @@ export const schemas = ({ test }: Harness): void => {
   })
 
   describe("JSON codec", () => {
-    test("a BigInt fails with CacheEncodeError, writes nothing and keeps the previous value", ({ ns, secret }) =>
+    test("a BigInt that would not read back as one (nested, or within ±(2^53 - 1)) fails with CacheEncodeError, writes nothing and keeps the previous value", ({
+      ns,
+      secret
+    }) =>
       Effect.gen(function* () {
         yield* ns.set("existing", "previous")
         yield* cacheError(ns.set("k", 1n), "CacheEncodeError", ["UNSUPPORTED_VALUE"])
@@ -186,6 +196,77 @@ export const schemas = ({ test }: Harness): void => {
         )
         assert.isFalse(yield* ns.has("k"))
         expectHit(yield* ns.get("existing"), "previous")
+      }))
+
+    test("a value JSON would hand back changed (Date, Map, Set, class instance, function, NaN), at any depth, fails with CacheEncodeError and writes nothing", ({
+      ns,
+      secret
+    }) =>
+      Effect.gen(function* () {
+        const changed: ReadonlyArray<readonly [string, unknown]> = [
+          ["date", new Date(0)],
+          ["map", new Map([["a", 1]])],
+          ["set", new Set([1])],
+          ["instance", new Point(1, 2)],
+          ["in an object", { secret, at: new Date(0) }],
+          ["in an array", [secret, new Map()]],
+          ["deep", { list: [{ tags: new Set(["a"]) }] }],
+          ["instance inside", { secret, where: [new Point(0, 0)] }],
+          ["function property", { secret, f: () => 1 }],
+          ["symbol property", { secret, s: Symbol("s") }],
+          ["nested NaN", { n: [1, Number.NaN] }],
+          ["undefined in an array", [1, undefined]],
+          ["own __proto__", JSON.parse('{"__proto__": {"isAdmin": true}}')]
+        ]
+        yield* ns.set("existing", "previous")
+        for (const [what, value] of changed) {
+          yield* cacheError(ns.set(what, value), "CacheEncodeError", ["UNSUPPORTED_VALUE"], [secret])
+          yield* cacheError(ns.set("existing", value), "CacheEncodeError", ["UNSUPPORTED_VALUE"], [secret])
+          yield* cacheError(ns.add(what, value), "CacheEncodeError", ["UNSUPPORTED_VALUE"], [secret])
+          yield* cacheError(
+            ns.setMany([
+              ["many", 1],
+              [what, value]
+            ]),
+            "CacheEncodeError",
+            ["UNSUPPORTED_VALUE"],
+            [secret]
+          )
+          assert.isFalse(yield* ns.has(what), what)
+        }
+        assert.isFalse(yield* ns.has("many"))
+        expectHit(yield* ns.get("existing"), "previous")
+        // Plain data with undefined properties, nulls and nested arrays passes.
+        yield* ns.set("plain", { a: [1, null, { b: "x" }], c: undefined, d: null })
+        expectHit(yield* ns.get("plain"), { a: [1, null, { b: "x" }], d: null })
+      }))
+
+    test("a counter past 2^53 reads back as an exact bigint that set writes again", ({ ns }) =>
+      Effect.gen(function* () {
+        for (const [key, start] of [
+          ["up", 2n ** 53n],
+          ["down", -(2n ** 62n)]
+        ] as const) {
+          const counted = yield* ns.increment(key, start)
+          const read = hitValue(yield* ns.get(key))
+          assert.strictEqual(read, counted)
+          yield* ns.set(`${key}-copy`, read)
+          assert.strictEqual(hitValue(yield* ns.get(`${key}-copy`)), counted)
+          yield* ns.set(key, read)
+          assert.strictEqual(yield* ns.increment(key), counted + 1n)
+        }
+      }))
+
+    test("a typed view hands the codec its encoded side: Schema.Date is stored as a string, Schema.DateFromSelf is refused", ({
+      ns
+    }) =>
+      Effect.gen(function* () {
+        yield* ns.forSchema(Schema.Date).set("string", new Date(0))
+        expectHit(yield* ns.get("string"), "1970-01-01T00:00:00.000Z")
+        yield* cacheError(ns.forSchema(Schema.DateFromSelf).set("self", new Date(0)), "CacheEncodeError", [
+          "UNSUPPORTED_VALUE"
+        ])
+        assert.isFalse(yield* ns.has("self"))
       }))
 
     test("a cycle fails with CacheEncodeError, writes nothing and keeps the previous value", ({ ns, secret }) =>
