@@ -36,6 +36,10 @@ export const metrics = {
     "cachet_lock_waits_total",
     "getOrSet calls with a lock that found another process's lock and waited for its value"
   ),
+  lockReleaseFailures: counter(
+    "cachet_lock_release_failures_total",
+    "getOrSet locks whose release failed: other processes wait until the lock expires"
+  ),
   failOpen: counter(
     "cachet_fail_open_total",
     "Operations whose backend failure was turned into a miss or a no-op by failOpen"
