@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { constFalse, constVoid } from "effect/Function"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Stream from "effect/Stream"
@@ -6,6 +7,7 @@ import type { Cache } from "../Cache.js"
 import { type CacheError, isRetryable } from "../CacheError.js"
 import * as CacheResult from "../CacheResult.js"
 import { metrics } from "./observe.js"
+import * as Validate from "./validate.js"
 
 const degrade = <A, B>(
   backend: string,
@@ -38,7 +40,10 @@ export const view = <A>(self: Cache.View<A>, backend: string): Cache.View<A> => 
   ...self,
   get: (key) => degrade(backend, "get", self.get(key), miss),
   getMany: (keys) => {
-    const list = Array.from(keys)
+    // Read once here (the fallback needs their number), so checked here: a bad argument must not throw.
+    const checked = Validate.keys("getMany", keys)
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    const list = checked.right
     return degrade(backend, "getMany", self.getMany(list), () => list.map(miss))
   },
   set: (key, value, options) => degrade(backend, "set", self.set(key, value, options), constVoid),
