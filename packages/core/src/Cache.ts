@@ -123,7 +123,7 @@ export declare namespace Cache {
    * @category models
    */
   export interface View<A> {
-    /** The full key prefix of this view, as stored in the backend. */
+    /** The full key prefix of this view, as stored in the backend (the effective one: see `Options.prefix`). */
     readonly prefix: string
     readonly get: (key: string) => Effect.Effect<CacheResult<A>, CacheError>
     /** One answer per key, in the same order; one round trip. */
@@ -147,11 +147,14 @@ export declare namespace Cache {
     readonly expire: (key: string, timeToLive: Duration.DurationInput) => Effect.Effect<boolean, CacheError>
     /** Whether an expiry was removed. */
     readonly persist: (key: string) => Effect.Effect<boolean, CacheError>
-    /** Delete this view's keys matching a Redis glob: how many went. */
+    /** Delete this view's keys matching a Redis glob: how many went. Refused with an empty prefix. */
     readonly deletePattern: (glob: string) => Effect.Effect<number, CacheError>
-    /** This view's keys (without the prefix) matching a Redis glob, streamed. */
+    /**
+     * This view's keys (without the prefix) matching a Redis glob, streamed: exactly the keys written, never the
+     * cache's own bookkeeping. Refused with an empty prefix.
+     */
     readonly keys: (glob?: string) => Stream.Stream<string, CacheError>
-    /** Delete every key of this view, and nothing else: how many went. */
+    /** Delete every key of this view, and nothing else: how many went. Refused with an empty prefix. */
     readonly clear: () => Effect.Effect<number, CacheError>
     /** Cache-aside: the cached value, or the lookup's, stored. Concurrent misses of one key run one lookup. */
     readonly getOrSet: <E, R>(
@@ -190,7 +193,13 @@ export declare namespace Cache {
    * @category models
    */
   export interface Options {
-    /** Prepended to every key. Default `"cachet:"`. */
+    /**
+     * Prepended to every key. Default `"cachet:"`. A non-empty prefix that does not end in `":"` gets one
+     * (`"tenant1"` stores under `tenant1:`), so that no cache's keys begin another's. An empty prefix reads and
+     * writes, but `keys`, `deletePattern` and `clear` fail with `EMPTY_PREFIX`: they would reach every key of the
+     * backend. Prefixes, namespace names and keys may not contain U+0000 (reserved for the cache's own keys,
+     * such as locks) or lone surrogates.
+     */
     readonly prefix?: string | undefined
     /** Applied when a write gives none. Absent: no expiry. */
     readonly defaultTimeToLive?: Duration.DurationInput | undefined
@@ -422,10 +431,12 @@ const isService = (u: Layer.Layer<Cache, unknown, unknown> | Cache.Service): u i
  * The metrics every cache records (labels `backend`, `namespace`, and `operation`/`outcome` where they apply):
  * `operations` (`cachet_operations_total`, outcome hit, miss, ok or error), `duration`
  * (`cachet_operation_duration_seconds`), `staleServed`, `refreshes` (outcome ok or error), `singleFlightJoins`,
- * `lockWaits` (getOrSet calls that waited for another process's lock), `decodeHeals` (getOrSet reads whose entry did
- * not decode and was overwritten) and `failOpen`. Read them with
- * `Cache.metricsSnapshot`, or export them with your Effect metrics exporter: Effect keeps a series per label set, so
- * `Metric.value` of an untagged metric reads 0 (tag it with every label to read one series).
+ * `lockWaits` (getOrSet calls that waited for another process's lock), `lockReleaseFailures`
+ * (`cachet_lock_release_failures_total`: getOrSet locks whose release failed, so that others wait until the lock
+ * expires; each one is also logged at warning level), `decodeHeals` (getOrSet reads whose entry did not decode and
+ * was overwritten) and `failOpen`. Read them with `Cache.metricsSnapshot`, or export them with your Effect metrics
+ * exporter: Effect keeps a series per label set, so `Metric.value` of an untagged metric reads 0 (tag it with every
+ * label to read one series).
  *
  * @since 0.1.0
  * @category observability

@@ -165,8 +165,9 @@ export class CacheCommandError extends Schema.TaggedError<CacheCommandError>("@c
 }
 
 /**
- * A bad argument: a negative or NaN time-to-live, a malformed duration, an empty or non-string key, a clear
- * without a prefix. Nothing was sent.
+ * A bad argument: a negative or NaN time-to-live, a malformed duration, an empty or non-string key (or one with
+ * U+0000 or a lone surrogate), an argument of the wrong shape, a `keys`, `deletePattern` or `clear` without a
+ * prefix. Nothing was sent.
  *
  * @since 0.1.0
  * @category errors

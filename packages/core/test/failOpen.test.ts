@@ -61,6 +61,19 @@ describe("Cache.failOpen", () => {
       assert.deepStrictEqual(yield* cache.get("k"), CacheResult.miss)
     }).pipe(Effect.provide(faultyLayer(faults)))
   })
+
+  it.scoped("a getMany argument that is not an iterable is a typed failure, not a throw", () => {
+    const faults = makeFaults()
+    return Effect.gen(function* () {
+      const cache = Cache.failOpen(yield* Cache.Cache)
+      // As untyped JavaScript passes it.
+      const notKeys: unknown = undefined
+      const exit = yield* Effect.exit(Effect.suspend(() => cache.getMany(notKeys as Iterable<string>)))
+      assert.deepInclude(exit, { _tag: "Failure" })
+      const error = yield* Effect.flip(Effect.suspend(() => cache.getMany(notKeys as Iterable<string>)))
+      assert.deepInclude(error, { _tag: "CacheInvalidInputError", code: "INVALID_ARGUMENT" })
+    }).pipe(Effect.provide(faultyLayer(faults)))
+  })
 })
 
 /** Everything logged while `effect` runs, as level and text. */

@@ -1,17 +1,19 @@
 import type { Backend } from "@cachet/core/Backend"
 import * as Cache from "@cachet/core/Cache"
-import { CacheUnavailableError } from "@cachet/core/CacheError"
+import { CacheCommandError, CacheUnavailableError } from "@cachet/core/CacheError"
 import { MemoryCache } from "@cachet/memory"
 import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 
-const lockOf = (key: string) => `${key}\u0000lock`
+/** The stored key of a lock: no user key can name it, so these tests look at the backend. */
+const lockOf = (full: string) => `${full}\u0000lock`
 
 /** Two caches on one backend: two processes on one server, each with its own single-flight. */
 const twoProcesses = (backend: Backend) =>
@@ -31,7 +33,8 @@ const poll = Schedule.spaced("10 millis")
 describe("getOrSet with lock", () => {
   it.live("two caches on one memory backend, 25 concurrent callers each, run the lookup once (lock: true)", () =>
     Effect.gen(function* () {
-      const [a, b] = yield* twoProcesses(yield* MemoryCache.makeBackend())
+      const backend = yield* MemoryCache.makeBackend()
+      const [a, b] = yield* twoProcesses(backend)
       const { runs, lookup } = yield* counter
       const gate = yield* Deferred.make<void>()
       const slow = Effect.zipRight(Deferred.await(gate), lookup("once"))
@@ -42,7 +45,7 @@ describe("getOrSet with lock", () => {
       const answers = yield* Fiber.join(all)
       assert.deepStrictEqual(new Set(answers), new Set(["once"]))
       assert.strictEqual(yield* Ref.get(runs), 1)
-      assert.isFalse(yield* a.has(lockOf("k")))
+      assert.isFalse(yield* backend.has(lockOf("app:k")))
     }).pipe(Effect.scoped)
   )
 
@@ -67,7 +70,7 @@ describe("getOrSet with lock", () => {
       const racing: Backend = {
         ...inner,
         add: (key, value, ttl) =>
-          key === `app:k${lockOf("")}`
+          key === lockOf("app:k")
             ? Effect.zipRight(inner.set("app:k", JSON.stringify("theirs"), undefined), inner.add(key, value, ttl))
             : inner.add(key, value, ttl)
       }
@@ -75,22 +78,62 @@ describe("getOrSet with lock", () => {
       const { runs, lookup } = yield* counter
       assert.strictEqual(yield* cache.getOrSet("k", lookup("mine"), { lock: true }), "theirs")
       assert.strictEqual(yield* Ref.get(runs), 0)
-      assert.isFalse(yield* cache.has(lockOf("k")), "the lock was not released")
+      assert.isFalse(yield* inner.has(lockOf("app:k")), "the lock was not released")
     })
   )
 
   it.scoped("an interrupted holder releases its lock", () =>
     Effect.gen(function* () {
-      const cache = yield* Cache.make(yield* MemoryCache.makeBackend())
+      const backend = yield* MemoryCache.makeBackend()
+      const cache = yield* Cache.make(backend)
       const started = yield* Deferred.make<void>()
       const holder = yield* Effect.fork(
         cache.getOrSet("k", Effect.zipRight(Deferred.succeed(started, undefined), Effect.never), { lock: true })
       )
       yield* Deferred.await(started)
-      assert.isTrue(yield* cache.has(lockOf("k")))
+      assert.isTrue(yield* backend.has(lockOf("cachet:k")))
       yield* Fiber.interrupt(holder)
-      assert.isFalse(yield* cache.has(lockOf("k")))
+      assert.isFalse(yield* backend.has(lockOf("cachet:k")))
     })
+  )
+
+  it.scoped(
+    "a failed release is logged at warning level, without the key, and counted in cachet_lock_release_failures_total",
+    () =>
+      Effect.gen(function* () {
+        const inner = yield* MemoryCache.makeBackend()
+        // The server refuses the release (an ACL without EVALSHA, a NOPERM from the script): the lock stays until it expires.
+        const releaseRefused: Backend = {
+          ...inner,
+          deleteIfEquals: (key) =>
+            Effect.fail(new CacheCommandError({ operation: "deleteIfEquals", key, code: "NO_PERMISSION" }))
+        }
+        const cache = (yield* Cache.make(releaseRefused, { prefix: "app:" })).namespace("users")
+        const failures = Metric.value(
+          Cache.metrics.lockReleaseFailures.pipe(
+            Metric.tagged("backend", "memory"),
+            Metric.tagged("namespace", "users")
+          )
+        )
+        const before = (yield* failures).count
+        const logs: Array<{ readonly level: string; readonly message: string }> = []
+        const logger = Logger.make(({ logLevel, message }) => {
+          logs.push({ level: logLevel.label, message: Array.isArray(message) ? message.join(" ") : String(message) })
+        })
+        const { runs, lookup } = yield* counter
+        const value = yield* cache
+          .getOrSet("private-user-key", lookup("looked up"), { lock: true })
+          .pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+        assert.strictEqual(value, "looked up", "a failed release does not fail the call")
+        assert.strictEqual(yield* Ref.get(runs), 1)
+        assert.strictEqual((yield* failures).count - before, 1)
+        const warnings = logs.filter((log) => log.level === "WARN")
+        assert.strictEqual(warnings.length, 1, JSON.stringify(logs))
+        assert.include(warnings[0]?.message, "NO_PERMISSION")
+        assert.notInclude(warnings[0]?.message, "private-user-key")
+        // The lock was really left behind: it is there until it expires.
+        assert.isTrue(yield* inner.has(lockOf("app:users:private-user-key")))
+      })
   )
 
   it.scoped("a lock command that fails: CacheUnavailableError for getOrSet, or under bypass the lookup runs", () =>
@@ -116,11 +159,12 @@ describe("getOrSet with lock", () => {
     "LOCK_TIMEOUT inside staleIfError serves the stale value; a waiter is counted in cachet_lock_waits_total",
     () =>
       Effect.gen(function* () {
-        const cache = yield* Cache.make(yield* MemoryCache.makeBackend())
+        const backend = yield* MemoryCache.makeBackend()
+        const cache = yield* Cache.make(backend)
         const options = { timeToLive: "1 second", staleIfError: "1 minute" } as const
         yield* cache.getOrSet("k", Effect.succeed("stale"), options)
         yield* TestClock.adjust("2 seconds")
-        assert.isTrue(yield* cache.add(lockOf("k"), "another process", { timeToLive: "1 hour" }))
+        assert.isTrue(yield* backend.add(lockOf("cachet:k"), "another process", 3_600_000))
         const waits = Metric.value(
           Cache.metrics.lockWaits.pipe(Metric.tagged("backend", "memory"), Metric.tagged("namespace", ""))
         )
@@ -138,12 +182,13 @@ describe("getOrSet with lock", () => {
 
   it.live("Cache.cached passes its lock on: a held lock makes the call wait, then give up with LOCK_TIMEOUT", () =>
     Effect.gen(function* () {
-      const cache = yield* Cache.make(yield* MemoryCache.makeBackend())
+      const backend = yield* MemoryCache.makeBackend()
+      const cache = yield* Cache.make(backend)
       const double = Cache.cached({ key: (n: number) => `double:${n}`, lock: { poll, wait: "50 millis" } })(
         (n: number) => Effect.succeed(n * 2)
       )
       assert.strictEqual(yield* Effect.provideService(double(1), Cache.Cache, cache), 2)
-      assert.isTrue(yield* cache.add(lockOf("double:2"), "another process", { timeToLive: "1 hour" }))
+      assert.isTrue(yield* backend.add(lockOf("cachet:double:2"), "another process", 3_600_000))
       const error = yield* Effect.flip(Effect.provideService(double(2), Cache.Cache, cache))
       assert.deepInclude(error, { _tag: "CacheTimeoutError", code: "LOCK_TIMEOUT" })
     }).pipe(Effect.scoped)

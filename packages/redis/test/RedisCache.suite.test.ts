@@ -13,5 +13,6 @@ afterAll(() => own?.stop())
 const url = externalUrl ?? own?.url ?? ""
 
 CacheSuite.run("RedisCache", RedisCache.layer({ url, prefix: uniquePrefix("suite") }), {
-  advance: (duration) => TestServices.provideLive(Effect.sleep(duration))
+  advance: (duration) => TestServices.provideLive(Effect.sleep(duration)),
+  withPrefix: (prefix) => RedisCache.layer({ url, prefix })
 })

@@ -2,6 +2,7 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as MetricLabel from "effect/MetricLabel"
@@ -16,7 +17,7 @@ import {
   CacheDecodeError,
   CacheEncodeError,
   type CacheError,
-  CacheInvalidInputError,
+  type CacheInvalidInputError,
   isCacheError,
   isRetryable,
   withContext
@@ -24,15 +25,16 @@ import {
 import * as CacheResult from "../CacheResult.js"
 import { type Codec, json, SchemaFailure, schemaValue, type ValueCodec } from "../Codec.js"
 import * as Heal from "./heal.js"
+import * as KeySpace from "./keySpace.js"
 import * as Lock from "./lock.js"
 import { makeObserver, metrics, type ObserveOptions, type Outcome } from "./observe.js"
 import * as Outage from "./outage.js"
 import * as TimeToLive from "./timeToLive.js"
+import * as Validate from "./validate.js"
 
 const defaultPrefix = "cachet:"
 
-/** A write's time-to-live as backends take it; `0` means "store nothing". */
-type Ttl = number | undefined
+type Ttl = Validate.Ttl
 
 interface Shared {
   readonly backend: Backend
@@ -48,20 +50,6 @@ interface Shared {
 
 /** Redis glob metacharacters, escaped so that a prefix always matches itself literally. */
 export const escapeGlob = (text: string): string => text.replace(/[*?[\]\\]/g, "\\$&")
-
-const invalid = (
-  operation: string,
-  code: CacheInvalidInputError["code"],
-  reason: string,
-  key?: string | undefined
-): CacheInvalidInputError => new CacheInvalidInputError({ operation, key, code, reason })
-
-const checkKey = (operation: string, key: unknown): CacheInvalidInputError | undefined => {
-  if (typeof key === "string" && key.length > 0) return undefined
-  return typeof key === "string"
-    ? invalid(operation, "INVALID_KEY", "key is empty")
-    : invalid(operation, "INVALID_KEY", `key must be a string, got ${key === null ? "null" : typeof key}`)
-}
 
 const encodeFailure = (operation: string, key: string | undefined, cause: unknown): CacheEncodeError =>
   new CacheEncodeError({
@@ -81,15 +69,12 @@ const decodeFailure = (operation: string, key: string | undefined, cause: unknow
 
 const missExit = Exit.succeed(CacheResult.miss)
 
-const int64Min = -(2n ** 63n)
-const int64Max = 2n ** 63n - 1n
-
 const toTimeToLiveResult = (millis: number): CacheResult.CacheResult<Option.Option<Duration.Duration>> =>
   millis === -2 ? CacheResult.miss : CacheResult.hit(millis < 0 ? Option.none() : Option.some(Duration.millis(millis)))
 
 interface Place {
   readonly prefix: string
-  /** Set when the view was made from a bad namespace name: every operation fails with it. */
+  /** Set when the view was made from a bad argument (a namespace name, a schema): every operation fails with it. */
   readonly poisoned: CacheInvalidInputError | undefined
   /** The namespace path, for metric labels: `""` at the root, `"users"`, `"users:admins"`. */
   readonly namespace: string
@@ -112,27 +97,6 @@ const refreshFailed = [MetricLabel.make("outcome", "error")]
 const isCacheInputError = (error: unknown): boolean =>
   isCacheError(error) && (error._tag === "CacheInvalidInputError" || error._tag === "CacheEncodeError")
 
-/** Validated stale windows of getOrSet, in milliseconds. */
-const staleWindows = (
-  options: Cache.GetOrSetOptions<never> | undefined
-): { readonly grace: number; readonly revalidate: number; readonly ifError: number } | string => {
-  if (options === undefined) return noWindows
-  const revalidate = windowOf("staleWhileRevalidate", options.staleWhileRevalidate)
-  if (typeof revalidate === "string") return revalidate
-  const ifError = windowOf("staleIfError", options.staleIfError)
-  if (typeof ifError === "string") return ifError
-  return { grace: Math.max(revalidate, ifError), revalidate, ifError }
-}
-
-const noWindows = { grace: 0, revalidate: 0, ifError: 0 }
-
-const windowOf = (name: string, input: Duration.DurationInput | undefined): number | string => {
-  const resolved = TimeToLive.resolve(input)
-  if (typeof resolved === "string") return `${name}: ${resolved}`
-  if (resolved === undefined && input !== undefined) return `${name} must be finite`
-  return resolved ?? 0
-}
-
 const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   const { shared, prefix, values, poisoned } = state
   const { backend } = shared
@@ -148,8 +112,13 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   const inflight = new Map<string, Deferred.Deferred<A, unknown>>()
   const namespaces = new Map<string, Cache.View<A>>()
 
-  const guard = (operation: string, key: unknown): CacheInvalidInputError | undefined =>
-    poisoned === undefined ? checkKey(operation, key) : withPoison(poisoned, operation)
+  /** The view's own failure (see `Place.poisoned`) if it has one, else the operation's own checks. */
+  const usable = <X>(operation: string, checks: () => Validate.Checked<X>): Validate.Checked<X> =>
+    poisoned === undefined ? checks() : Either.left(Validate.relabel(poisoned, operation))
+
+  // The hot path: no closure for `usable`.
+  const guard = (operation: string, key: unknown): Validate.Checked<void> =>
+    poisoned === undefined ? Validate.key(operation, key) : Either.left(Validate.relabel(poisoned, operation))
 
   const encode = (operation: string, key: string | undefined, value: A): string | CacheEncodeError => {
     try {
@@ -190,18 +159,19 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     return Exit.succeed(results)
   }
 
-  /** A write's time-to-live before any jitter, or why the input is refused. */
+  const defaultTimeToLive: Validate.Checked<Ttl> = Either.right(shared.defaultTimeToLive)
+
+  /** A write's time-to-live before any jitter. */
   const resolveTimeToLive = (
     operation: string,
     key: string | undefined,
     input: Cache.SetOptions["timeToLive"],
     ratio: number | undefined
-  ): Ttl | CacheInvalidInputError => {
-    const resolved = input === undefined ? shared.defaultTimeToLive : TimeToLive.resolve(input)
-    if (typeof resolved === "string") return invalid(operation, "INVALID_TIME_TO_LIVE", resolved, key)
-    const badJitter = TimeToLive.checkJitter(ratio ?? shared.jitter)
-    if (badJitter !== undefined) return invalid(operation, "INVALID_TIME_TO_LIVE", badJitter, key)
-    return resolved
+  ): Validate.Checked<Ttl> => {
+    if (input === undefined && ratio === undefined) return defaultTimeToLive
+    const spread = Validate.jitter(operation, key, ratio)
+    if (Either.isLeft(spread)) return Either.left(spread.left)
+    return Validate.timeToLive(operation, key, input, shared.defaultTimeToLive)
   }
 
   const planTimeToLive = (
@@ -210,8 +180,9 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     input: Cache.SetOptions["timeToLive"],
     ratio: number | undefined
   ): Effect.Effect<Ttl, CacheInvalidInputError> => {
-    const resolved = resolveTimeToLive(operation, key, input, ratio)
-    if (typeof resolved === "object") return Effect.fail(resolved)
+    const checked = resolveTimeToLive(operation, key, input, ratio)
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    const resolved = checked.right
     const spread = ratio ?? shared.jitter
     if (spread === undefined || spread === 0 || resolved === undefined || resolved === 0) {
       return Effect.succeed(resolved)
@@ -229,19 +200,12 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
       ? defaultPlan
       : planTimeToLive(operation, key, options.timeToLive, options.timeToLiveJitter)
 
-  const collectKeys = (operation: string, keys: Iterable<string>): Array<string> | CacheInvalidInputError => {
-    const full: Array<string> = []
-    for (const key of keys) {
-      const bad = guard(operation, key)
-      if (bad !== undefined) return bad
-      full.push(prefix + key)
-    }
-    return full
-  }
+  const collectKeys = (operation: string, keys: Iterable<string>): Validate.Checked<ReadonlyArray<string>> =>
+    usable(operation, () => Validate.keys(operation, keys))
 
   const get = (key: string): Effect.Effect<CacheResult.CacheResult<A>, CacheError> => {
-    const bad = guard("get", key)
-    if (bad !== undefined) return Effect.fail(bad)
+    const checked = guard("get", key)
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
     const full = prefix + key
     return syncGet !== undefined
       ? observer.runSync("get", key, () => answer(key, syncGet(full)), classifyResult)
@@ -249,10 +213,11 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   }
 
   const getMany = (keys: Iterable<string>): Effect.Effect<ReadonlyArray<CacheResult.CacheResult<A>>, CacheError> => {
-    const userKeys = Array.from(keys)
-    const full = collectKeys("getMany", userKeys)
-    if (!Array.isArray(full)) return Effect.fail(full)
-    if (full.length === 0) return Effect.succeed([])
+    const checked = collectKeys("getMany", keys)
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    const userKeys = checked.right
+    if (userKeys.length === 0) return Effect.succeed([])
+    const full = userKeys.map((key) => prefix + key)
     return syncGetMany !== undefined
       ? observer.runSync("getMany", undefined, () => answerMany(userKeys, syncGetMany(full)), classifyMany)
       : observer.runThen(
@@ -265,12 +230,13 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   }
 
   const set = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<void, CacheError> => {
-    const bad = guard("set", key)
-    if (bad !== undefined) return Effect.fail(bad)
+    const checked = Either.flatMap(guard("set", key), () => Validate.options("set", options, key))
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
     if (syncSet !== undefined && syncDelete !== undefined && !jittered(options)) {
       return observer.runSync("set", key, () => {
-        const ttl = resolveTimeToLive("set", key, options?.timeToLive, options?.timeToLiveJitter)
-        if (typeof ttl === "object") return Exit.fail(ttl)
+        const resolved = resolveTimeToLive("set", key, options?.timeToLive, options?.timeToLiveJitter)
+        if (Either.isLeft(resolved)) return Exit.fail(resolved.left)
+        const ttl = resolved.right
         const text = encode("set", key, value)
         if (typeof text !== "string") return Exit.fail(text)
         // A zero time-to-live means "not cached": the key must not keep an older value either.
@@ -299,11 +265,13 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
       "setMany",
       undefined,
       Effect.suspend(() => {
-        const list = Array.from(entries)
-        for (const [key] of list) {
-          const bad = guard("setMany", key)
-          if (bad !== undefined) return Effect.fail(bad)
-        }
+        const checked = usable("setMany", () =>
+          Either.flatMap(Validate.entries("setMany", entries), (list) =>
+            Either.map(Validate.options("setMany", options), () => list)
+          )
+        )
+        if (Either.isLeft(checked)) return Effect.fail(checked.left)
+        const list = checked.right
         const texts: Array<string> = []
         for (const [key, value] of list) {
           const text = encode("setMany", key, value)
@@ -329,8 +297,8 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     )
 
   const add = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<boolean, CacheError> => {
-    const bad = guard("add", key)
-    if (bad !== undefined) return Effect.fail(bad)
+    const checked = Either.flatMap(guard("add", key), () => Validate.options("add", options, key))
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
     return run(
       "add",
       key,
@@ -343,8 +311,8 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   }
 
   const remove = (key: string): Effect.Effect<boolean, CacheError> => {
-    const bad = guard("delete", key)
-    if (bad !== undefined) return Effect.fail(bad)
+    const checked = guard("delete", key)
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
     return run(
       "delete",
       key,
@@ -353,27 +321,27 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   }
 
   const deleteMany = (keys: Iterable<string>): Effect.Effect<number, CacheError> => {
-    const full = collectKeys("deleteMany", keys)
-    if (!Array.isArray(full)) return Effect.fail(full)
+    const checked = collectKeys("deleteMany", keys)
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    const full = checked.right.map((key) => prefix + key)
     return full.length === 0 ? Effect.succeed(0) : run("deleteMany", undefined, backend.delete(full))
   }
 
   const has = (key: string): Effect.Effect<boolean, CacheError> => {
-    const bad = guard("has", key)
-    return bad !== undefined ? Effect.fail(bad) : run("has", key, backend.has(prefix + key))
+    const checked = guard("has", key)
+    return Either.isLeft(checked) ? Effect.fail(checked.left) : run("has", key, backend.has(prefix + key))
   }
 
   const timeToLive = (key: string) => {
-    const bad = guard("timeToLive", key)
-    if (bad !== undefined) return Effect.fail(bad)
+    const checked = guard("timeToLive", key)
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
     return run("timeToLive", key, Effect.map(backend.timeToLive(prefix + key), toTimeToLiveResult), classifyResult)
   }
 
   const expire = (key: string, input: Duration.DurationInput): Effect.Effect<boolean, CacheError> => {
-    const bad = guard("expire", key)
-    if (bad !== undefined) return Effect.fail(bad)
-    const ttl = TimeToLive.resolve(input)
-    if (typeof ttl === "string") return Effect.fail(invalid("expire", "INVALID_TIME_TO_LIVE", ttl, key))
+    const checked = Either.flatMap(guard("expire", key), () => Validate.expiry("expire", key, input))
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    const ttl = checked.right
     const full = prefix + key
     const effect =
       ttl === 0
@@ -385,20 +353,19 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   }
 
   const persist = (key: string): Effect.Effect<boolean, CacheError> => {
-    const bad = guard("persist", key)
-    return bad !== undefined ? Effect.fail(bad) : run("persist", key, backend.persist(prefix + key))
+    const checked = guard("persist", key)
+    return Either.isLeft(checked) ? Effect.fail(checked.left) : run("persist", key, backend.persist(prefix + key))
   }
 
-  const checkGlob = (operation: string, glob: unknown): CacheInvalidInputError | undefined => {
-    if (poisoned !== undefined) return withPoison(poisoned, operation)
-    return typeof glob === "string" ? undefined : invalid(operation, "INVALID_ARGUMENT", "the pattern must be a string")
-  }
+  // Listing and deleting by pattern reach beyond single keys: they also need a prefix to stay within.
+  const checkGlob = (operation: string, glob: unknown): Validate.Checked<void> =>
+    usable(operation, () => Either.flatMap(Validate.glob(operation, glob), () => Validate.scoped(operation, prefix)))
 
   const scanView = (glob: string): Stream.Stream<ReadonlyArray<string>, CacheError> => backend.scan(globPrefix + glob)
 
   const deletePattern = (glob: string): Effect.Effect<number, CacheError> => {
-    const bad = checkGlob("deletePattern", glob)
-    if (bad !== undefined) return Effect.fail(bad)
+    const checked = checkGlob("deletePattern", glob)
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
     return run("deletePattern", undefined, deleteMatching(glob))
   }
 
@@ -410,13 +377,13 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
         )
 
   const keys = (glob = "*"): Stream.Stream<string, CacheError> => {
-    const bad = checkGlob("keys", glob)
-    if (bad !== undefined) return Stream.fail(bad)
+    const checked = checkGlob("keys", glob)
+    if (Either.isLeft(checked)) return Stream.fail(checked.left)
     const cut = prefix.length
     const unprefixed = (batch: ReadonlyArray<string>): Array<string> => {
       const out: Array<string> = []
-      // getOrSet's locks share the keyspace but are not entries.
-      for (const key of batch) if (!key.endsWith(Lock.lockSuffix)) out.push(key.slice(cut))
+      // Bookkeeping (getOrSet's locks) shares the key space but is not entries.
+      for (const key of batch) if (!KeySpace.isBookkeeping(key)) out.push(key.slice(cut))
       return out
     }
     return scanView(glob).pipe(
@@ -426,12 +393,8 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   }
 
   const clear = (): Effect.Effect<number, CacheError> => {
-    if (poisoned !== undefined) return Effect.fail(withPoison(poisoned, "clear"))
-    if (prefix.length === 0) {
-      return Effect.fail(
-        invalid("clear", "EMPTY_PREFIX", "refusing to clear a cache without a prefix: it would delete every key")
-      )
-    }
+    const checked = usable("clear", () => Validate.scoped("clear", prefix))
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
     return run("clear", undefined, deleteMatching("*"))
   }
 
@@ -450,15 +413,14 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     lookup: Effect.Effect<A, E, R>,
     options?: Cache.GetOrSetOptions<A>
   ): Effect.Effect<A, E | CacheError, R> => {
-    const bad = guard("getOrSet", key)
-    if (bad !== undefined) return Effect.fail(bad)
+    const checked = guard("getOrSet", key)
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    const lookupChecked = Validate.lookup("getOrSet", key, lookup)
+    if (Either.isLeft(lookupChecked)) return Effect.fail(lookupChecked.left)
+    const planned = Validate.getOrSet("getOrSet", key, options)
+    if (Either.isLeft(planned)) return Effect.fail(planned.left)
+    const { grace, revalidate, ifError, bypass, lock } = planned.right
     const full = prefix + key
-    const windows = staleWindows(options)
-    if (typeof windows === "string") return Effect.fail(invalid("getOrSet", "INVALID_TIME_TO_LIVE", windows, key))
-    const { grace, revalidate, ifError } = windows
-    const bypass = options?.onCacheError === "bypass"
-    const lock = options?.lock === undefined ? undefined : Lock.settings(options.lock)
-    if (typeof lock === "string") return Effect.fail(invalid("getOrSet", "INVALID_ARGUMENT", lock, key))
 
     const store = (value: A): Effect.Effect<void, CacheError> => {
       const input = options?.timeToLive
@@ -494,7 +456,9 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
             ),
             compute,
             bypass,
-            onWait: () => observer.count(metrics.lockWaits)
+            onBypass: (error) => shared.outage.degraded("getOrSet", error),
+            onWait: () => observer.count(metrics.lockWaits),
+            onReleaseFailure: () => observer.count(metrics.lockReleaseFailures)
           })
     }
 
@@ -648,23 +612,25 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   )
 }
 
-const withPoison = (poisoned: CacheInvalidInputError, operation: string): CacheInvalidInputError =>
-  new CacheInvalidInputError({ operation, code: poisoned.code, reason: poisoned.reason })
-
 const childState = (parent: Place, name: unknown): Place => {
-  if (typeof name !== "string" || name.length === 0) {
-    return {
-      ...parent,
-      poisoned:
-        parent.poisoned ?? invalid("namespace", "INVALID_ARGUMENT", "a namespace name must be a non-empty string")
-    }
-  }
+  const checked = Validate.namespace(name)
+  if (Either.isLeft(checked)) return { ...parent, poisoned: parent.poisoned ?? checked.left }
   return {
-    prefix: `${parent.prefix}${name}:`,
+    prefix: `${parent.prefix}${checked.right}${KeySpace.separator}`,
     poisoned: parent.poisoned,
-    namespace: parent.namespace === "" ? name : `${parent.namespace}:${name}`
+    namespace: parent.namespace === "" ? checked.right : `${parent.namespace}${KeySpace.separator}${checked.right}`
   }
 }
+
+/** The values of a view that refuses every operation (see `Place.poisoned`): never called. */
+const refusedValues = <A>(error: CacheInvalidInputError): ValueCodec<A> => ({
+  encode: () => {
+    throw error
+  },
+  decode: () => {
+    throw error
+  }
+})
 
 /** Views keyed by their schema. */
 interface SchemaViews {
@@ -690,22 +656,20 @@ const makeService = (shared: Shared, place: Place, schemaViews: SchemaViews): Ca
   const namespaces = new Map<string, Cache.Service>()
 
   const incrementBy = (operation: string, key: string, by: number | bigint, negate: boolean) => {
-    const bad = poisoned === undefined ? checkKey(operation, key) : withPoison(poisoned, operation)
-    if (bad !== undefined) return Effect.fail(bad)
-    if (typeof by === "number" && !Number.isSafeInteger(by)) {
-      return Effect.fail(invalid(operation, "INVALID_ARGUMENT", "the amount must be a safe integer or a bigint", key))
-    }
-    if (typeof by !== "number" && typeof by !== "bigint") {
-      return Effect.fail(invalid(operation, "INVALID_ARGUMENT", "the amount must be a safe integer or a bigint", key))
-    }
-    const amount = negate ? -BigInt(by) : BigInt(by)
-    if (amount < int64Min || amount > int64Max) {
-      return Effect.fail(invalid(operation, "INVALID_ARGUMENT", "the amount is outside the signed 64-bit range", key))
-    }
-    return observer.run(operation, key, shared.backend.increment(prefix + key, amount))
+    const checked = Either.flatMap(
+      poisoned === undefined ? Validate.key(operation, key) : Either.left(Validate.relabel(poisoned, operation)),
+      () => Validate.amount(operation, key, by, negate)
+    )
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    return observer.run(operation, key, shared.backend.increment(prefix + key, checked.right))
   }
 
   const forSchema = <A, I>(schema: Schema.Schema<A, I, never>): Cache.View<A> => {
+    const checked = Validate.schema(schema)
+    if (Either.isLeft(checked)) {
+      const error = poisoned ?? checked.left
+      return makeView<A>({ shared, ...place, poisoned: error, values: refusedValues(error) })
+    }
     // One view per schema, so that single-flight spans every caller that reads through it.
     const known = schemaViews.get(schema)
     if (known !== undefined) return known
@@ -740,24 +704,15 @@ export const make = (
   options: Cache.Options = {}
 ): Effect.Effect<Cache.Service, CacheError, Scope.Scope> =>
   Effect.suspend(() => {
-    const prefix = options.prefix ?? defaultPrefix
-    if (typeof prefix !== "string")
-      return Effect.fail(invalid("make", "INVALID_ARGUMENT", "the prefix must be a string"))
-    const defaultTimeToLive = TimeToLive.resolve(options.defaultTimeToLive)
-    if (typeof defaultTimeToLive === "string") {
-      return Effect.fail(invalid("make", "INVALID_TIME_TO_LIVE", `defaultTimeToLive: ${defaultTimeToLive}`))
-    }
-    if (defaultTimeToLive === 0) {
-      return Effect.fail(invalid("make", "INVALID_TIME_TO_LIVE", "defaultTimeToLive of zero would store nothing"))
-    }
-    const badJitter = TimeToLive.checkJitter(options.timeToLiveJitter)
-    if (badJitter !== undefined) return Effect.fail(invalid("make", "INVALID_TIME_TO_LIVE", badJitter))
+    const checked = Validate.make(options, defaultPrefix)
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    const { prefix, defaultTimeToLive, jitter } = checked.right
     return Effect.map(Effect.scope, (scope) => {
       const shared: Shared = {
         backend,
         codec: options.codec ?? json,
         defaultTimeToLive,
-        jitter: options.timeToLiveJitter,
+        jitter,
         scope,
         outage: Outage.make(backend.name),
         observe: {

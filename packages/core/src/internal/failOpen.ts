@@ -1,10 +1,12 @@
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { constFalse, constVoid } from "effect/Function"
 import * as Stream from "effect/Stream"
 import type { Cache } from "../Cache.js"
 import { type CacheError, isRetryable } from "../CacheError.js"
 import * as CacheResult from "../CacheResult.js"
 import * as Outage from "./outage.js"
+import * as Validate from "./validate.js"
 
 const degrade = <A, B>(
   outage: Outage.Outage,
@@ -28,7 +30,10 @@ export const view = <A>(self: Cache.View<A>, backend: string): Cache.View<A> => 
     ...self,
     get: (key) => degrade(outage, "get", self.get(key), miss),
     getMany: (keys) => {
-      const list = Array.from(keys)
+      // Read once here (the fallback needs their number), so checked here: a bad argument must not throw.
+      const checked = Validate.keys("getMany", keys)
+      if (Either.isLeft(checked)) return Effect.fail(checked.left)
+      const list = checked.right
       return degrade(outage, "getMany", self.getMany(list), () => list.map(miss))
     },
     set: (key, value, options) => degrade(outage, "set", self.set(key, value, options), constVoid),

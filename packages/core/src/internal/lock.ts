@@ -3,7 +3,8 @@
  * poll until its value appears, or until the lock is free again (released, or expired because its holder died),
  * and then one of them takes over.
  *
- * - Acquire: `SET <key>\0lock <token> NX PX <timeout>` (the backend's `add`), with a random token per attempt.
+ * - Acquire: `SET <key>\0lock <token> NX PX <timeout>` (the backend's `add`), with a random token per attempt. The
+ *   lock key is bookkeeping (`keySpace.ts`): no user key can name it, and `keys()` does not list it.
  * - Release: compare-and-delete of that token, so a holder whose lock has already expired and passed to another
  *   process never removes the new holder's lock.
  * - The holder reads the value once more after acquiring: another process may have stored it and released the
@@ -14,15 +15,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { Backend } from "../Backend.js"
-import type { Cache } from "../Cache.js"
 import { type CacheError, CacheTimeoutError, isRetryable, withContext } from "../CacheError.js"
-import * as TimeToLive from "./timeToLive.js"
-
-/**
- * Appended to an entry's full key to name its lock. A NUL byte cannot come from a key a person typed, so a lock
- * never collides with an entry; `keys()` hides lock keys.
- */
-export const lockSuffix = "\u0000lock"
+import * as KeySpace from "./keySpace.js"
 
 /** @internal */
 export interface LockSettings {
@@ -31,40 +25,18 @@ export interface LockSettings {
   readonly poll: Schedule.Schedule<unknown, unknown>
 }
 
-const defaultTimeout = 10_000
+/** @internal */
+export const defaultTimeout = 10_000
 const defaultPoll: Schedule.Schedule<unknown, unknown> = Schedule.jittered(Schedule.spaced("50 millis"))
 
-const millisOf = (name: string, input: Duration.DurationInput | undefined, fallback: number): number | string => {
-  if (input === undefined) return fallback
-  const resolved = TimeToLive.resolve(input)
-  if (typeof resolved === "string") return `${name}: ${resolved}`
-  if (resolved === undefined || resolved === 0) return `${name} must be a positive, finite duration`
-  return resolved
-}
-
-/** Validated lock settings, `undefined` without a lock, or the reason the options are invalid. */
-export const settings = (input: Cache.GetOrSetOptions<never>["lock"]): LockSettings | undefined | string => {
-  if (input === undefined || input === false) return undefined
-  if (input === true) return defaults
-  return resolve(input)
-}
-
-const resolve = (options: Cache.LockOptions): LockSettings | string => {
-  const timeout = millisOf("lock.timeout", options.timeout, defaultTimeout)
-  if (typeof timeout === "string") return timeout
-  // By default a waiter waits two lock lifetimes: enough for a crashed holder's lock to expire and for the process
-  // that takes over to finish a lookup as long as the lock allows.
-  const wait = millisOf("lock.wait", options.wait, 2 * timeout)
-  if (typeof wait === "string") return wait
-  return make(timeout, wait, options.poll)
-}
-
-const make = (timeout: number, wait: number, poll = defaultPoll): LockSettings => ({
+/** Settings from validated milliseconds (see `validate.ts`). */
+export const make = (timeout: number, wait: number, poll = defaultPoll): LockSettings => ({
   timeout,
   poll: Schedule.upTo(poll, Duration.millis(wait))
 })
 
-const defaults = make(defaultTimeout, 2 * defaultTimeout)
+/** @internal */
+export const defaults = make(defaultTimeout, 2 * defaultTimeout)
 
 /** A failure of the lock's own commands, kept apart from the lookup's failures until `run` decides on it. */
 class LockFailure {
@@ -87,6 +59,8 @@ export const run = <A, E, R>({
   full,
   key,
   lock,
+  onReleaseFailure,
+  onBypass,
   onWait,
   readFresh
 }: {
@@ -98,17 +72,30 @@ export const run = <A, E, R>({
   readonly readFresh: Effect.Effect<Option.Option<A>, CacheError>
   readonly compute: Effect.Effect<A, E | CacheError, R>
   readonly bypass: boolean
+  /** Reports a lock command failure that `bypass` turned into a plain lookup (counted and logged as degraded). */
+  readonly onBypass: (error: CacheError) => Effect.Effect<void>
   /** Called once when this call starts waiting for another process. */
   readonly onWait: () => void
+  /** Called when the release of a held lock fails (the lock then lives until it expires). */
+  readonly onReleaseFailure: () => void
 }): Effect.Effect<A, E | CacheError, R> => {
-  const lockKey = full + lockSuffix
+  const lockKey = KeySpace.bookkeeping(full, "lock")
+  // Nothing to retry: the lock frees itself by its expiry. But until then every other process waits, so the
+  // failure must be visible; the key stays out of the log (keys may be personal data).
+  const releaseFailed = (error: CacheError) =>
+    Effect.zipRight(
+      Effect.sync(onReleaseFailure),
+      Effect.logWarning(
+        `cachet: getOrSet could not release its lock (${error._tag} ${error.code}); other processes wait until it expires`
+      ).pipe(Effect.annotateLogs({ "cachet.operation": "getOrSet", "cachet.code": error.code }))
+    )
   const command = <X>(effect: Effect.Effect<X, CacheError>): Effect.Effect<X, LockFailure> =>
     Effect.mapError(effect, (error) => new LockFailure(withContext(error, "getOrSet", key)))
   const read = command(readFresh)
 
   const attempt: Effect.Effect<Option.Option<A>, E | CacheError | LockFailure, R> = Effect.suspend(() => {
     const token = globalThis.crypto.randomUUID()
-    const release = Effect.ignore(backend.deleteIfEquals(lockKey, token))
+    const release = Effect.catchAll(Effect.asVoid(backend.deleteIfEquals(lockKey, token)), releaseFailed)
     // Uninterruptible between the acquire and the release being registered, so that an interrupted holder never
     // leaves its lock to expire on its own.
     return Effect.uninterruptibleMask((restore) =>
@@ -146,6 +133,6 @@ export const run = <A, E, R>({
   })
 
   return Effect.catchIf(locked, isLockFailure, ({ error }) =>
-    bypass && isRetryable(error) ? compute : Effect.fail(error)
+    bypass && isRetryable(error) ? Effect.zipRight(onBypass(error), compute) : Effect.fail(error)
   )
 }

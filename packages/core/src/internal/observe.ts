@@ -41,6 +41,10 @@ export const metrics = {
     "cachet_decode_heals_total",
     "getOrSet reads whose stored entry did not decode and was treated as a miss (and overwritten)"
   ),
+  lockReleaseFailures: counter(
+    "cachet_lock_release_failures_total",
+    "getOrSet locks whose release failed: other processes wait until the lock expires"
+  ),
   failOpen: counter(
     "cachet_fail_open_total",
     'Operations whose backend failure was turned into a miss or a no-op (failOpen, or getOrSet with onCacheError: "bypass")'

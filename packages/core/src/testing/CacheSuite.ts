@@ -19,6 +19,7 @@ import { invalidInput } from "./internal/invalidInput.js"
 import { keys } from "./internal/keys.js"
 import { lock } from "./internal/lock.js"
 import { operations } from "./internal/operations.js"
+import { prefixes } from "./internal/prefixes.js"
 import { schemas } from "./internal/schemas.js"
 import { timeToLive } from "./internal/timeToLive.js"
 
@@ -34,6 +35,13 @@ export interface Options {
    * real sleep (`TestServices.provideLive(Effect.sleep(duration))`) for a server. The suite keeps the total small.
    */
   readonly advance: (duration: Duration.DurationInput) => Effect.Effect<void>
+  /**
+   * Another cache on the same storage as the layer's (for a server: the same server), under `prefix`, as the
+   * backend's layer builds it. With it, the suite also checks caches with different prefixes side by side: the
+   * separator a prefix gets, the empty prefix's refusals. A backend whose every layer has a storage of its own
+   * (memory) leaves it out.
+   */
+  readonly withPrefix?: ((prefix: string) => Layer.Layer<Cache.Cache, CacheError, never>) | undefined
 }
 
 /**
@@ -75,5 +83,6 @@ export const run = (name: string, layer: Layer.Layer<Cache.Cache, CacheError, ne
     lock(harness)
     accessors(harness)
     invalidInput(harness)
+    prefixes(harness, options.withPrefix)
   })
 }

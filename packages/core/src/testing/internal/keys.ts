@@ -101,6 +101,16 @@ export const keys = ({ test, prop }: Harness): void => {
         }))
     }
 
+    test("lists exactly the keys written, whatever they end in (no user key is taken for bookkeeping)", ({ ns }) =>
+      Effect.gen(function* () {
+        const written = ["lock", "block", "a:lock", "a lock", "k\\0lock", "k0lock", "tag", "a:tag:b"]
+        yield* ns.setMany(written.map((key) => [key, key] as const))
+        assert.deepStrictEqual(yield* collectKeys(ns.keys()), sorted(written))
+        assert.deepStrictEqual(yield* collectKeys(ns.keys("*lock")), sorted(written.filter((k) => k.endsWith("lock"))))
+        assert.strictEqual(yield* ns.deletePattern("*lock"), 6)
+        assert.deepStrictEqual(yield* collectKeys(ns.keys()), ["a:tag:b", "tag"])
+      }))
+
     prop(
       "an escaped key matches only itself",
       { key: FastCheck.string({ unit: "grapheme", minLength: 1, maxLength: 12 }) },

@@ -1,0 +1,382 @@
+/**
+ * Every argument a caller passes is read here, once, before anything reaches a backend. Callers may be plain
+ * JavaScript, so nothing is trusted from the static types: each check answers an `Either`, whose `Left` is the
+ * `CacheInvalidInputError` the operation fails with inside its Effect. Nothing here throws.
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type { Cache } from "../Cache.js"
+import { CacheInvalidInputError } from "../CacheError.js"
+import { reserved, separator } from "./keySpace.js"
+import * as Lock from "./lock.js"
+import * as TimeToLive from "./timeToLive.js"
+
+/** @internal */
+export type Checked<A> = Either.Either<A, CacheInvalidInputError>
+
+/** A write's time-to-live as backends take it; `0` means "store nothing". */
+export type Ttl = number | undefined
+
+/** @internal */
+export const invalid = (
+  operation: string,
+  code: CacheInvalidInputError["code"],
+  reason: string,
+  key?: string | undefined
+): CacheInvalidInputError => new CacheInvalidInputError({ operation, key, code, reason })
+
+const refuse = (
+  operation: string,
+  code: CacheInvalidInputError["code"],
+  reason: string,
+  key?: string | undefined
+): Checked<never> => Either.left(invalid(operation, code, reason, key))
+
+/** @internal */
+export const ok: Checked<void> = Either.void
+
+const describe = (input: unknown): string =>
+  input === null ? "null" : Array.isArray(input) ? "an array" : typeof input
+
+// With the `u` flag a well-formed surrogate pair is one code point outside `Cs`: only a lone surrogate matches.
+const reservedOrLoneSurrogate = /[\0\p{Cs}]/u
+
+/**
+ * Text that reaches the backend as part of a key. The reserved separator would let it reach the cache's own
+ * bookkeeping; a lone surrogate becomes U+FFFD in UTF-8, so two different strings would be one key on Redis.
+ */
+const keyText = (operation: string, what: string, text: string): Checked<void> => {
+  if (!reservedOrLoneSurrogate.test(text)) return ok
+  return refuse(
+    operation,
+    "INVALID_KEY",
+    text.includes(reserved)
+      ? `${what} contains U+0000, which is reserved for the cache's own keys`
+      : `${what} is not well-formed UTF-16 (it has a lone surrogate)`
+  )
+}
+
+/** A user key: a non-empty, well-formed string without the reserved separator. */
+export const key = (operation: string, input: unknown): Checked<void> => {
+  if (typeof input !== "string") {
+    return refuse(operation, "INVALID_KEY", `key must be a string, got ${describe(input)}`)
+  }
+  if (input.length === 0) return refuse(operation, "INVALID_KEY", "key is empty")
+  return keyText(operation, "the key", input)
+}
+
+/** A Redis glob over a view's keys. */
+export const glob = (operation: string, input: unknown): Checked<void> =>
+  typeof input === "string"
+    ? keyText(operation, "the pattern", input)
+    : refuse(operation, "INVALID_ARGUMENT", `the pattern must be a string, got ${describe(input)}`)
+
+/**
+ * Operations that list or delete by pattern need a prefix: without one, the pattern would reach every key of the
+ * backend, including keys that other programs wrote.
+ */
+export const scoped = (operation: string, prefix: string): Checked<void> =>
+  prefix.length > 0
+    ? ok
+    : refuse(
+        operation,
+        "EMPTY_PREFIX",
+        `refusing ${operation} on a cache without a prefix: it would reach every key of the backend`
+      )
+
+/** The elements of an iterable, read once; a string is refused (its characters are not keys). */
+const elements = <A>(operation: string, what: string, input: Iterable<A>): Checked<ReadonlyArray<A>> => {
+  const candidate: unknown = input
+  if (Array.isArray(input)) return Either.right(input)
+  if (typeof candidate === "string" || !Predicate.isIterable(candidate)) {
+    return refuse(operation, "INVALID_ARGUMENT", `${what} must be an iterable, got ${describe(candidate)}`)
+  }
+  try {
+    return Either.right(Array.from(input))
+  } catch (cause) {
+    return Either.left(
+      new CacheInvalidInputError({
+        operation,
+        code: "INVALID_ARGUMENT",
+        reason: `iterating ${what} threw`,
+        cause
+      })
+    )
+  }
+}
+
+/** A batch of user keys. */
+export const keys = (operation: string, input: Iterable<string>): Checked<ReadonlyArray<string>> =>
+  Either.flatMap(elements(operation, "the keys", input), (list) => {
+    for (const item of list) {
+      const checked = key(operation, item)
+      if (Either.isLeft(checked)) return Either.left(checked.left)
+    }
+    return Either.right(list)
+  })
+
+/** A batch of `[key, value]` entries: each one an array of exactly two elements, with a valid key. */
+export const entries = <A>(
+  operation: string,
+  input: Iterable<readonly [key: string, value: A]>
+): Checked<ReadonlyArray<readonly [key: string, value: A]>> =>
+  Either.flatMap(elements(operation, "the entries", input), (list) => {
+    for (const entry of list) {
+      const candidate: unknown = entry
+      if (!Array.isArray(candidate) || candidate.length !== 2) {
+        return refuse(
+          operation,
+          "INVALID_ARGUMENT",
+          `each entry must be a [key, value] array of two elements, got ${
+            Array.isArray(candidate) ? `an array of ${candidate.length}` : describe(candidate)
+          }`
+        )
+      }
+      const checked = key(operation, entry[0])
+      if (Either.isLeft(checked)) return Either.left(checked.left)
+    }
+    return Either.right(list)
+  })
+
+const isRecord = (input: unknown): boolean => typeof input === "object" && input !== null && !Array.isArray(input)
+
+/** An options argument: absent, or a plain object. */
+export const options = (operation: string, input: unknown, key?: string | undefined): Checked<void> =>
+  input === undefined || isRecord(input)
+    ? ok
+    : refuse(operation, "INVALID_ARGUMENT", `the options must be an object, got ${describe(input)}`, key)
+
+/** A time-to-live given to a write, resolved to what backends take; `undefined` input answers `fallback`. */
+export const timeToLive = (
+  operation: string,
+  key: string | undefined,
+  input: Duration.DurationInput | undefined,
+  fallback: Ttl
+): Checked<Ttl> => {
+  if (input === undefined) return Either.right(fallback)
+  const resolved = TimeToLive.resolve(input)
+  return typeof resolved === "string"
+    ? refuse(operation, "INVALID_TIME_TO_LIVE", resolved, key)
+    : Either.right(resolved)
+}
+
+/** A jitter ratio between 0 and 1, or none. */
+export const jitter = (operation: string, key: string | undefined, ratio: unknown): Checked<number | undefined> => {
+  if (ratio === undefined) return Either.right(undefined)
+  return typeof ratio === "number" && ratio >= 0 && ratio <= 1
+    ? Either.right(ratio)
+    : refuse(operation, "INVALID_TIME_TO_LIVE", "time-to-live jitter must be a ratio between 0 and 1", key)
+}
+
+/** The time-to-live of `expire`: required, since "no expiry" is `Duration.infinity` (or `persist`). */
+export const expiry = (operation: string, key: string, input: Duration.DurationInput): Checked<Ttl> =>
+  input === undefined
+    ? refuse(
+        operation,
+        "INVALID_TIME_TO_LIVE",
+        "a time-to-live is required (Duration.infinity removes the expiry)",
+        key
+      )
+    : timeToLive(operation, key, input, undefined)
+
+const int64Min = -(2n ** 63n)
+const int64Max = 2n ** 63n - 1n
+
+/** The amount of `increment` (or, negated, `decrement`), exact in a signed 64-bit integer. */
+export const amount = (operation: string, key: string, by: unknown, negate: boolean): Checked<bigint> => {
+  if ((typeof by !== "number" || !Number.isSafeInteger(by)) && typeof by !== "bigint") {
+    return refuse(operation, "INVALID_ARGUMENT", "the amount must be a safe integer or a bigint", key)
+  }
+  const value = negate ? -BigInt(by) : BigInt(by)
+  return value < int64Min || value > int64Max
+    ? refuse(operation, "INVALID_ARGUMENT", "the amount is outside the signed 64-bit range", key)
+    : Either.right(value)
+}
+
+/** The lookup of `getOrSet`. */
+export const lookup = (operation: string, key: string, input: unknown): Checked<void> =>
+  Effect.isEffect(input)
+    ? ok
+    : refuse(operation, "INVALID_ARGUMENT", `the lookup must be an Effect, got ${describe(input)}`, key)
+
+/** What `getOrSet` does besides reading, once its options are checked. */
+export interface GetOrSetPlan {
+  /** The longest stale window, in milliseconds: how long an entry is stored past its freshness. */
+  readonly grace: number
+  readonly revalidate: number
+  readonly ifError: number
+  readonly bypass: boolean
+  readonly lock: Lock.LockSettings | undefined
+}
+
+const plainGetOrSet: GetOrSetPlan = { grace: 0, revalidate: 0, ifError: 0, bypass: false, lock: undefined }
+
+const staleWindow = (
+  operation: string,
+  key: string,
+  name: string,
+  input: Duration.DurationInput | undefined
+): Checked<number> => {
+  if (input === undefined) return Either.right(0)
+  const resolved = TimeToLive.resolve(input)
+  if (typeof resolved === "string") return refuse(operation, "INVALID_TIME_TO_LIVE", `${name}: ${resolved}`, key)
+  return resolved === undefined
+    ? refuse(operation, "INVALID_TIME_TO_LIVE", `${name} must be finite`, key)
+    : Either.right(resolved)
+}
+
+const lockMillis = (
+  operation: string,
+  key: string,
+  name: string,
+  input: Duration.DurationInput | undefined,
+  fallback: number
+): Checked<number> => {
+  if (input === undefined) return Either.right(fallback)
+  const resolved = TimeToLive.resolve(input)
+  if (typeof resolved === "string") return refuse(operation, "INVALID_ARGUMENT", `${name}: ${resolved}`, key)
+  return resolved === undefined || resolved === 0
+    ? refuse(operation, "INVALID_ARGUMENT", `${name} must be a positive, finite duration`, key)
+    : Either.right(resolved)
+}
+
+/** The settings of a `getOrSet` lock: `undefined` without one. */
+export const lock = (
+  operation: string,
+  key: string,
+  input: Cache.GetOrSetOptions<never>["lock"]
+): Checked<Lock.LockSettings | undefined> => {
+  if (input === undefined || input === false) return Either.right(undefined)
+  if (input === true) return Either.right(Lock.defaults)
+  if (!isRecord(input)) {
+    return refuse(operation, "INVALID_ARGUMENT", `lock must be a boolean or an object, got ${describe(input)}`, key)
+  }
+  if (input.poll !== undefined && !Schedule.isSchedule(input.poll)) {
+    return refuse(operation, "INVALID_ARGUMENT", "lock.poll must be a Schedule", key)
+  }
+  return Either.flatMap(lockMillis(operation, key, "lock.timeout", input.timeout, Lock.defaultTimeout), (timeout) =>
+    // By default a waiter waits two lock lifetimes: enough for a crashed holder's lock to expire and for the
+    // process that takes over to finish a lookup as long as the lock allows.
+    Either.map(lockMillis(operation, key, "lock.wait", input.wait, 2 * timeout), (wait) =>
+      Lock.make(timeout, wait, input.poll)
+    )
+  )
+}
+
+const plainGetOrSetChecked: Checked<GetOrSetPlan> = Either.right(plainGetOrSet)
+
+/**
+ * The options of `getOrSet`, checked before anything is read or looked up. A time-to-live given as a function
+ * is checked when it is called, on the looked-up value. (Sequential checks rather than `Either.gen`: this runs on
+ * every call, hits included.)
+ */
+export const getOrSet = (
+  operation: string,
+  key: string,
+  input: Cache.GetOrSetOptions<never> | undefined
+): Checked<GetOrSetPlan> => {
+  if (input === undefined) return plainGetOrSetChecked
+  const shape = options(operation, input, key)
+  if (Either.isLeft(shape)) return Either.left(shape.left)
+  if (input.onCacheError !== undefined && input.onCacheError !== "fail" && input.onCacheError !== "bypass") {
+    return refuse(operation, "INVALID_ARGUMENT", 'onCacheError must be "fail" or "bypass"', key)
+  }
+  if (typeof input.timeToLive !== "function") {
+    const ttl = timeToLive(operation, key, input.timeToLive, undefined)
+    if (Either.isLeft(ttl)) return Either.left(ttl.left)
+  }
+  const spread = jitter(operation, key, input.timeToLiveJitter)
+  if (Either.isLeft(spread)) return Either.left(spread.left)
+  const revalidate = staleWindow(operation, key, "staleWhileRevalidate", input.staleWhileRevalidate)
+  if (Either.isLeft(revalidate)) return Either.left(revalidate.left)
+  const ifError = staleWindow(operation, key, "staleIfError", input.staleIfError)
+  if (Either.isLeft(ifError)) return Either.left(ifError.left)
+  const settings = lock(operation, key, input.lock)
+  if (Either.isLeft(settings)) return Either.left(settings.left)
+  return Either.right({
+    grace: Math.max(revalidate.right, ifError.right),
+    revalidate: revalidate.right,
+    ifError: ifError.right,
+    bypass: input.onCacheError === "bypass",
+    lock: settings.right
+  })
+}
+
+/** A namespace name: a non-empty string that is valid inside a key. */
+export const namespace = (input: unknown): Checked<string> => {
+  if (typeof input !== "string" || input.length === 0) {
+    return refuse("namespace", "INVALID_ARGUMENT", "a namespace name must be a non-empty string")
+  }
+  return Either.map(keyText("namespace", "the namespace name", input), () => input)
+}
+
+/** The schema of `forSchema`. */
+export const schema = (input: unknown): Checked<void> =>
+  Schema.isSchema(input) ? ok : refuse("forSchema", "INVALID_ARGUMENT", `expected a Schema, got ${describe(input)}`)
+
+/**
+ * The effective key prefix of a cache. A non-empty prefix always ends in the separator, so that one cache's keys
+ * (`tenant1:`) never share a beginning with another's (`tenant10:`); the empty prefix stays empty.
+ */
+const prefix = (input: unknown): Checked<string> => {
+  if (typeof input !== "string") {
+    return refuse("make", "INVALID_ARGUMENT", `the prefix must be a string, got ${describe(input)}`)
+  }
+  if (input.length === 0) return Either.right(input)
+  return Either.map(keyText("make", "the prefix", input), () => (input.endsWith(separator) ? input : input + separator))
+}
+
+/** What `Cache.make` reads from its options. */
+export interface MakePlan {
+  readonly prefix: string
+  readonly defaultTimeToLive: Ttl
+  readonly jitter: number | undefined
+}
+
+const isFunction = (input: unknown): boolean => typeof input === "function"
+
+/** The options of `Cache.make`. */
+export const make = (input: Cache.Options, defaultPrefix: string): Checked<MakePlan> =>
+  Either.gen(function* () {
+    yield* options("make", input)
+    const effective = yield* prefix(input.prefix ?? defaultPrefix)
+    const resolved = TimeToLive.resolve(input.defaultTimeToLive)
+    if (typeof resolved === "string") {
+      return yield* refuse("make", "INVALID_TIME_TO_LIVE", `defaultTimeToLive: ${resolved}`)
+    }
+    if (resolved === 0) {
+      return yield* refuse("make", "INVALID_TIME_TO_LIVE", "defaultTimeToLive of zero would store nothing")
+    }
+    const spread = yield* jitter("make", undefined, input.timeToLiveJitter)
+    const codec: unknown = input.codec
+    if (
+      codec !== undefined &&
+      !(
+        isRecord(codec) &&
+        Predicate.hasProperty(codec, "encode") &&
+        isFunction(codec.encode) &&
+        Predicate.hasProperty(codec, "decode") &&
+        isFunction(codec.decode)
+      )
+    ) {
+      return yield* refuse("make", "INVALID_ARGUMENT", "the codec must have encode and decode functions")
+    }
+    if (input.retry !== undefined && !Schedule.isSchedule(input.retry)) {
+      return yield* refuse("make", "INVALID_ARGUMENT", "retry must be a Schedule")
+    }
+    for (const flag of ["metrics", "spans", "spanKeys"] as const) {
+      const value: unknown = input[flag]
+      if (value !== undefined && typeof value !== "boolean") {
+        return yield* refuse("make", "INVALID_ARGUMENT", `${flag} must be a boolean, got ${describe(value)}`)
+      }
+    }
+    return { prefix: effective, defaultTimeToLive: resolved, jitter: spread }
+  })
+
+/** The same failure, for the operation of a view that was made from a bad argument. */
+export const relabel = (error: CacheInvalidInputError, operation: string): CacheInvalidInputError =>
+  new CacheInvalidInputError({ operation, code: error.code, reason: error.reason })
