@@ -1,7 +1,7 @@
 /**
  * What a storage backend implements: Redis-shaped primitives over full (already prefixed) string keys and
  * encoded string values. Backends stay small; prefixing, codecs, validation, time-to-live rules, single-flight,
- * metrics and spans live once in `Cache.make`. A third party proves its backend with `@cachet/core/testing`.
+ * metrics and spans live once in `Cache.make`. A third party proves its backend with `@cachet/testing`.
  *
  * Conventions every backend follows, exactly as Redis does:
  *

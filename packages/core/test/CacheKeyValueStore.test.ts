@@ -1,4 +1,4 @@
-import { KeyValueStoreSuite } from "@cachet/core/testing"
 import { MemoryCache } from "@cachet/memory"
+import { KeyValueStoreSuite } from "@cachet/testing"
 
 KeyValueStoreSuite.run("CacheKeyValueStore on MemoryCache", MemoryCache.layer())

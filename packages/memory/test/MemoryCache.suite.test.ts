@@ -1,4 +1,4 @@
-import { CacheSuite } from "@cachet/core/testing"
+import { CacheSuite } from "@cachet/testing"
 import * as TestClock from "effect/TestClock"
 import { MemoryCache } from "../src/index.js"
 

@@ -1,5 +1,5 @@
-import { CacheSuite } from "@cachet/core/testing"
 import { RedisCache } from "@cachet/redis"
+import { CacheSuite } from "@cachet/testing"
 import { afterAll } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestServices from "effect/TestServices"

@@ -5,8 +5,8 @@
  */
 import * as Cache from "@cachet/core/Cache"
 import * as CacheResult from "@cachet/core/CacheResult"
-import { CacheSuite } from "@cachet/core/testing"
 import { RedisCache } from "@cachet/redis"
+import { CacheSuite } from "@cachet/testing"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"

@@ -1,5 +1,5 @@
-import { KeyValueStoreSuite } from "@cachet/core/testing"
 import { RedisCache } from "@cachet/redis"
+import { KeyValueStoreSuite } from "@cachet/testing"
 import { afterAll } from "@effect/vitest"
 import { externalUrl, startServer, uniquePrefix } from "./harness.js"
 

@@ -6,12 +6,13 @@
  *
  * @internal
  */
+
+import type * as Cache from "@cachet/core/Cache"
+import type * as CacheError from "@cachet/core/CacheError"
 import { assert, describe } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type * as Cache from "../../Cache.js"
-import type * as CacheError from "../../CacheError.js"
 import { cacheError, collectKeys, expectHit, expectNeverExpires, type Harness, untypedKey } from "./harness.js"
 
 type Operation = (cache: Cache.Cache.Service, key: string) => Effect.Effect<unknown, CacheError.CacheError>

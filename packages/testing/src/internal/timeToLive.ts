@@ -4,10 +4,11 @@
  *
  * @internal
  */
+
+import type * as Cache from "@cachet/core/Cache"
 import { assert, describe } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Cache from "../../Cache.js"
 import {
   cacheError,
   collectKeys,

@@ -5,12 +5,13 @@
  *
  * @since 0.1.0
  */
+
+import type * as Cache from "@cachet/core/Cache"
+import type { CacheError } from "@cachet/core/CacheError"
 import { describe } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import type * as Cache from "../Cache.js"
-import type { CacheError } from "../CacheError.js"
 import { accessors } from "./internal/accessors.js"
 import { counters } from "./internal/counters.js"
 import { getOrSet } from "./internal/getOrSet.js"
@@ -56,7 +57,7 @@ export interface Options {
  * @example
  * ```ts
  * // packages/memory/test/MemoryCache.suite.test.ts
- * import { CacheSuite } from "@cachet/core/testing"
+ * import { CacheSuite } from "@cachet/testing"
  * import { MemoryCache } from "@cachet/memory"
  * import { TestClock } from "effect"
  *

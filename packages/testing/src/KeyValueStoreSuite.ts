@@ -4,14 +4,15 @@
  *
  * @since 0.1.0
  */
+
+import * as Cache from "@cachet/core/Cache"
+import * as CacheKeyValueStore from "@cachet/core/CacheKeyValueStore"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import * as Cache from "../Cache.js"
-import * as CacheKeyValueStore from "../CacheKeyValueStore.js"
 
 /**
  * Register the `KeyValueStore` contract (get, set, remove, has, isEmpty, size, clear, modify, forSchema, bytes)
@@ -19,7 +20,7 @@ import * as CacheKeyValueStore from "../CacheKeyValueStore.js"
  *
  * @example
  * ```ts
- * import { KeyValueStoreSuite } from "@cachet/core/testing"
+ * import { KeyValueStoreSuite } from "@cachet/testing"
  * import { MemoryCache } from "@cachet/memory"
  *
  * KeyValueStoreSuite.run("CacheKeyValueStore on MemoryCache", MemoryCache.layer())

@@ -3,6 +3,8 @@
  *
  * @internal
  */
+
+import * as Cache from "@cachet/core/Cache"
 import { assert, describe } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
@@ -12,7 +14,6 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Cache from "../../Cache.js"
 import {
   collectKeys,
   expectHit,

@@ -19,7 +19,7 @@ import {
   longTimeToLive
 } from "./harness.js"
 
-class User extends Schema.Class<User>("@cachet/core/testing/User")({
+class User extends Schema.Class<User>("@cachet/testing/User")({
   name: Schema.String,
   born: Schema.Date,
   visits: Schema.BigInt,

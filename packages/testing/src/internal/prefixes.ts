@@ -6,13 +6,14 @@
  *
  * @internal
  */
+
+import * as Cache from "@cachet/core/Cache"
+import type { CacheError } from "@cachet/core/CacheError"
 import { assert, describe } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import * as Cache from "../../Cache.js"
-import type { CacheError } from "../../CacheError.js"
 import { cacheError, collectKeys, expectHit, type Harness } from "./harness.js"
 
 /** A cache on the same storage under `prefix`, its keys cleared when the test ends (when it has a prefix). */

@@ -6,6 +6,8 @@
  *
  * @internal
  */
+
+import type * as Cache from "@cachet/core/Cache"
 import { assert, describe } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -16,7 +18,6 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as TestServices from "effect/TestServices"
-import type * as Cache from "../../Cache.js"
 import {
   cacheError,
   collectKeys,

@@ -4,6 +4,10 @@
  *
  * @internal
  */
+
+import * as Cache from "@cachet/core/Cache"
+import * as CacheError from "@cachet/core/CacheError"
+import type * as CacheResult from "@cachet/core/CacheResult"
 import { assert, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -17,9 +21,6 @@ import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestServices from "effect/TestServices"
-import * as Cache from "../../Cache.js"
-import * as CacheError from "../../CacheError.js"
-import type * as CacheResult from "../../CacheResult.js"
 
 /** What a backend gives the suite: a cache per test, and a way to let time pass. */
 export interface Setup {

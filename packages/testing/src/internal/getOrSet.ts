@@ -3,6 +3,8 @@
  *
  * @internal
  */
+
+import type * as Cache from "@cachet/core/Cache"
 import { assert, describe } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
@@ -14,7 +16,6 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
-import type * as Cache from "../../Cache.js"
 import {
   cacheError,
   eventually,
