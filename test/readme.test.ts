@@ -242,12 +242,17 @@ const withLayerCheck = (source: string): string => {
 describe("README", () => {
   const work = mkdtempSync(join(tmpdir(), "cachet-readme-"))
   const app = join(work, "app")
+  const tarballs = join(work, "tarballs")
+  /** The tarballs of the packages a program installs (not the test suite's). */
+  const cachetTarballs = () =>
+    readdirSync(tarballs)
+      .filter((file) => !file.includes("testing"))
+      .map((file) => join(tarballs, file))
   const blocks = readmes()
   let servers: Servers | undefined
 
   beforeAll(async () => {
     await must("npm", ["run", "build", "--silent"], root, 300_000)
-    const tarballs = join(work, "tarballs")
     mkdirSync(tarballs)
     for (const pkg of readdirSync(join(root, "packages"))) {
       await must("npm", ["pack", "--silent", "--pack-destination", tarballs], join(root, "packages", pkg))
@@ -270,6 +275,48 @@ describe("README", () => {
     )
     mkdirSync(join(app, "blocks"))
     servers = await startServers(work)
+    const project = (name: string): string => {
+      const dir = join(work, name)
+      mkdirSync(dir)
+      writeFileSync(join(dir, "package.json"), JSON.stringify({ name, private: true, type: "module" }))
+      return dir
+    }
+
+    it("a project that already has vitest 4 installs Cachet", async () => {
+      const dir = project("on-vitest-4")
+      const result = await run(
+        "npm",
+        [
+          "install",
+          "--no-audit",
+          "--no-fund",
+          "vitest@^4",
+          `effect@${installed("effect")}`,
+          `@effect/platform@${installed("@effect/platform")}`,
+          ...cachetTarballs()
+        ],
+        dir,
+        300_000
+      )
+      if (result.code !== 0) expect.fail(`npm install refused:\n${result.output}`)
+    }, 300_000)
+
+    it("a project on Effect 4 is told at install that Cachet needs the 3.x line", async () => {
+      const dir = project("on-effect-4")
+      const result = await run(
+        "npm",
+        ["install", "--no-audit", "--no-fund", "effect@^4", ...cachetTarballs()],
+        dir,
+        300_000
+      )
+      expect(result.code).not.toBe(0)
+      expect(result.output).toContain("ERESOLVE")
+      // npm names the first peer it cannot satisfy: Cachet's, or @effect/platform's on Cachet's behalf.
+    expect(result.output).toMatch(/Found: effect@4/)
+    expect(result.output).toMatch(/peer effect@"\^3\.\d+\.\d+"/)
+    expect(result.output).toContain("@cachet/core")
+    }, 300_000)
+
     for (const block of blocks) {
       const source = block.redis ? withLayerCheck(localized(block.source, servers)) : block.source
       writeFileSync(join(app, "blocks", block.file), source)
@@ -307,6 +354,48 @@ describe("README", () => {
     expect(result.output).toBe("")
     expect(result.code).toBe(0)
   }, 120_000)
+
+  const project = (name: string): string => {
+    const dir = join(work, name)
+    mkdirSync(dir)
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name, private: true, type: "module" }))
+    return dir
+  }
+
+  it("a project that already has vitest 4 installs Cachet", async () => {
+    const dir = project("on-vitest-4")
+    const result = await run(
+      "npm",
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "vitest@^4",
+        `effect@${installed("effect")}`,
+        `@effect/platform@${installed("@effect/platform")}`,
+        ...cachetTarballs()
+      ],
+      dir,
+      300_000
+    )
+    if (result.code !== 0) expect.fail(`npm install refused:\n${result.output}`)
+  }, 300_000)
+
+  it("a project on Effect 4 is told at install that Cachet needs the 3.x line", async () => {
+    const dir = project("on-effect-4")
+    const result = await run(
+      "npm",
+      ["install", "--no-audit", "--no-fund", "effect@^4", ...cachetTarballs()],
+      dir,
+      300_000
+    )
+    expect(result.code).not.toBe(0)
+    expect(result.output).toContain("ERESOLVE")
+    // npm names the first peer it cannot satisfy: Cachet's, or @effect/platform's on Cachet's behalf.
+    expect(result.output).toMatch(/Found: effect@4/)
+    expect(result.output).toMatch(/peer effect@"\^3\.\d+\.\d+"/)
+    expect(result.output).toContain("@cachet/core")
+  }, 300_000)
 
   for (const block of blocks) {
     it(`runs ${block.file}`, async () => {
