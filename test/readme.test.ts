@@ -312,9 +312,9 @@ describe("README", () => {
       expect(result.code).not.toBe(0)
       expect(result.output).toContain("ERESOLVE")
       // npm names the first peer it cannot satisfy: Cachet's, or @effect/platform's on Cachet's behalf.
-    expect(result.output).toMatch(/Found: effect@4/)
-    expect(result.output).toMatch(/peer effect@"\^3\.\d+\.\d+"/)
-    expect(result.output).toContain("@cachet/core")
+      expect(result.output).toMatch(/Found: effect@4/)
+      expect(result.output).toMatch(/peer effect@"\^3\.\d+\.\d+"/)
+      expect(result.output).toContain("@cachet/core")
     }, 300_000)
 
     for (const block of blocks) {
