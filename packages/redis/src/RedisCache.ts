@@ -661,6 +661,28 @@ export const fromEnvironment: Effect.Effect<RedisCacheOptions, ConfigError.Confi
     }),
     (env) =>
       Effect.gen(function* () {
+        const located =
+          Option.isSome(env.url) ||
+          Option.isSome(env.host) ||
+          Option.isSome(env.clusterNodes) ||
+          Option.isSome(env.sentinels)
+        if (!located) {
+          return yield* Effect.fail(
+            ConfigError.MissingData(
+              [],
+              "no Redis location in the environment: set REDIS_URL, REDIS_HOST (with REDIS_PORT), REDIS_CLUSTER_NODES, or REDIS_SENTINELS with REDIS_SENTINEL_NAME"
+            )
+          )
+        }
+        // An empty prefix would put the cache's keys among everyone else's: a blank variable is a mistake, not a choice.
+        if (Option.isSome(env.prefix) && env.prefix.value === "") {
+          return yield* Effect.fail(
+            ConfigError.InvalidData(
+              ["CACHE_PREFIX"],
+              'CACHE_PREFIX is empty: unset it for the default prefix "cachet:", or give a prefix such as "app:"'
+            )
+          )
+        }
         const defaultTimeToLive = yield* optionalDuration("CACHE_DEFAULT_TTL", env.defaultTimeToLive)
         const commandTimeout = yield* optionalDuration("CACHE_COMMAND_TIMEOUT", env.commandTimeout)
         let sentinel: RedisSentinelOptions | undefined

@@ -2,6 +2,7 @@ import * as Cache from "@cachet/core/Cache"
 import * as CacheResult from "@cachet/core/CacheResult"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -212,6 +213,30 @@ describe("RedisCache", () => {
       )
       expect(viaUrl).toEqual(CacheResult.hit(Option.none()))
     })
+  )
+
+  it.scopedLive(
+    "layerConfig without any Redis location, or with an empty CACHE_PREFIX, fails naming the variables",
+    () =>
+      Effect.gen(function* () {
+        const nowhere = yield* Effect.exit(Layer.build(RedisCache.layerConfig().pipe(Layer.provide(withConfig({})))))
+        expect(Exit.isFailure(nowhere)).toBe(true)
+        if (Exit.isFailure(nowhere)) {
+          const text = Cause.pretty(nowhere.cause)
+          for (const variable of ["REDIS_URL", "REDIS_HOST", "REDIS_CLUSTER_NODES", "REDIS_SENTINELS"]) {
+            expect(text).toContain(variable)
+          }
+        }
+        const blankPrefix = yield* Effect.exit(
+          Layer.build(
+            RedisCache.layerConfig().pipe(
+              Layer.provide(withConfig({ REDIS_URL: "redis://127.0.0.1:1", CACHE_PREFIX: "" }))
+            )
+          )
+        )
+        expect(Exit.isFailure(blankPrefix)).toBe(true)
+        if (Exit.isFailure(blankPrefix)) expect(Cause.pretty(blankPrefix.cause)).toContain("CACHE_PREFIX is empty")
+      })
   )
 
   it.scopedLive("layerFromClient uses a client the user owns and leaves it open", () =>
