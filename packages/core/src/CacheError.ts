@@ -111,15 +111,22 @@ export class CacheTimeoutError extends Schema.TaggedError<CacheTimeoutError>("@c
  */
 export class CacheEncodeError extends Schema.TaggedError<CacheEncodeError>("@cachet/core/CacheEncodeError")(
   "CacheEncodeError",
-  { ...fields, code: Schema.Literal("UNSUPPORTED_VALUE", "SCHEMA_ENCODE_FAILED") }
+  {
+    ...fields,
+    code: Schema.Literal("UNSUPPORTED_VALUE", "SCHEMA_ENCODE_FAILED"),
+    /** What failed, never the value: the schema paths that refused it, or the codec's reason. */
+    detail: Schema.optional(Schema.String)
+  }
 ) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
-    return this.code === "SCHEMA_ENCODE_FAILED"
-      ? `${where(this)}: the value does not match the schema; nothing was written`
-      : `${where(this)}: the value cannot be encoded by the codec; nothing was written`
+    const what =
+      this.code === "SCHEMA_ENCODE_FAILED"
+        ? "the value does not match the schema"
+        : "the value cannot be encoded by the codec"
+    return `${where(this)}: ${what}${this.detail === undefined ? "" : ` (${this.detail})`}; nothing was written`
   }
 }
 
@@ -131,15 +138,22 @@ export class CacheEncodeError extends Schema.TaggedError<CacheEncodeError>("@cac
  */
 export class CacheDecodeError extends Schema.TaggedError<CacheDecodeError>("@cachet/core/CacheDecodeError")(
   "CacheDecodeError",
-  { ...fields, code: Schema.Literal("MALFORMED", "SCHEMA_MISMATCH") }
+  {
+    ...fields,
+    code: Schema.Literal("MALFORMED", "SCHEMA_MISMATCH"),
+    /** What failed, never the value: the schema paths that did not match, or the codec's reason. */
+    detail: Schema.optional(Schema.String)
+  }
 ) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
-    return this.code === "SCHEMA_MISMATCH"
-      ? `${where(this)}: the stored value does not match the schema`
-      : `${where(this)}: the stored value cannot be decoded by the codec`
+    const what =
+      this.code === "SCHEMA_MISMATCH"
+        ? "the stored value does not match the schema"
+        : "the stored value cannot be decoded by the codec"
+    return `${where(this)}: ${what}${this.detail === undefined ? "" : ` (${this.detail})`}`
   }
 }
 
@@ -242,9 +256,9 @@ export const withContext = (error: CacheError, operation: string, key: string | 
     case "CacheTimeoutError":
       return new CacheTimeoutError({ ...base, code: error.code })
     case "CacheEncodeError":
-      return new CacheEncodeError({ ...base, code: error.code })
+      return new CacheEncodeError({ ...base, code: error.code, detail: error.detail })
     case "CacheDecodeError":
-      return new CacheDecodeError({ ...base, code: error.code })
+      return new CacheDecodeError({ ...base, code: error.code, detail: error.detail })
     case "CacheCommandError":
       return new CacheCommandError({ ...base, code: error.code })
     case "CacheInvalidInputError":

@@ -117,7 +117,13 @@ export const json: Codec = {
   encode: (value) => {
     if (typeof value === "bigint") return bigIntText(value)
     const text = JSON.stringify(value)
-    if (typeof text !== "string") throw new CodecFailure(`${typeof value} has no JSON representation`)
+    if (typeof text !== "string") {
+      throw new CodecFailure(
+        value === undefined
+          ? "undefined has no JSON representation: store null, or use Codec.msgPack"
+          : `${typeof value} has no JSON representation`
+      )
+    }
     faithful(value)
     return text
   },

@@ -14,16 +14,17 @@ import * as Stream from "effect/Stream"
 import type { Backend, Entry } from "../Backend.js"
 import type { Cache } from "../Cache.js"
 import {
-  CacheDecodeError,
-  CacheEncodeError,
+  type CacheDecodeError,
+  type CacheEncodeError,
   type CacheError,
-  type CacheInvalidInputError,
+  CacheInvalidInputError,
   isCacheError,
   isRetryable,
   withContext
 } from "../CacheError.js"
 import * as CacheResult from "../CacheResult.js"
-import { type Codec, json, SchemaFailure, schemaValue, type ValueCodec } from "../Codec.js"
+import { type Codec, json, schemaValue, type ValueCodec } from "../Codec.js"
+import { decodeFailure, encodeFailure } from "./failures.js"
 import * as Heal from "./heal.js"
 import * as KeySpace from "./keySpace.js"
 import * as Lock from "./lock.js"
@@ -50,22 +51,6 @@ interface Shared {
 
 /** Redis glob metacharacters, escaped so that a prefix always matches itself literally. */
 export const escapeGlob = (text: string): string => text.replace(/[*?[\]\\]/g, "\\$&")
-
-const encodeFailure = (operation: string, key: string | undefined, cause: unknown): CacheEncodeError =>
-  new CacheEncodeError({
-    operation,
-    key,
-    code: cause instanceof SchemaFailure ? "SCHEMA_ENCODE_FAILED" : "UNSUPPORTED_VALUE",
-    cause
-  })
-
-const decodeFailure = (operation: string, key: string | undefined, cause: unknown): CacheDecodeError =>
-  new CacheDecodeError({
-    operation,
-    key,
-    code: cause instanceof SchemaFailure ? "SCHEMA_MISMATCH" : "MALFORMED",
-    cause
-  })
 
 const missExit = Exit.succeed(CacheResult.miss)
 
@@ -661,6 +646,17 @@ const makeService = (shared: Shared, place: Place, schemaViews: SchemaViews): Ca
       () => Validate.amount(operation, key, by, negate)
     )
     if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    // A counter is stored as decimal text, which only the JSON codec reads back as the number it is.
+    if (shared.codec !== json) {
+      return Effect.fail(
+        new CacheInvalidInputError({
+          operation,
+          key,
+          code: "INVALID_ARGUMENT",
+          reason: `counters need the JSON codec: this cache stores values with the ${shared.codec.name} codec, which would not read a counter back`
+        })
+      )
+    }
     return observer.run(operation, key, shared.backend.increment(prefix + key, checked.right))
   }
 

@@ -5,9 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as MetricLabel from "effect/MetricLabel"
-import * as ParseResult from "effect/ParseResult"
 import type { CacheDecodeError } from "../CacheError.js"
-import { SchemaFailure } from "../Codec.js"
 import { metrics } from "./observe.js"
 
 /** How many (key, cause) pairs are remembered as already logged; the oldest is forgotten first. */
@@ -18,18 +16,8 @@ export interface Heals {
   readonly report: (key: string, error: CacheDecodeError) => Effect.Effect<void>
 }
 
-/**
- * What failed, without the stored value: the schema paths that did not match (a parse error's own messages quote
- * the value), or the decode error's code.
- */
-const whatFailed = (error: CacheDecodeError): string => {
-  const cause: unknown = error.cause
-  if (!(cause instanceof SchemaFailure)) return error.code
-  const paths = ParseResult.ArrayFormatter.formatErrorSync(cause.issue).map((issue) =>
-    issue.path.length === 0 ? "the value" : issue.path.map(String).join(".")
-  )
-  return `${error.code} at ${Array.from(new Set(paths)).join(", ")}`
-}
+const whatFailed = (error: CacheDecodeError): string =>
+  error.detail === undefined ? error.code : `${error.code} ${error.detail}`
 
 /** @internal */
 export const make = (backend: string, namespace: string): Heals => {
