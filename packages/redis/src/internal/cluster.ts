@@ -1,6 +1,6 @@
 /**
  * The Cluster side of the only two modules that touch ioredis (the other is `client.ts`). A multi-key command is
- * split by hash slot, one command per slot, all sent at once: MGET answers are put back in the caller's order,
+ * split by hash slot, one command per slot, all sent at once: GET answers are put back in the caller's order,
  * MULTI/EXEC is atomic within each slot (never across slots), UNLINK counts are summed. SCAN runs on every master,
  * listed afresh for every scan so that a failover is followed.
  */
@@ -19,14 +19,16 @@ import {
   type CommonSettings,
   evalShaFirst,
   fromRedis,
+  getEach,
   type NodeOptions,
   nodeOptions,
   reconnectDelay,
+  type ScriptRunner,
   scannerOf,
   singleKey,
-  transaction
+  transaction,
+  valuesOrFirstError
 } from "./client.js"
-import { UnexpectedReply } from "./errors.js"
 
 /**
  * Where the Cluster is and how to ride out its reconfigurations. Durations are whole milliseconds.
@@ -78,27 +80,31 @@ const settleAll = <A>(promises: ReadonlyArray<Promise<A>>): Promise<Array<A>> =>
 const sum = (counts: ReadonlyArray<number>): number => counts.reduce((total, n) => total + n, 0)
 
 /**
+ * GET of every key, one script call per slot; the values in the caller's order, or the error of the first key (in
+ * that order) that failed, as on a standalone server.
+ */
+const getManyBySlot =
+  (runScript: ScriptRunner) =>
+  (keys: ReadonlyArray<string>): Promise<Array<string | null>> => {
+    const answers = new Array<unknown>(keys.length).fill(null)
+    return Promise.all(
+      bySlot(keys, itself).map((group) =>
+        getEach(runScript, group.items).then((reply) => {
+          reply.forEach((answer, i) => {
+            const index = group.indices[i]
+            if (index !== undefined) answers[index] = answer
+          })
+        })
+      )
+    ).then(() => valuesOrFirstError(answers))
+  }
+
+/**
  * The `Client` of an ioredis Cluster.
  */
 export const fromCluster = (cluster: Cluster): Client => ({
   ...singleKey(cluster, evalShaFirst(cluster)),
-  mget: (keys) => {
-    const groups = bySlot(keys, itself)
-    const values = new Array<string | null>(keys.length).fill(null)
-    return Promise.all(
-      groups.map((group) =>
-        cluster.mget(group.items).then((reply) => {
-          if (reply.length !== group.items.length) {
-            throw new UnexpectedReply("MGET answered with a different number of values than keys asked")
-          }
-          reply.forEach((value, i) => {
-            const index = group.indices[i]
-            if (index !== undefined) values[index] = value
-          })
-        })
-      )
-    ).then(() => values)
-  },
+  getMany: getManyBySlot(evalShaFirst(cluster)),
   setMany: (entries) =>
     settleAll(bySlot(entries, keyOfEntry).map((group) => transaction(cluster, group.items))).then(() => undefined),
   unlink: (keys) => settleAll(bySlot(keys, itself).map((group) => cluster.unlink(group.items))).then(sum),
