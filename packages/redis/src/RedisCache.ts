@@ -9,8 +9,8 @@
  *
  * An ACL user needs the key pattern `~<prefix>*` and these commands: `get`, `set`, `incrby`, `multi`, `exec`,
  * `unlink`, `exists`, `pttl`, `pexpire`, `persist`, `scan`, `ping`, `eval`, `evalsha`, `eval_ro`, `evalsha_ro`,
- * `hello`, `auth` (plus `client|setname` with `connectionName`; on a Cluster also `cluster|slots`, `cluster|info`
- * and `readonly`).
+ * `hello`, `auth` (plus `client|setname` with `connectionName`; on a Cluster also `cluster|slots`, `cluster|info`,
+ * `readonly` and `client|setname`).
  *
  * @since 0.1.0
  */

@@ -93,7 +93,6 @@ describe("RedisCache", () => {
           ...[
             "get",
             "set",
-            "mget",
             "incrby",
             "multi",
             "exec",
@@ -106,6 +105,8 @@ describe("RedisCache", () => {
             "ping",
             "eval",
             "evalsha",
+            "eval_ro",
+            "evalsha_ro",
             "hello",
             "auth"
           ].map((command) => `+${command}`)

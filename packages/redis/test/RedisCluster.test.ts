@@ -223,8 +223,8 @@ describe("RedisCache on a Cluster", () => {
     Effect.gen(function* () {
       const prefix = uniquePrefix("acl")
       const user = `cachet-${prefix.split(":")[2]}`
-      const commands = ["get", "set", "mget", "incrby", "multi", "exec", "unlink", "exists", "pttl", "pexpire"]
-      const more = ["persist", "scan", "ping", "eval", "evalsha", "hello", "auth", "cluster|slots", "cluster|info"]
+      const commands = ["get", "set", "incrby", "multi", "exec", "unlink", "exists", "pttl", "pexpire", "persist"]
+      const more = ["scan", "ping", "eval", "evalsha", "eval_ro", "evalsha_ro", "hello", "auth", "cluster|slots"]
       yield* Effect.acquireRelease(
         Effect.forEach(masters, (port) =>
           Effect.promise(() =>
@@ -239,7 +239,7 @@ describe("RedisCache on a Cluster", () => {
               `~${prefix}*`,
               "resetchannels",
               "-@all",
-              ...[...commands, ...more, "readonly"].map((c) => `+${c}`)
+              ...[...commands, ...more, "cluster|info", "readonly", "client|setname"].map((c) => `+${c}`)
             )
           )
         ),
