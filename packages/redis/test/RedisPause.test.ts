@@ -117,7 +117,14 @@ describe("reads on a read-only replica", () => {
   it.scopedLive("answer, batching on and off", () =>
     Effect.gen(function* () {
       const primary = yield* server(["--repl-diskless-sync-delay", "0"])
-      const replica = yield* server(["--replicaof", "127.0.0.1", String(primary.port)])
+      const replica = yield* server([
+        "--replicaof",
+        "127.0.0.1",
+        String(primary.port),
+        // Load the first sync straight into memory: no RDB file left in the working directory.
+        "--repl-diskless-load",
+        "on-empty-db"
+      ])
       const prefix = uniquePrefix("replica")
       yield* seed(yield* RedisCache.make({ url: primary.url, prefix }))
       const last = `${prefix}${keys.at(-1)}`
