@@ -7,8 +7,8 @@
  * It connects to one server, to the master a group of sentinels points at (`sentinel`), or to a Redis Cluster
  * (`cluster`), where multi-key operations are split by hash slot.
  *
- * An ACL user needs the key pattern `~<prefix>*` and these commands: `get`, `set`, `incrby`, `multi`, `exec`,
- * `unlink`, `exists`, `pttl`, `pexpire`, `persist`, `scan`, `ping`, `eval`, `evalsha`, `eval_ro`, `evalsha_ro`,
+ * An ACL user needs the key pattern `~<prefix>*` and these commands: `get`, `set`, `mget`, `incrby`, `multi`,
+ * `exec`, `unlink`, `exists`, `pttl`, `pexpire`, `persist`, `scan`, `ping`, `eval`, `evalsha`, `eval_ro`, `evalsha_ro`,
  * `hello`, `auth` (plus `client|setname` with `connectionName`; on a Cluster also `cluster|slots`, `cluster|info`,
  * `readonly` and `client|setname`).
  *

@@ -124,6 +124,7 @@ describe("RedisCache backend", () => {
       yield* Effect.promise(() => redis.mset(...keys.flatMap((k) => [k, "v"])))
       const found = yield* scanAll(backend, `${prefix}k1*`)
       expect(found).toEqual(keys.filter((k) => k.startsWith(`${prefix}k1`)).sort())
+      expect(yield* backend.getMany(keys)).toEqual(keys.map(() => "v"))
       const batches = yield* Stream.runCollect(backend.scan(`${prefix}*`))
       expect(Chunk.size(batches)).toBeGreaterThan(1)
       for (const batch of batches) expect(batch.length).toBeGreaterThan(0)

@@ -93,6 +93,7 @@ describe("RedisCache", () => {
           ...[
             "get",
             "set",
+            "mget",
             "incrby",
             "multi",
             "exec",

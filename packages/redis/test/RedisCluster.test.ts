@@ -245,8 +245,9 @@ describe("RedisCache on a Cluster", () => {
     Effect.gen(function* () {
       const prefix = uniquePrefix("acl")
       const user = `cachet-${prefix.split(":")[2]}`
-      const commands = ["get", "set", "incrby", "multi", "exec", "unlink", "exists", "pttl", "pexpire", "persist"]
-      const more = ["scan", "ping", "eval", "evalsha", "eval_ro", "evalsha_ro", "hello", "auth", "cluster|slots"]
+      const commands = ["get", "set", "mget", "incrby", "multi", "exec", "unlink", "exists", "pttl", "pexpire"]
+      const more = ["persist", "scan", "ping", "eval", "evalsha", "eval_ro", "evalsha_ro", "hello", "auth"]
+      const ofCluster = ["cluster|slots", "cluster|info", "readonly", "client|setname"]
       yield* Effect.acquireRelease(
         Effect.forEach(masters, (port) =>
           Effect.promise(() =>
@@ -261,7 +262,7 @@ describe("RedisCache on a Cluster", () => {
               `~${prefix}*`,
               "resetchannels",
               "-@all",
-              ...[...commands, ...more, "cluster|info", "readonly", "client|setname"].map((c) => `+${c}`)
+              ...[...commands, ...more, ...ofCluster].map((c) => `+${c}`)
             )
           )
         ),

@@ -139,10 +139,16 @@ const deleteIfEqualsScript = writeScript(
   "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('UNLINK', KEYS[1]) end\nreturn 0"
 )
 
-// GET of every key, each through `redis.pcall`, so that one key's error (a WRONGTYPE) is that key's answer and the
-// others still run. It serves `getMany` (MGET would answer nil for a key of another type, where `get` fails) and
-// batches of `get` (see `batch.ts`).
-const getEachScript = readScript("local r = {}\nfor i, k in ipairs(KEYS) do r[i] = redis.pcall('GET', k) end\nreturn r")
+// The values of the keys, as MGET's (in steps of 1000 keys: Lua's `unpack` has a limit), except that a key MGET
+// answers nil for is asked again by GET through `redis.pcall`, so that a key of another type answers its WRONGTYPE
+// as `get` does and the others still answer. The script is atomic, so such a key is absent or of another type; a
+// cache's reads are mostly hits, which cost no more than MGET. It serves `getMany` and batches of `get` (`batch.ts`).
+const getEachScript = readScript(
+  "local r = {}\nfor s = 1, #KEYS, 1000 do\n" +
+    "  local part = redis.call('MGET', unpack(KEYS, s, math.min(s + 999, #KEYS)))\n" +
+    "  for j = 1, #part do\n    local v = part[j]\n" +
+    "    if not v then v = redis.pcall('GET', KEYS[s + j - 1]) end\n    r[s + j - 1] = v\n  end\nend\nreturn r"
+)
 
 const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith("NOSCRIPT")
 
@@ -294,8 +300,8 @@ export const scannerOf =
   (cursor, pattern, count) =>
     redis.scan(cursor, "MATCH", pattern, "COUNT", count)
 
-// The scripts of batches (see `batch.ts`), every key's command through `redis.pcall` like `getEachScript`'s, so
-// that one key's error (a WRONGTYPE, an OOM) is that key's answer and the others still run.
+// The scripts of batches (see `batch.ts`): every key's command through `redis.pcall`, so that one key's error (a
+// WRONGTYPE, an OOM) is that key's answer and the others still run.
 const getWithTimeToLiveBatchScript = readScript(
   "local r = {}\nfor i, k in ipairs(KEYS) do\n  local v = redis.pcall('GET', k)\n" +
     "  if type(v) == 'string' then r[i] = {v, redis.call('PTTL', k)} else r[i] = v end\nend\nreturn r"
