@@ -8,8 +8,9 @@
  * (`cluster`), where multi-key operations are split by hash slot.
  *
  * An ACL user needs the key pattern `~<prefix>*` and these commands: `get`, `set`, `mget`, `incrby`, `multi`,
- * `exec`, `unlink`, `exists`, `pttl`, `pexpire`, `persist`, `scan`, `ping`, `eval`, `evalsha`, `hello`, `auth`
- * (plus `client|setname` with `connectionName`; on a Cluster also `cluster|slots`, `cluster|info` and `readonly`).
+ * `exec`, `unlink`, `exists`, `pttl`, `pexpire`, `persist`, `scan`, `ping`, `eval`, `evalsha`, `eval_ro`, `evalsha_ro`,
+ * `hello`, `auth` (plus `client|setname` with `connectionName`; on a Cluster also `cluster|slots`, `cluster|info`,
+ * `readonly` and `client|setname`).
  *
  * @since 0.1.0
  */
@@ -93,8 +94,8 @@ export type RedisAddress = { readonly host: string; readonly port: number } | st
 /**
  * Where a Redis Cluster is, and how patiently a command rides out its reconfigurations.
  *
- * Multi-key operations are split by hash slot, one command per slot, all sent at once: `getMany` is one MGET per
- * slot; `setMany` is one MULTI/EXEC per slot, so it is atomic within each slot and not across slots (if one slot
+ * Multi-key operations are split by hash slot, one command per slot, all sent at once: `getMany` is one GET script
+ * per slot; `setMany` is one MULTI/EXEC per slot, so it is atomic within each slot and not across slots (if one slot
  * fails, the others may be written); `deleteMany`, `deletePattern` and `clear` UNLINK per slot. Keys that share a
  * hash tag (`{user:1}:profile`, `{user:1}:settings`: only the part between the first `{` and the next `}` is hashed)
  * share a slot, which makes a `setMany` of them all or nothing. `keys`, `deletePattern` and `clear` SCAN every

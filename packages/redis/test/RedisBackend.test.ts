@@ -98,9 +98,13 @@ describe("RedisCache backend", () => {
       const { backend, redis, prefix } = yield* setup("wrongtype")
       const key = `${prefix}list`
       yield* Effect.promise(() => redis.rpush(key, "a", "b"))
+      yield* Effect.promise(() => redis.set(`${prefix}string`, "v"))
       const operations: ReadonlyArray<Effect.Effect<unknown, CacheError>> = [
         backend.get(key),
         backend.getWithTimeToLive(key),
+        // As `get` of that key, where MGET would answer nil: among other keys, hits and misses alike.
+        backend.getMany([key]),
+        backend.getMany([`${prefix}string`, `${prefix}missing`, key]),
         backend.increment(key, 1n)
       ]
       for (const operation of operations) {
@@ -108,10 +112,8 @@ describe("RedisCache backend", () => {
         expect(error).toMatchObject({ _tag: "CacheCommandError", code: "WRONG_TYPE" })
         expect(error.message).not.toContain("Operation against")
       }
-      // MGET answers nil for keys of another type, as Redis does.
-      expect(yield* backend.getMany([key])).toEqual([undefined])
       expect(yield* backend.has(key)).toBe(true)
-      expect(yield* backend.delete([key])).toBe(1)
+      expect(yield* backend.delete([key, `${prefix}string`])).toBe(2)
     })
   )
 
@@ -122,6 +124,7 @@ describe("RedisCache backend", () => {
       yield* Effect.promise(() => redis.mset(...keys.flatMap((k) => [k, "v"])))
       const found = yield* scanAll(backend, `${prefix}k1*`)
       expect(found).toEqual(keys.filter((k) => k.startsWith(`${prefix}k1`)).sort())
+      expect(yield* backend.getMany(keys)).toEqual(keys.map(() => "v"))
       const batches = yield* Stream.runCollect(backend.scan(`${prefix}*`))
       expect(Chunk.size(batches)).toBeGreaterThan(1)
       for (const batch of batches) expect(batch.length).toBeGreaterThan(0)

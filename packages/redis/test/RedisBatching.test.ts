@@ -23,12 +23,16 @@ const calls = (redis: Redis, command: string): Effect.Effect<number> =>
     (info) => Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, "m").exec(info)?.[1] ?? "0")
   )
 
-/** Script calls (a batch's first run on a connection is an EVAL, later ones EVALSHA), and GETs and SETs, including
- * those run inside scripts. */
+/** Script calls (a batch's first run on a connection is an EVAL, later ones EVALSHA, or their _RO forms for reads),
+ * and GETs, MGETs and SETs, including those run inside scripts. */
 const counts = (redis: Redis) =>
   Effect.all({
-    scripts: Effect.zipWith(calls(redis, "eval"), calls(redis, "evalsha"), (a, b) => a + b),
+    scripts: Effect.map(
+      Effect.all(["eval", "evalsha", "eval_ro", "evalsha_ro"].map((command) => calls(redis, command))),
+      (n) => n.reduce((a, b) => a + b, 0)
+    ),
     get: calls(redis, "get"),
+    mget: calls(redis, "mget"),
     set: calls(redis, "set")
   })
 
@@ -56,12 +60,13 @@ describe("RedisCache batching", () => {
       expect(yield* concurrently(keys.map((k) => backend.get(k)))).toEqual(
         keys.map((k, i) => (i % 2 === 0 ? `v-${k}` : undefined))
       )
-      // The first of the turn goes out at once as a GET, the other 47 in batches of 16, 16 and 15.
-      expect(yield* counts(redis)).toEqual({ scripts: 3, get: 48, set: 0 })
+      // The first of the turn goes out at once as a GET, the other 47 in batches of 16, 16 and 15: an MGET each, and
+      // a GET of each key it answered nil for (every other one).
+      expect(yield* counts(redis)).toEqual({ scripts: 3, get: 25, mget: 3, set: 0 })
 
       // Alone, a command is sent as itself.
       expect(yield* backend.get("k2")).toBe("v-k2")
-      expect(yield* counts(redis)).toEqual({ scripts: 3, get: 49, set: 0 })
+      expect(yield* counts(redis)).toEqual({ scripts: 3, get: 26, mget: 3, set: 0 })
 
       const withTimeToLive = yield* concurrently(keys.slice(0, 20).map((k) => backend.getWithTimeToLive(k)))
       expect(withTimeToLive[0]?.value).toBe("v-k0")
@@ -70,10 +75,10 @@ describe("RedisCache batching", () => {
         keys.slice(1, 20).map((k, i) => (i % 2 === 1 ? { value: `v-${k}`, timeToLive: -1 } : undefined))
       )
       // The first alone (the single-key GET+PTTL script), the other 19 in two batches.
-      expect(yield* counts(redis)).toEqual({ scripts: 6, get: 69, set: 0 })
+      expect(yield* counts(redis)).toEqual({ scripts: 6, get: 46, mget: 3, set: 0 })
 
       yield* concurrently(keys.slice(0, 20).map((k, i) => backend.set(k, `w-${k}`, i < 10 ? 60_000 : undefined)))
-      expect(yield* counts(redis)).toEqual({ scripts: 8, get: 69, set: 20 })
+      expect(yield* counts(redis)).toEqual({ scripts: 8, get: 46, mget: 3, set: 20 })
       expect(yield* Effect.promise(() => redis.mget(keys.slice(0, 20)))).toEqual(keys.slice(0, 20).map((k) => `w-${k}`))
       const ttls = yield* Effect.promise(() => Promise.all(keys.slice(0, 20).map((k) => redis.pttl(k))))
       expect(ttls.map((ttl) => (ttl > 59_000 ? "expires" : ttl))).toEqual([
@@ -88,7 +93,7 @@ describe("RedisCache batching", () => {
       const { backend, redis } = yield* setup({ batching: false })
       yield* Effect.promise(() => redis.config("RESETSTAT"))
       yield* concurrently(Array.from({ length: 20 }, (_, i) => backend.get(`k${i}`)))
-      expect(yield* counts(redis)).toEqual({ scripts: 0, get: 20, set: 0 })
+      expect(yield* counts(redis)).toEqual({ scripts: 0, get: 20, mget: 0, set: 0 })
     })
   )
 

@@ -107,6 +107,8 @@ describe("RedisCache", () => {
             "ping",
             "eval",
             "evalsha",
+            "eval_ro",
+            "evalsha_ro",
             "hello",
             "auth"
           ].map((command) => `+${command}`)

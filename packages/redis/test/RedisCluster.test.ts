@@ -204,6 +204,28 @@ describe("RedisCache on a Cluster", () => {
     })
   )
 
+  it.scopedLive("getMany fails WRONG_TYPE, as get does, for a key of another type in any slot", () =>
+    Effect.gen(function* () {
+      const prefix = uniquePrefix("wrongtype")
+      const cache = yield* clusterCache(prefix)
+      const client = yield* admin
+      const keys = Array.from({ length: 30 }, (_, i) => `k${i}`)
+      yield* cache.setMany(keys.map((key) => [key, key] as const))
+      const wrongType = { _tag: "CacheCommandError", code: "WRONG_TYPE" }
+      for (const list of ["k3", "k17", "k29"]) {
+        yield* cache.delete(list)
+        yield* Effect.promise(() => client.rpush(`${prefix}${list}`, "x"))
+        expect(yield* Effect.flip(cache.get(list))).toMatchObject(wrongType)
+        expect(yield* Effect.flip(cache.getMany(keys))).toMatchObject(wrongType)
+        expect(yield* Effect.flip(cache.getMany(["missing", list]))).toMatchObject(wrongType)
+        yield* cache.delete(list)
+        yield* cache.set(list, list)
+      }
+      expect(yield* cache.getMany(keys)).toEqual(keys.map((key) => CacheResult.hit(key)))
+      yield* cache.clear()
+    })
+  )
+
   it.scopedLive("scripts run again after SCRIPT FLUSH on every master", () =>
     Effect.gen(function* () {
       const cache = yield* RedisCache.make({
@@ -224,7 +246,8 @@ describe("RedisCache on a Cluster", () => {
       const prefix = uniquePrefix("acl")
       const user = `cachet-${prefix.split(":")[2]}`
       const commands = ["get", "set", "mget", "incrby", "multi", "exec", "unlink", "exists", "pttl", "pexpire"]
-      const more = ["persist", "scan", "ping", "eval", "evalsha", "hello", "auth", "cluster|slots", "cluster|info"]
+      const more = ["persist", "scan", "ping", "eval", "evalsha", "eval_ro", "evalsha_ro", "hello", "auth"]
+      const ofCluster = ["cluster|slots", "cluster|info", "readonly", "client|setname"]
       yield* Effect.acquireRelease(
         Effect.forEach(masters, (port) =>
           Effect.promise(() =>
@@ -239,7 +262,7 @@ describe("RedisCache on a Cluster", () => {
               `~${prefix}*`,
               "resetchannels",
               "-@all",
-              ...[...commands, ...more, "readonly"].map((c) => `+${c}`)
+              ...[...commands, ...more, ...ofCluster].map((c) => `+${c}`)
             )
           )
         ),

@@ -11,8 +11,8 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Stream from "effect/Stream"
-import { anyServer, uniquePrefix } from "./harness.js"
-import { answer, sequence, waitsOut } from "./operations.js"
+import { admin, anyServer, uniquePrefix } from "./harness.js"
+import { answer, getManyAndEachGet, names, sequence, waitsOut } from "./operations.js"
 
 describe("MemoryCache and RedisCache give the same answers", () => {
   it.scopedLive(
@@ -21,6 +21,7 @@ describe("MemoryCache and RedisCache give the same answers", () => {
       Effect.gen(function* () {
         const { url } = yield* anyServer
         const redis = yield* RedisCache.makeBackend({ url })
+        const other = yield* admin(url)
         const property = FastCheck.asyncProperty(sequence, (ops) =>
           Effect.runPromise(
             Effect.gen(function* () {
@@ -33,9 +34,18 @@ describe("MemoryCache and RedisCache give the same answers", () => {
                 onRedis.push(yield* answer(redis, prefix, o))
                 if (waitsOut(o)) yield* Effect.sleep("20 millis")
               }
+              // Another client writes a list, which only Redis can hold: there `get` of it fails WRONG_TYPE, and so
+              // must `getMany` of any keys among which it is (MGET would answer nil); on both, as `get` of each key.
+              yield* Effect.promise(() => other.rpush(`${prefix}list`, "x"))
+              const keys = [...names, "list", names[0] ?? "a"].map((name) => prefix + name)
+              const [manyOnMemory, eachOnMemory] = yield* getManyAndEachGet(memory, keys)
+              const [manyOnRedis, eachOnRedis] = yield* getManyAndEachGet(redis, keys)
               const leftovers = yield* Stream.runCollect(redis.scan(`${prefix}*`))
               yield* redis.delete(Chunk.toReadonlyArray(leftovers).flat())
               expect(onMemory).toEqual(onRedis)
+              expect(manyOnMemory).toEqual(eachOnMemory)
+              expect(manyOnRedis).toEqual(eachOnRedis)
+              expect(manyOnRedis).toEqual({ error: "CacheCommandError:WRONG_TYPE" })
             })
           )
         )

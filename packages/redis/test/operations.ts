@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Stream from "effect/Stream"
 
-const names = ["a", "b", "ab", "a*", "a?b", "[x]", "x", "\\", "a\\*", "ключ", "日本", "é", "🙂", "a b", "*", "?"]
+export const names = ["a", "b", "ab", "a*", "a?b", "[x]", "x", "\\", "a\\*", "ключ", "日本", "é", "🙂", "a b", "*", "?"]
 const values = [
   "v",
   "",
@@ -217,3 +217,18 @@ export const answerOf = (effect: Effect.Effect<unknown, CacheError>) =>
   })
 
 export const answer = (backend: Backend, prefix: string, o: Op) => answerOf(run(backend, prefix, o))
+
+type Answer = { readonly ok: unknown } | { readonly error: string }
+
+/**
+ * The answer of `getMany(keys)`, and the one that `get` of each key implies: the first failure in key order, or
+ * every value. A backend must give the same two.
+ */
+export const getManyAndEachGet = (backend: Backend, keys: ReadonlyArray<string>) =>
+  Effect.all([
+    answerOf(backend.getMany(keys)),
+    Effect.map(
+      Effect.forEach(keys, (key) => answerOf(backend.get(key))),
+      (answers): Answer => answers.find((a) => "error" in a) ?? { ok: answers.map((a) => ("ok" in a ? a.ok : a)) }
+    )
+  ])

@@ -168,7 +168,7 @@ export const make = (client: Client, settings: Settings): Backend => {
     get: (key) => call("get", key, () => client.get(key), toUndefined),
     getWithTimeToLive: (key) => call("get", key, () => client.getWithTimeToLive(key), decodeWithTimeToLive),
     getMany: (keys) =>
-      keys.length === 0 ? Effect.succeed([]) : call("getMany", undefined, () => client.mget(keys), toUndefinedAll),
+      keys.length === 0 ? Effect.succeed([]) : call("getMany", undefined, () => client.getMany(keys), toUndefinedAll),
     set: (key, value, timeToLive) => call("set", key, () => client.set(key, value, timeToLive), toVoid),
     setMany: (entries: ReadonlyArray<Entry>) =>
       entries.length === 0 ? Effect.void : call("setMany", undefined, () => client.setMany(entries), toVoid),

@@ -32,7 +32,8 @@ export interface Client {
   readonly get: (key: string) => Promise<string | null>
   /** `[value, pttl]`, or `null` when absent, read atomically. */
   readonly getWithTimeToLive: (key: string) => Promise<unknown>
-  readonly mget: (keys: ReadonlyArray<string>) => Promise<ReadonlyArray<string | null>>
+  /** GET of every key (per hash slot on a Cluster); rejects with the first failed key's error, in key order. */
+  readonly getMany: (keys: ReadonlyArray<string>) => Promise<ReadonlyArray<string | null>>
   readonly set: (key: string, value: string, timeToLive: number | undefined) => Promise<unknown>
   /** SET NX: `"OK"` when written, `null` otherwise. */
   readonly setIfAbsent: (key: string, value: string, timeToLive: number | undefined) => Promise<unknown>
@@ -102,27 +103,53 @@ export interface ConnectionSettings extends CommonSettings {
 export interface Script {
   readonly source: string
   readonly sha: string
+  /** Whether the script only reads: it then runs as EVAL_RO/EVALSHA_RO. */
+  readonly readOnly: boolean
 }
 
-const script = (source: string): Script => ({ source, sha: createHash("sha1").update(source).digest("hex") })
+const script = (source: string, readOnly: boolean): Script => ({
+  source,
+  sha: createHash("sha1").update(source).digest("hex"),
+  readOnly
+})
+
+// A script that only reads runs as EVAL_RO/EVALSHA_RO. Redis takes a plain EVAL or EVALSHA for a possible write:
+// CLIENT PAUSE WRITE (an operator's, or FAILOVER's) holds it, and with it every later command of its connection,
+// while a GET goes through; EVALSHA of a script the server lacks is held as well, even one flagged `no-writes`.
+// The read-only forms go through, never need the out-of-memory check, and run on a read-only replica.
+const readScript = (source: string): Script => script(source, true)
+
+// No shebang: Redis then applies its out-of-memory check to each write inside, not to the script as a whole.
+const writeScript = (source: string): Script => script(source, false)
 
 // GET and PTTL in one script so that the value and its time-to-live belong to the same instant (a pipeline could
-// see the key expire between the two). No shebang: Redis then applies its out-of-memory check only to writes, so
-// this read keeps working on a full server.
-const getWithTimeToLiveScript = script(
+// see the key expire between the two).
+const getWithTimeToLiveScript = readScript(
   "local v = redis.call('GET', KEYS[1])\nif v then return {v, redis.call('PTTL', KEYS[1])} end\nreturn false"
 )
 
 // INCRBY's integer reply reaches JavaScript (and Lua) as a double, which is inexact past 2^53; GET of the same key
 // in the same atomic script returns the new value as a bulk string, exact in 64 bits.
-const incrementScript = script("redis.call('INCRBY', KEYS[1], ARGV[1])\nreturn redis.call('GET', KEYS[1])")
+const incrementScript = writeScript("redis.call('INCRBY', KEYS[1], ARGV[1])\nreturn redis.call('GET', KEYS[1])")
 
-// Compare-and-delete: a lock's holder removes the lock only while it still holds its own token.
-const deleteIfEqualsScript = script(
-  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\nreturn 0"
+// Compare-and-delete: a lock's holder removes the lock only while it still holds its own token. UNLINK, like every
+// other deletion, so that an ACL user needs no DEL.
+const deleteIfEqualsScript = writeScript(
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('UNLINK', KEYS[1]) end\nreturn 0"
 )
 
-const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith("NOSCRIPT")
+// The values of the keys, as MGET's (in steps of 1000 keys: Lua's `unpack` has a limit), except that a key MGET
+// answers nil for is asked again by GET through `redis.pcall`, so that a key of another type answers its WRONGTYPE
+// as `get` does and the others still answer. The script is atomic, so such a key is absent or of another type; a
+// cache's reads are mostly hits, which cost no more than MGET. It serves `getMany` and batches of `get` (`batch.ts`).
+const getEachScript = readScript(
+  "local r = {}\nfor s = 1, #KEYS, 1000 do\n" +
+    "  local part = redis.call('MGET', unpack(KEYS, s, math.min(s + 999, #KEYS)))\n" +
+    "  for j = 1, #part do\n    local v = part[j]\n" +
+    "    if not v then v = redis.pcall('GET', KEYS[s + j - 1]) end\n    r[s + j - 1] = v\n  end\nend\nreturn r"
+)
+
+export const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith("NOSCRIPT")
 
 /**
  * The commands a standalone connection and a Cluster share. A Cluster routes each by its key's slot, so a MULTI on
@@ -130,7 +157,18 @@ const isNoScript = (error: unknown): boolean => error instanceof Error && error.
  */
 export type Commands = Pick<
   Redis,
-  "get" | "set" | "exists" | "pttl" | "pexpire" | "persist" | "ping" | "evalsha" | "eval" | "multi"
+  | "get"
+  | "set"
+  | "exists"
+  | "pttl"
+  | "pexpire"
+  | "persist"
+  | "ping"
+  | "evalsha"
+  | "eval"
+  | "evalsha_ro"
+  | "eval_ro"
+  | "multi"
 >
 
 /**
@@ -138,8 +176,15 @@ export type Commands = Pick<
  */
 export type ScriptRunner = (s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string>) => Promise<unknown>
 
-const evalScript = (redis: Commands, s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string>) =>
-  redis.eval(s.source, keys.length, ...keys, ...args)
+export const evalScript = (redis: Commands, s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string>) =>
+  s.readOnly
+    ? redis.eval_ro(s.source, keys.length, ...keys, ...args)
+    : redis.eval(s.source, keys.length, ...keys, ...args)
+
+export const evalShaScript = (redis: Commands, s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string>) =>
+  s.readOnly
+    ? redis.evalsha_ro(s.sha, keys.length, ...keys, ...args)
+    : redis.evalsha(s.sha, keys.length, ...keys, ...args)
 
 /**
  * EVALSHA, and EVAL when it answers NOSCRIPT: the script cache is empty after a restart, a SCRIPT FLUSH or a
@@ -149,7 +194,7 @@ const evalScript = (redis: Commands, s: Script, keys: ReadonlyArray<string>, arg
 export const evalShaFirst =
   (redis: Commands): ScriptRunner =>
   (s, keys, args) =>
-    redis.evalsha(s.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
+    evalShaScript(redis, s, keys, args).catch((error: unknown) => {
       if (isNoScript(error)) return evalScript(redis, s, keys, args)
       throw error
     })
@@ -200,7 +245,7 @@ export const transaction = (redis: Commands, entries: ReadonlyArray<Entry>): Pro
 export const singleKey = (
   redis: Commands,
   runScript: ScriptRunner
-): Omit<Client, "mget" | "setMany" | "unlink" | "scanners" | "enforcesCommandTimeout"> => ({
+): Omit<Client, "getMany" | "setMany" | "unlink" | "scanners" | "enforcesCommandTimeout"> => ({
   get: (key) => redis.get(key),
   getWithTimeToLive: (key) => runScript(getWithTimeToLiveScript, [key], noArgs),
   set: (key, value, timeToLive) =>
@@ -216,6 +261,36 @@ export const singleKey = (
   ping: () => redis.ping()
 })
 
+const stringOrNull = (reply: unknown): string | null => {
+  if (reply === null || typeof reply === "string") return reply
+  throw new UnexpectedReply("GET answered with something other than a string or nil")
+}
+
+/**
+ * GET of every key in one script call (the caller keeps to one slot on a Cluster): per key, its value, `null`, or
+ * the `Error` that `get` of that key would fail with.
+ */
+export const getEach = (runScript: ScriptRunner, keys: ReadonlyArray<string>): Promise<ReadonlyArray<unknown>> =>
+  runScript(getEachScript, keys, noArgs).then((reply) => {
+    if (!Array.isArray(reply) || reply.length !== keys.length) {
+      throw new UnexpectedReply("a GET script answered with a different number of values than keys asked")
+    }
+    return reply
+  })
+
+/**
+ * The values of `getEach`'s answers, or the error of the first key that failed.
+ */
+export const valuesOrFirstError = (answers: ReadonlyArray<unknown>): Array<string | null> => {
+  const values = new Array<string | null>(answers.length)
+  for (let i = 0; i < answers.length; i++) {
+    const answer = answers[i]
+    if (answer instanceof Error) throw answer
+    values[i] = stringOrNull(answer)
+  }
+  return values
+}
+
 /**
  * SCAN on one server.
  */
@@ -225,17 +300,14 @@ export const scannerOf =
     redis.scan(cursor, "MATCH", pattern, "COUNT", count)
 
 // The scripts of batches (see `batch.ts`): every key's command through `redis.pcall`, so that one key's error (a
-// WRONGTYPE, an OOM) is that key's answer and the others still run. No shebang, like the single-key scripts: Redis
-// then checks out-of-memory per write, and a read batch keeps working on a full server.
-const getBatchScript = script("local r = {}\nfor i, k in ipairs(KEYS) do r[i] = redis.pcall('GET', k) end\nreturn r")
-
-const getWithTimeToLiveBatchScript = script(
+// WRONGTYPE, an OOM) is that key's answer and the others still run.
+const getWithTimeToLiveBatchScript = readScript(
   "local r = {}\nfor i, k in ipairs(KEYS) do\n  local v = redis.pcall('GET', k)\n" +
     "  if type(v) == 'string' then r[i] = {v, redis.call('PTTL', k)} else r[i] = v end\nend\nreturn r"
 )
 
 // ARGV holds a value and a time-to-live (empty for none) per key.
-const setBatchScript = script(
+const setBatchScript = writeScript(
   "local r = {}\nfor i, k in ipairs(KEYS) do\n  local ttl = ARGV[2 * i]\n" +
     "  if ttl == '' then r[i] = redis.pcall('SET', k, ARGV[2 * i - 1])\n" +
     "  else r[i] = redis.pcall('SET', k, ARGV[2 * i - 1], 'PX', ttl) end\nend\nreturn r"
@@ -247,11 +319,6 @@ const setBatchScript = script(
  * about 1.5× the throughput of one batch of 64 here), large enough to share one command among many keys.
  */
 const maxBatch = 16
-
-const stringOrNull = (reply: unknown): string | null => {
-  if (reply === null || typeof reply === "string") return reply
-  throw new UnexpectedReply("GET answered with something other than a string or nil")
-}
 
 const asIs = (reply: unknown): unknown => reply
 
@@ -277,9 +344,9 @@ export const fromRedis = (redis: Redis, batching: boolean): Client => {
   const scanners: ReadonlyArray<Scanner> = [scannerOf(redis)]
   const plain: Client = {
     ...commands,
-    // ioredis copies its arguments into a new array, so handing it the caller's readonly array is safe.
-    mget: (keys) => redis.mget(keys as Array<string>),
+    getMany: (keys) => getEach(runScript, keys).then(valuesOrFirstError),
     setMany: (entries) => transaction(redis, entries),
+    // ioredis copies its arguments into a new array, so handing it the caller's readonly array is safe.
     unlink: (keys) => redis.unlink(keys as Array<string>),
     scanners: () => scanners,
     enforcesCommandTimeout: typeof redis.options.commandTimeout === "number"
@@ -308,7 +375,7 @@ export const fromRedis = (redis: Redis, batching: boolean): Client => {
 
   const getOne = batcher.kind({
     one: commands.get,
-    many: (keys: ReadonlyArray<string>) => runScript(getBatchScript, keys, noArgs),
+    many: (keys: ReadonlyArray<string>) => runScript(getEachScript, keys, noArgs),
     answer: stringOrNull
   })
   const getWithTimeToLiveOne = batcher.kind({
@@ -328,7 +395,7 @@ export const fromRedis = (redis: Redis, batching: boolean): Client => {
     get: getOne,
     getWithTimeToLive: getWithTimeToLiveOne,
     set: (key, value, timeToLive) => setOne({ key, value, timeToLive }),
-    mget: afterBatch(plain.mget),
+    getMany: afterBatch(plain.getMany),
     setIfAbsent: afterBatch(plain.setIfAbsent),
     setMany: afterBatch(plain.setMany),
     deleteIfEquals: afterBatch(plain.deleteIfEquals),

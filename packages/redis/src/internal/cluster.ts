@@ -1,6 +1,6 @@
 /**
  * The Cluster side of the only two modules that touch ioredis (the other is `client.ts`). A multi-key command is
- * split by hash slot, one command per slot, all sent at once: MGET answers are put back in the caller's order,
+ * split by hash slot, one command per slot, all sent at once: GET answers are put back in the caller's order,
  * MULTI/EXEC is atomic within each slot (never across slots), UNLINK counts are summed. SCAN runs on every master,
  * listed afresh for every scan so that a failover is followed.
  */
@@ -18,16 +18,21 @@ import {
   acquireDriver,
   type Client,
   type CommonSettings,
+  evalScript,
+  evalShaScript,
   fromRedis,
+  getEach,
+  isNoScript,
   type NodeOptions,
   nodeOptions,
   reconnectDelay,
   type ScriptRunner,
   scannerOf,
   singleKey,
-  transaction
+  transaction,
+  valuesOrFirstError
 } from "./client.js"
-import { fromDriver, UnexpectedReply } from "./errors.js"
+import { fromDriver } from "./errors.js"
 
 /**
  * Where the Cluster is and how to ride out its reconfigurations. Durations are whole milliseconds.
@@ -78,8 +83,6 @@ const settleAll = <A>(promises: ReadonlyArray<Promise<A>>): Promise<Array<A>> =>
   )
 
 const sum = (counts: ReadonlyArray<number>): number => counts.reduce((total, n) => total + n, 0)
-
-const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith("NOSCRIPT")
 
 /** The message ioredis gives a command whose timer ran out; `fromDriver` maps it to `CacheTimeoutError`. */
 const timedOut = "Command timed out"
@@ -237,8 +240,8 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
 
   const runScript: ScriptRunner = (s, keys, args) => {
     const later = calls.later()
-    return cluster.evalsha(s.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
-      if (isNoScript(error)) return later(() => cluster.eval(s.source, keys.length, ...keys, ...args))
+    return evalShaScript(cluster, s, keys, args).catch((error: unknown) => {
+      if (isNoScript(error)) return later(() => evalScript(cluster, s, keys, args))
       throw error
     })
   }
@@ -256,19 +259,18 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
     persist: onKey(commands.persist),
     incrementBy: onKey(commands.incrementBy),
     ping: () => calls.bounded(commandTimeout, () => cluster.ping()),
-    mget: (keys) => {
-      const values = new Array<string | null>(keys.length).fill(null)
+    // GET of every key, one read-only script call per slot: the values in the caller's order, or the error of the
+    // first key (in that order) that failed, as on a standalone server.
+    getMany: (keys) => {
+      const answers = new Array<unknown>(keys.length).fill(null)
       return perSlot(keys, itself, (group) =>
-        cluster.mget(group.items).then((reply) => {
-          if (reply.length !== group.items.length) {
-            throw new UnexpectedReply("MGET answered with a different number of values than keys asked")
-          }
-          reply.forEach((value, i) => {
+        getEach(runScript, group.items).then((reply) => {
+          reply.forEach((answer, i) => {
             const index = group.indices[i]
-            if (index !== undefined) values[index] = value
+            if (index !== undefined) answers[index] = answer
           })
         })
-      ).then(() => values)
+      ).then(() => valuesOrFirstError(answers))
     },
     setMany: (entries) =>
       perSlot(entries, keyOfEntry, (group) => transaction(cluster, group.items)).then(() => undefined),

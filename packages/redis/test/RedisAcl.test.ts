@@ -1,0 +1,84 @@
+/**
+ * The conformance suite (the lock tests with it) as an ACL user allowed exactly the commands README.md lists and the
+ * keys `~<prefix>*`, on a standalone server and on a three-master Cluster of our own. The list is read from
+ * README.md, so the documentation and the commands Cachet sends (inside scripts too) cannot drift apart. Afterwards
+ * the servers' ACL LOG must be empty: a refusal the core swallows (a lock release) shows there.
+ */
+import { readFile } from "node:fs/promises"
+import { RedisCache } from "@cachet/redis"
+import { CacheSuite } from "@cachet/testing"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as TestServices from "effect/TestServices"
+import { call, startCluster } from "./cluster.js"
+import { startServer, uniquePrefix } from "./harness.js"
+
+const readme = (await readFile(new URL("../../../README.md", import.meta.url), "utf8")).replace(/\s+/g, " ")
+
+/** The commands in backticks of README.md's sentence that contains `lead`, from `lead` to the sentence's end. */
+const documented = (lead: string): ReadonlyArray<string> => {
+  const start = readme.indexOf(lead)
+  if (start === -1) throw new Error(`README.md no longer says "${lead}"`)
+  const rest = readme.slice(start + lead.length)
+  const sentence = rest.slice(0, rest.search(/\.( |$)/))
+  return [...sentence.matchAll(/`([^`]+)`/g)].flatMap((match) => (match[1] ?? "").split(" ")).filter(Boolean)
+}
+
+const standaloneCommands = documented("restricted to `~<prefix>*` needs the commands")
+const clusterCommands = [...standaloneCommands, ...documented("An ACL user on a Cluster also needs")]
+
+const user = "cachet-acl"
+const password = "acl-password-1"
+const prefix = uniquePrefix("acl")
+
+/** ACL SETUSER arguments: nothing but `commands` and the keys under `prefix`. */
+const setUser = (commands: ReadonlyArray<string>): ReadonlyArray<string> => [
+  "SETUSER",
+  user,
+  "reset",
+  "on",
+  `>${password}`,
+  `~${prefix}*`,
+  "resetchannels",
+  "nocommands",
+  ...commands.map((command) => `+${command}`)
+]
+
+const own = await startServer()
+const local = await startCluster({ replicas: false })
+afterAll(() => Promise.all([own.stop(), local.stop()]))
+
+// On a separate connection of the test's own (the default user), never the cache's.
+await call(own.port, "ACL", ...setUser(standaloneCommands))
+await Promise.all(local.ports.map((port) => call(port, "ACL", ...setUser(clusterCommands))))
+
+const advance = {
+  advance: (duration: Parameters<typeof Effect.sleep>[0]) => TestServices.provideLive(Effect.sleep(duration))
+}
+const credentials = { username: user, password: Redacted.make(password), prefix }
+
+describe("an ACL user with exactly the commands README.md lists", () => {
+  it("README.md lists the commands", () => {
+    expect(standaloneCommands).toEqual(expect.arrayContaining(["get", "set", "eval", "evalsha", "auth"]))
+    expect(clusterCommands).toEqual(expect.arrayContaining(["cluster|slots", "cluster|info"]))
+  })
+
+  CacheSuite.run("RedisCache", RedisCache.layer({ url: own.url, ...credentials }), advance)
+
+  CacheSuite.run(
+    "RedisCache on a Cluster",
+    RedisCache.layer({ cluster: { nodes: local.nodes }, commandTimeout: "2 seconds", ...credentials }),
+    advance
+  )
+
+  // Last in the file: the tests of a file run one by one, in order. The refusals any connection of the cache met.
+  it.live("no command of the suites was refused", () =>
+    Effect.gen(function* () {
+      const logs = yield* Effect.forEach([own.port, ...local.ports], (port) =>
+        Effect.promise(() => call(port, "ACL", "LOG"))
+      )
+      expect(logs).toEqual(logs.map(() => []))
+    })
+  )
+})
