@@ -4,29 +4,15 @@
  * README.md, so the documentation and the commands Cachet sends (inside scripts too) cannot drift apart. Afterwards
  * the servers' ACL LOG must be empty: a refusal the core swallows (a lock release) shows there.
  */
-import { readFile } from "node:fs/promises"
 import { RedisCache } from "@cachet/redis"
 import { CacheSuite } from "@cachet/testing"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as TestServices from "effect/TestServices"
+import { clusterCommands, standaloneCommands } from "./aclCommands.js"
 import { call, startCluster } from "./cluster.js"
 import { startServer, uniquePrefix } from "./harness.js"
-
-const readme = (await readFile(new URL("../../../README.md", import.meta.url), "utf8")).replace(/\s+/g, " ")
-
-/** The commands in backticks of README.md's sentence that contains `lead`, from `lead` to the sentence's end. */
-const documented = (lead: string): ReadonlyArray<string> => {
-  const start = readme.indexOf(lead)
-  if (start === -1) throw new Error(`README.md no longer says "${lead}"`)
-  const rest = readme.slice(start + lead.length)
-  const sentence = rest.slice(0, rest.search(/\.( |$)/))
-  return [...sentence.matchAll(/`([^`]+)`/g)].flatMap((match) => (match[1] ?? "").split(" ")).filter(Boolean)
-}
-
-const standaloneCommands = documented("restricted to `~<prefix>*` needs the commands")
-const clusterCommands = [...standaloneCommands, ...documented("An ACL user on a Cluster also needs")]
 
 const user = "cachet-acl"
 const password = "acl-password-1"

@@ -12,6 +12,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { Redis } from "ioredis"
+import { standaloneCommands } from "./aclCommands.js"
 import { admin, anyServer, externalUrl, redisCli, server, uniquePrefix } from "./harness.js"
 
 // These reconfigure a server or fill it with foreign keys: never on a shared one given by REDIS_URL.
@@ -91,27 +92,7 @@ describe("RedisCache", () => {
           "~acl:*",
           "resetchannels",
           "-@all",
-          ...[
-            "get",
-            "set",
-            "mget",
-            "incrby",
-            "multi",
-            "exec",
-            "unlink",
-            "exists",
-            "pttl",
-            "pexpire",
-            "persist",
-            "scan",
-            "ping",
-            "eval",
-            "evalsha",
-            "eval_ro",
-            "evalsha_ro",
-            "hello",
-            "auth"
-          ].map((command) => `+${command}`)
+          ...standaloneCommands.map((command) => `+${command}`)
         )
       )
       const options = { url: s.url, username: "cachet", password: Redacted.make("acl-password-1") }

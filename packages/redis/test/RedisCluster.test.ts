@@ -19,6 +19,7 @@ import { Cluster } from "ioredis"
 import * as internalBackend from "../src/internal/backend.js"
 import * as circuit from "../src/internal/circuit.js"
 import { fromCluster } from "../src/internal/cluster.js"
+import { clusterCommands } from "./aclCommands.js"
 import { call, clusterNodes, startCluster, text } from "./cluster.js"
 import { bounded, freePort, server, silentServer, uniquePrefix } from "./harness.js"
 
@@ -245,9 +246,6 @@ describe("RedisCache on a Cluster", () => {
     Effect.gen(function* () {
       const prefix = uniquePrefix("acl")
       const user = `cachet-${prefix.split(":")[2]}`
-      const commands = ["get", "set", "mget", "incrby", "multi", "exec", "unlink", "exists", "pttl", "pexpire"]
-      const more = ["persist", "scan", "ping", "eval", "evalsha", "eval_ro", "evalsha_ro", "hello", "auth"]
-      const ofCluster = ["cluster|slots", "cluster|info", "readonly", "client|setname"]
       yield* Effect.acquireRelease(
         Effect.forEach(masters, (port) =>
           Effect.promise(() =>
@@ -262,7 +260,7 @@ describe("RedisCache on a Cluster", () => {
               `~${prefix}*`,
               "resetchannels",
               "-@all",
-              ...[...commands, ...more, ...ofCluster].map((c) => `+${c}`)
+              ...clusterCommands.map((c) => `+${c}`)
             )
           )
         ),
