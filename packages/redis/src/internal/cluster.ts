@@ -110,7 +110,7 @@ export const fromCluster = (cluster: Cluster): Client => ({
   },
   // A command can wait between redirections and retries (TRYAGAIN, CLUSTERDOWN) without a command timer of its own
   // running: the backend bounds each call as a whole instead.
-  enforcesCommandTimeout: false
+  commandTimeout: undefined
 })
 
 type Options = Omit<ClusterOptions, "redisOptions"> & { readonly redisOptions: NodeOptions }
