@@ -4,6 +4,7 @@
  * unhandled, and the layer must come back soon after the server does.
  */
 import { CacheResult } from "@cachet/core"
+import type { CacheError } from "@cachet/core/CacheError"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -11,6 +12,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
+import * as internalBackend from "../src/internal/backend.js"
+import * as circuit from "../src/internal/circuit.js"
+import type { Client } from "../src/internal/client.js"
 import { admin, bounded, externalUrl, server } from "./harness.js"
 
 const range = (n: number): ReadonlyArray<number> => Array.from({ length: n }, (_, i) => i)
@@ -122,6 +126,81 @@ describe.skipIf(externalUrl !== undefined)("RedisCache under load", () => {
       expect(answer).toEqual(CacheResult.miss)
       expect(rejections).toEqual([])
       yield* Effect.log(`recovered ${recovery} ms after the restart`)
+    })
+  )
+})
+
+/** A client whose every command answers with `answer()`, and that claims to enforce a command timeout. */
+const fakeClient = (answer: () => Promise<never>): Client => ({
+  get: answer,
+  getWithTimeToLive: answer,
+  mget: answer,
+  set: answer,
+  setIfAbsent: answer,
+  setMany: answer,
+  deleteIfEquals: answer,
+  unlink: answer,
+  exists: answer,
+  pttl: answer,
+  pexpire: answer,
+  persist: answer,
+  incrementBy: answer,
+  scanners: () => [answer],
+  ping: answer,
+  commandTimeout: 100
+})
+
+const failureOf = <A>(effect: Effect.Effect<A, CacheError>) =>
+  Effect.map(bounded(Effect.exit(effect), "5 seconds"), (exit) =>
+    Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : undefined
+  )
+
+describe("per-command runner", () => {
+  it.scopedLive(
+    "a driver that never answers, though it claims a command timeout: CacheTimeoutError at the deadline",
+    () =>
+      Effect.gen(function* () {
+        const backend = internalBackend.make(
+          fakeClient(() => new Promise<never>(() => {})),
+          { commandTimeout: 100, circuit: circuit.disabled }
+        )
+        const failures = yield* Effect.forEach(
+          [backend.get("k"), backend.setMany([{ key: "k", value: "v", timeToLive: undefined }]), backend.ping],
+          failureOf,
+          { concurrency: "unbounded" }
+        )
+        for (const failure of failures) {
+          expect(failure).toMatchObject({ _tag: "Some", value: { _tag: "CacheTimeoutError", code: "COMMAND_TIMEOUT" } })
+        }
+      })
+  )
+
+  it.scopedLive("a driver that rejects with a hostile value: a typed failure, no unhandled rejection", () =>
+    Effect.gen(function* () {
+      const rejections = yield* unhandledRejections
+      const hostile = new Proxy(
+        {},
+        {
+          get: () => {
+            throw new Error("get trap")
+          },
+          getPrototypeOf: () => {
+            throw new Error("getPrototypeOf trap")
+          }
+        }
+      )
+      const closed = new Error("Connection is closed.")
+      Object.assign(closed, { previousErrors: [closed] })
+      for (const reason of [hostile, closed]) {
+        const backend = internalBackend.make(
+          fakeClient(() => Promise.reject(reason)),
+          { commandTimeout: 1000, circuit: circuit.disabled }
+        )
+        const failure = yield* failureOf(backend.setMany([{ key: "k", value: "v", timeToLive: undefined }]))
+        expect(failure).toMatchObject({ _tag: "Some", value: { _tag: "CacheUnavailableError" } })
+      }
+      yield* Effect.sleep("50 millis")
+      expect(rejections).toEqual([])
     })
   )
 })
