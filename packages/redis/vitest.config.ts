@@ -1,4 +1,4 @@
-import { defineProject } from "vitest/config"
+import { configDefaults, defineProject } from "vitest/config"
 
 export default defineProject({
   resolve: { conditions: ["@cachet/source"] },
@@ -6,6 +6,8 @@ export default defineProject({
   test: {
     name: "redis",
     include: ["test/**/*.test.ts"],
+    // The soak is a project of its own, run after this one (vitest.soak.config.ts).
+    exclude: [...configDefaults.exclude, "test/RedisSoak.test.ts"],
     // Fault tests wait on real servers (restarts, pauses, reconnect backoff); every operation is bounded inside.
     testTimeout: 30_000,
     hookTimeout: 30_000
