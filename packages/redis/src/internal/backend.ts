@@ -10,10 +10,11 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { type CircuitBreaker, CircuitOpen } from "./circuit.js"
 import type { Client, Scanner } from "./client.js"
+import * as Deadline from "./deadline.js"
 import { fromDriver, UnexpectedReply } from "./errors.js"
 
 export interface Settings {
-  /** Milliseconds; enforced here only when the client does not enforce a command timeout itself. */
+  /** Milliseconds; the deadline of every command, unless the client's driver has a command timeout of its own. */
   readonly commandTimeout: number
   readonly circuit: CircuitBreaker
 }
@@ -62,52 +63,52 @@ export const make = (client: Client, settings: Settings): Backend => {
     }
   }
 
-  // Every command goes through here: one `Effect.async` and one promise, no fiber. The clients this package creates
-  // and every Cluster client enforce the command timeout themselves (`timeout` undefined: no timer here); a
-  // standalone client handed to `layerFromClient` without a timeout of its own gets a timer per command. No canceller on purpose: an interrupted
-  // command still settles (or times out) and tells the circuit breaker, so a half-open probe is never left pending.
-  const runner =
-    (timeout: number | undefined) =>
-    <A, B>(
-      operation: string,
-      key: string | undefined,
-      command: () => Promise<A>,
-      reply: (a: A) => B
-    ): Effect.Effect<B, CacheError> =>
-      Effect.async<B, CacheError>((resume) => {
-        const refused = circuit.admit(operation, key)
-        if (refused !== undefined) return resume(Effect.fail(refused))
-        let settled = false
-        const fail = (error: CacheError) => {
-          if (settled) return
-          settled = true
-          if (timer !== undefined) clearTimeout(timer)
-          circuit.onFailure(error)
-          resume(Effect.fail(error))
-        }
-        const timer =
-          timeout === undefined
-            ? undefined
-            : setTimeout(() => fail(new CacheTimeoutError({ operation, key, code: "COMMAND_TIMEOUT" })), timeout)
-        let promise: Promise<A>
-        try {
-          promise = command()
-        } catch (driverError) {
-          return fail(failure(driverError, operation, key))
-        }
-        promise.then(
-          (a) => {
-            if (settled) return
-            settled = true
-            if (timer !== undefined) clearTimeout(timer)
-            circuit.onSuccess()
-            resume(decode(reply, a, operation, key))
-          },
-          (driverError: unknown) => fail(failure(driverError, operation, key))
-        )
-      })
-
-  const call = runner(client.enforcesCommandTimeout ? undefined : settings.commandTimeout)
+  // Every command goes through here: one `Effect.async` and one promise, no fiber. Its deadline is this backend's own
+  // (the driver's timeout, when it enforces one, is the same length): whatever the driver does, even never settling,
+  // the caller is answered with `CacheTimeoutError` once it passes. No canceller on purpose: an interrupted command
+  // still settles (or times out) and tells the circuit breaker, so a half-open probe is never left pending.
+  const deadlines = Deadline.make(client.commandTimeout ?? settings.commandTimeout)
+  const call = <A, B>(
+    operation: string,
+    key: string | undefined,
+    command: () => Promise<A>,
+    reply: (a: A) => B
+  ): Effect.Effect<B, CacheError> =>
+    Effect.async<B, CacheError>((resume) => {
+      // A failure can be instant (an open circuit, no connection): answered in the same turn, a caller retrying in a
+      // loop would keep timers and I/O, the reconnection among them, from ever running. So every failure answers
+      // from a later turn of the event loop; a success answers at once.
+      const refused = circuit.admit(operation, key)
+      if (refused !== undefined) {
+        setImmediate(resume, Effect.fail(refused))
+        return
+      }
+      let settled = false
+      const fail = (error: CacheError): void => {
+        if (settled) return
+        settled = true
+        setImmediate(resume, Effect.fail(error))
+        deadlines.end(pending)
+        circuit.onFailure(error)
+      }
+      const pending = new Deadline.Pending(() =>
+        fail(new CacheTimeoutError({ operation, key, code: "COMMAND_TIMEOUT" }))
+      )
+      const succeed = (a: A): void => {
+        if (settled) return
+        settled = true
+        deadlines.end(pending)
+        circuit.onSuccess()
+        resume(decode(reply, a, operation, key))
+      }
+      const failWith = (driverError: unknown): void => fail(failure(driverError, operation, key))
+      deadlines.start(pending)
+      try {
+        command().then(succeed, failWith)
+      } catch (driverError) {
+        failWith(driverError)
+      }
+    })
 
   const decodeWithTimeToLive = (reply: unknown): ValueWithTimeToLive | undefined => {
     if (reply === null) return undefined

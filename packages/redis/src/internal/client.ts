@@ -51,8 +51,8 @@ export interface Client {
   /** One scanner per server holding a share of the keys: one for a standalone server, one per master. */
   readonly scanners: () => ReadonlyArray<Scanner>
   readonly ping: () => Promise<unknown>
-  /** Whether the driver enforces a command timeout itself; if not, the backend bounds every command. */
-  readonly enforcesCommandTimeout: boolean
+  /** Milliseconds: the command timeout the driver enforces itself, if any; the backend's deadline matches it. */
+  readonly commandTimeout: number | undefined
 }
 
 /**
@@ -245,7 +245,7 @@ export const transaction = (redis: Commands, entries: ReadonlyArray<Entry>): Pro
 export const singleKey = (
   redis: Commands,
   runScript: ScriptRunner
-): Omit<Client, "getMany" | "setMany" | "unlink" | "scanners" | "enforcesCommandTimeout"> => ({
+): Omit<Client, "getMany" | "setMany" | "unlink" | "scanners" | "commandTimeout"> => ({
   get: (key) => redis.get(key),
   getWithTimeToLive: (key) => runScript(getWithTimeToLiveScript, [key], noArgs),
   set: (key, value, timeToLive) =>
@@ -349,7 +349,7 @@ export const fromRedis = (redis: Redis, batching: boolean): Client => {
     // ioredis copies its arguments into a new array, so handing it the caller's readonly array is safe.
     unlink: (keys) => redis.unlink(keys as Array<string>),
     scanners: () => scanners,
-    enforcesCommandTimeout: typeof redis.options.commandTimeout === "number"
+    commandTimeout: redis.options.commandTimeout
   }
   if (!batching) return plain
 
@@ -407,7 +407,7 @@ export const fromRedis = (redis: Redis, batching: boolean): Client => {
     incrementBy: afterBatch(plain.incrementBy),
     scanners: () => scannersAfterBatch,
     ping: afterBatch(plain.ping),
-    enforcesCommandTimeout: plain.enforcesCommandTimeout
+    commandTimeout: plain.commandTimeout
   }
 }
 

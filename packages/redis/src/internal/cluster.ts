@@ -292,7 +292,7 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
     },
     // Every call above is bounded here, redirections and retries included (the node connections' own command
     // timers restart with each MULTI/EXEC a Cluster re-sends).
-    enforcesCommandTimeout: true
+    commandTimeout
   }
 }
 

@@ -32,39 +32,92 @@ export class RedisDriverError extends Error {
   }
 }
 
-const stringField = (u: object, field: string): string | undefined => {
-  const value: unknown = Reflect.get(u, field)
+// A driver error is read defensively: ioredis shares one error among every command of a dropped connection and lists
+// it in its own `previousErrors`, and a user's client (or a wrapper around it) may reject with anything at all. So a
+// copy keeps at most `maxPrevious` previous errors per error, `maxDepth` levels of nesting and `maxCopies` errors in
+// all, drops any error already on the path from the root (a cycle), and treats a field whose read throws as absent.
+const maxPrevious = 16
+const maxDepth = 4
+const maxCopies = 64
+
+const field = (u: object, name: string | number): unknown => {
+  try {
+    return Reflect.get(u, name)
+  } catch {
+    return undefined
+  }
+}
+
+const stringField = (u: object, name: string): string | undefined => {
+  const value = field(u, name)
   return typeof value === "string" ? value : undefined
 }
 
-const sanitize = (u: unknown): RedisDriverError => {
-  if (u instanceof RedisDriverError) return u
-  if (typeof u === "object" && u !== null) {
-    const name = stringField(u, "name") ?? "Error"
-    const message = stringField(u, "message") ?? ""
-    const previous: unknown = Reflect.get(u, "previousErrors")
-    const lastNodeError: unknown = Reflect.get(u, "lastNodeError")
-    const copy = new RedisDriverError(
-      name,
-      message,
-      stringField(u, "code"),
-      stringField(u, "syscall"),
-      Array.isArray(previous) ? previous.map(sanitize) : undefined,
-      lastNodeError === undefined || lastNodeError === null ? undefined : sanitize(lastNodeError)
-    )
-    const stack = stringField(u, "stack")
-    if (stack !== undefined) copy.stack = stack
-    return copy
+const isArray = (u: unknown): u is ReadonlyArray<unknown> => {
+  try {
+    return Array.isArray(u)
+  } catch {
+    // A revoked Proxy.
+    return false
   }
-  return new RedisDriverError(
-    "Error",
-    typeof u === "string" ? u : "unknown failure",
-    undefined,
-    undefined,
-    undefined,
-    undefined
-  )
 }
+
+interface Copying {
+  /** The errors from the root down to the one being copied. */
+  readonly path: Array<object>
+  copies: number
+}
+
+const copyOf = (u: unknown, copying: Copying): RedisDriverError | undefined => {
+  if (typeof u !== "object" || u === null) {
+    copying.copies++
+    return new RedisDriverError(
+      "Error",
+      typeof u === "string" ? u : "unknown failure",
+      undefined,
+      undefined,
+      undefined,
+      undefined
+    )
+  }
+  if (copying.path.includes(u)) return undefined
+  copying.copies++
+  const nested = copying.path.length < maxDepth
+  copying.path.push(u)
+  const previousErrors = nested ? previousOf(field(u, "previousErrors"), copying) : undefined
+  const lastNode = nested ? field(u, "lastNodeError") : undefined
+  const lastNodeError =
+    lastNode === undefined || lastNode === null || copying.copies >= maxCopies ? undefined : copyOf(lastNode, copying)
+  copying.path.pop()
+  const copy = new RedisDriverError(
+    stringField(u, "name") ?? "Error",
+    stringField(u, "message") ?? "",
+    stringField(u, "code"),
+    stringField(u, "syscall"),
+    previousErrors,
+    lastNodeError
+  )
+  const stack = stringField(u, "stack")
+  if (stack !== undefined) copy.stack = stack
+  return copy
+}
+
+const previousOf = (previous: unknown, copying: Copying): ReadonlyArray<RedisDriverError> | undefined => {
+  if (!isArray(previous)) return undefined
+  const length = field(previous, "length")
+  const count = typeof length === "number" ? Math.min(length, maxPrevious) : 0
+  const copies: Array<RedisDriverError> = []
+  for (let i = 0; i < count && copying.copies < maxCopies; i++) {
+    const copy = copyOf(field(previous, i), copying)
+    if (copy !== undefined) copies.push(copy)
+  }
+  return copies
+}
+
+/** A copy of whatever the driver rejected with, safe to keep and to log; never throws. */
+const sanitize = (u: unknown): RedisDriverError =>
+  copyOf(u, { path: [], copies: 0 }) ??
+  new RedisDriverError("Error", "unknown failure", undefined, undefined, undefined, undefined)
 
 /**
  * A reply of a shape the command never gives (a script answering something else, a batch of the wrong length):
@@ -77,18 +130,19 @@ export class UnexpectedReply extends Error {
 type UnavailableCode = CacheUnavailableError["code"]
 type CommandCode = CacheCommandError["code"]
 
-const socketCodes: Record<string, UnavailableCode> = {
-  ECONNREFUSED: "CONNECTION_REFUSED",
-  ECONNRESET: "CONNECTION_RESET",
-  EPIPE: "CONNECTION_RESET",
-  ECONNABORTED: "CONNECTION_RESET",
-  ENOTFOUND: "UNAVAILABLE",
-  EAI_AGAIN: "UNAVAILABLE",
-  EHOSTUNREACH: "UNAVAILABLE",
-  ENETUNREACH: "UNAVAILABLE",
-  EHOSTDOWN: "UNAVAILABLE",
-  ENETDOWN: "UNAVAILABLE"
-}
+// A Map, not an object: a code such as `constructor` or `__proto__` must find nothing.
+const socketCodes: ReadonlyMap<string, UnavailableCode> = new Map([
+  ["ECONNREFUSED", "CONNECTION_REFUSED"],
+  ["ECONNRESET", "CONNECTION_RESET"],
+  ["EPIPE", "CONNECTION_RESET"],
+  ["ECONNABORTED", "CONNECTION_RESET"],
+  ["ENOTFOUND", "UNAVAILABLE"],
+  ["EAI_AGAIN", "UNAVAILABLE"],
+  ["EHOSTUNREACH", "UNAVAILABLE"],
+  ["ENETUNREACH", "UNAVAILABLE"],
+  ["EHOSTDOWN", "UNAVAILABLE"],
+  ["ENETDOWN", "UNAVAILABLE"]
+])
 
 // A reply error starts with its code word (`WRONGTYPE ...`, `OOM ...`); inside a Lua script Redis keeps the code
 // but may prefix `ERR Error running script`, so the word is looked up anywhere in the message as a fallback.
@@ -149,15 +203,17 @@ const isUnavailableCode = (code: string): code is UnavailableCode =>
 /**
  * The `CacheError` for a driver failure of `operation` on `key`.
  */
-export const fromDriver = (error: unknown, operation: string, key: string | undefined): CacheError => {
-  const cause = sanitize(error)
+export const fromDriver = (error: unknown, operation: string, key: string | undefined): CacheError =>
+  classify(sanitize(error), operation, key)
+
+const classify = (cause: RedisDriverError, operation: string, key: string | undefined): CacheError => {
   const message = cause.message
   if (message === "Command timed out") {
     return new CacheTimeoutError({ operation, key, cause, code: "COMMAND_TIMEOUT" })
   }
   if (cause.code !== undefined) {
     if (cause.code === "ETIMEDOUT") return new CacheTimeoutError({ operation, key, cause, code: "CONNECT_TIMEOUT" })
-    const socket = socketCodes[cause.code]
+    const socket = socketCodes.get(cause.code)
     if (socket !== undefined) return new CacheUnavailableError({ operation, key, cause, code: socket })
   }
   if (cause.name === "ClusterAllFailedError") {
@@ -165,7 +221,7 @@ export const fromDriver = (error: unknown, operation: string, key: string | unde
     // cause.
     return cause.lastNodeError === undefined
       ? new CacheUnavailableError({ operation, key, cause, code: "UNAVAILABLE" })
-      : fromDriver(cause.lastNodeError, operation, key)
+      : classify(cause.lastNodeError, operation, key)
   }
   if (message.startsWith("Too many Cluster redirections")) {
     // Redirected or told to try again until the bound: the Cluster is still moving slots or electing a master.
@@ -189,7 +245,7 @@ export const fromDriver = (error: unknown, operation: string, key: string | unde
   if (message.startsWith("EXECABORT") && cause.previousErrors !== undefined) {
     // The transaction was refused because a queued command was: that command's error is the real answer.
     for (const previous of cause.previousErrors) {
-      const mapped = fromDriver(previous, operation, key)
+      const mapped = classify(previous, operation, key)
       if (mapped._tag !== "CacheCommandError" || mapped.code !== "COMMAND_FAILED") return mapped
     }
   }
