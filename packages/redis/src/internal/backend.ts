@@ -44,8 +44,18 @@ const toVoid = (): void => undefined
 const decimal = /^-?[0-9]+$/
 
 // A Cluster's client breaks per master (`cluster.ts`): an open circuit there is this operation's, on this key.
+// `instanceof` runs a proxy's getPrototypeOf trap, which may throw: whatever the driver rejects with must be read
+// without throwing (a throw here would leave the caller to its deadline and reach an unhandled rejection).
+const isCircuitOpen = (driverError: unknown): boolean => {
+  try {
+    return driverError instanceof CircuitOpen
+  } catch {
+    return false
+  }
+}
+
 const failure = (driverError: unknown, operation: string, key: string | undefined): CacheError =>
-  driverError instanceof CircuitOpen
+  isCircuitOpen(driverError)
     ? new CacheUnavailableError({ operation, key, code: "CIRCUIT_OPEN" })
     : fromDriver(driverError, operation, key)
 

@@ -27,6 +27,16 @@ const hasUnsafeInteger = (value: unknown): boolean => {
   return false
 }
 
+// The JSON codec refuses an own `__proto__` key (decoding drops such keys, so that stored data never sets a
+// prototype): that refusal has a test of its own.
+const hasPrototypeKey = (value: unknown): boolean => {
+  if (Array.isArray(value)) return value.some(hasPrototypeKey)
+  if (typeof value === "object" && value !== null) {
+    return Object.hasOwn(value, "__proto__") || Object.values(value).some(hasPrototypeKey)
+  }
+  return false
+}
+
 const viaJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value))
 
 /** @internal */
@@ -91,7 +101,7 @@ export const operations = ({ test, prop }: Harness): void => {
 
     prop(
       "any JSON value round-trips through set and get",
-      { value: FastCheck.jsonValue().filter((value) => !hasUnsafeInteger(value)) },
+      { value: FastCheck.jsonValue().filter((value) => !hasUnsafeInteger(value) && !hasPrototypeKey(value)) },
       ({ value }, { ns }) =>
         Effect.gen(function* () {
           yield* ns.set("k", value)
