@@ -179,8 +179,18 @@ export declare namespace Cache {
     readonly increment: (key: string, by?: number | bigint) => Effect.Effect<bigint, CacheError>
     /** Atomically subtract `by` (default 1). */
     readonly decrement: (key: string, by?: number | bigint) => Effect.Effect<bigint, CacheError>
-    /** A view whose values are encoded and decoded with the schema (Date, BigInt, Option, classes round-trip). */
-    readonly forSchema: <A, I>(schema: Schema.Schema<A, I, never>) => View<A>
+    /**
+     * A view whose values are encoded and decoded with the schema (Date, BigInt, Option, classes round-trip). The
+     * schema's encoded side goes through the cache's codec, so it must be JSON-safe (`Schema.Date`, not
+     * `Schema.DateFromSelf`: see `RequireJsonEncoded`); with a `codec` the view uses that codec instead (for
+     * example `Codec.msgPack`, which carries dates and bytes), and then any encoded side compiles.
+     */
+    readonly forSchema: {
+      <A, I>(schema: Schema.Schema<A, I, never> & RequireJsonEncoded<I>): View<A>
+      <A, I>(schema: Schema.Schema<A, I, never>, codec: Codec): View<A>
+    }
+    /** The codec the service encodes values with. */
+    readonly codec: Codec
     readonly namespace: (name: string) => Service
     /** The backend's name, for metrics and logs. */
     readonly backend: string
@@ -282,6 +292,49 @@ export type JsonSafe<A> = A extends string | number | boolean | null
         : never
 
 /**
+ * What a schema may encode to for the JSON codec: `JsonSafe`, except that `unknown` parts (an encoded side the
+ * types cannot tell, such as `Schema.Unknown`'s) are left to the run-time check, and bytes (`Uint8Array`) and
+ * `undefined` are refused too.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JsonEncoded<I> = unknown extends I
+  ? I
+  : I extends string | number | boolean | null
+    ? I
+    : I extends
+          | bigint
+          | symbol
+          | undefined
+          | Date
+          | Uint8Array
+          | ((...args: ReadonlyArray<never>) => unknown)
+          | ReadonlyMap<unknown, unknown>
+          | ReadonlySet<unknown>
+      ? never
+      : I extends object
+        ? {
+            readonly [K in keyof I]: undefined extends I[K]
+              ? JsonEncoded<Exclude<I[K], undefined>> | undefined
+              : JsonEncoded<I[K]>
+          }
+        : never
+
+/**
+ * Accepts a schema whose encoded type is `JsonEncoded`; any other turns into an object type the schema cannot
+ * match, with what to do as its only property name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RequireJsonEncoded<I> = [I] extends [JsonEncoded<I>]
+  ? unknown
+  : {
+      readonly "this schema encodes to something JSON changes (a Date, a bigint, bytes): use a schema that encodes to JSON (Schema.Date, not Schema.DateFromSelf), or pass a codec: forSchema(schema, Codec.msgPack)": never
+    }
+
+/**
  * Accepts JSON-safe value types; any other type turns into an object type the value cannot match, with the
  * reason as its only property name.
  *
@@ -369,7 +422,7 @@ const makeCached = <Args extends ReadonlyArray<unknown>, A, E, R>(
  */
 export const cached: {
   <Args extends ReadonlyArray<unknown>, A, I>(
-    options: CachedOptions<Args, A> & { readonly schema: Schema.Schema<A, I, never> }
+    options: CachedOptions<Args, A> & { readonly schema: Schema.Schema<A, I, never> & RequireJsonEncoded<I> }
   ): {
     <E, R>(f: (...args: Args) => Effect.Effect<A, E, R>): CachedFunction<Args, A, E, R>
     (f: (...args: Args) => A): CachedFunction<Args, A, never, never>
@@ -388,7 +441,7 @@ export const cached: {
     const schema = options.schema
     return schema === undefined
       ? makeCached(options, jsonView<A>, f)
-      : makeCached(options, (cache) => cache.forSchema(schema), f)
+      : makeCached(options, (cache) => cache.forSchema(schema, cache.codec), f)
   }
 
 /**
@@ -502,7 +555,7 @@ export const refreshEvery: {
     key: string,
     lookup: Effect.Effect<A, E, R>,
     schedule: Schedule.Schedule<Out, unknown, R2>,
-    options: RefreshOptions & { readonly schema: Schema.Schema<A, I, never> }
+    options: RefreshOptions & { readonly schema: Schema.Schema<A, I, never> & RequireJsonEncoded<I> }
   ): Effect.Effect<Fiber.RuntimeFiber<void>, never, Cache | Scope.Scope | R | R2>
   <A, E, R, Out, R2>(
     key: string,
@@ -518,7 +571,7 @@ export const refreshEvery: {
 ): Effect.Effect<Fiber.RuntimeFiber<void>, never, Cache | Scope.Scope | R | R2> =>
   Effect.flatMap(Cache, (cache) => {
     const schema = options?.schema
-    const view = schema === undefined ? jsonView<A>(cache) : cache.forSchema(schema)
+    const view = schema === undefined ? jsonView<A>(cache) : cache.forSchema(schema, cache.codec)
     // The root namespace: refreshEvery writes through the service in context.
     const labels = [MetricLabel.make("backend", cache.backend), MetricLabel.make("namespace", "")]
     const ok = [...labels, MetricLabel.make("outcome", "ok")]
@@ -684,7 +737,7 @@ export const getOrSet: {
   <A, I, E, R>(
     key: string,
     lookup: Effect.Effect<A, E, R>,
-    options: Cache.GetOrSetOptions<A> & { readonly schema: Schema.Schema<A, I, never> }
+    options: Cache.GetOrSetOptions<A> & { readonly schema: Schema.Schema<A, I, never> & RequireJsonEncoded<I> }
   ): Effect.Effect<A, E | CacheError, Cache | R>
   <A, E, R>(
     key: string,
@@ -698,7 +751,8 @@ export const getOrSet: {
 ): Effect.Effect<A, E | CacheError, Cache | R> =>
   Effect.flatMap(Cache, (cache) => {
     const schema = options?.schema
-    return (schema === undefined ? jsonView<A>(cache) : cache.forSchema(schema)).getOrSet(key, lookup, options)
+    const view = schema === undefined ? jsonView<A>(cache) : cache.forSchema(schema, cache.codec)
+    return view.getOrSet(key, lookup, options)
   })
 
 /**
@@ -711,8 +765,11 @@ export const ping: Effect.Effect<Duration.Duration, CacheError, Cache> = Effect.
  * @since 0.1.0
  * @category accessors
  */
-export const forSchema = <A, I>(schema: Schema.Schema<A, I, never>): Effect.Effect<Cache.View<A>, never, Cache> =>
-  Effect.map(Cache, (cache) => cache.forSchema(schema))
+export const forSchema: {
+  <A, I>(schema: Schema.Schema<A, I, never> & RequireJsonEncoded<I>): Effect.Effect<Cache.View<A>, never, Cache>
+  <A, I>(schema: Schema.Schema<A, I, never>, codec: Codec): Effect.Effect<Cache.View<A>, never, Cache>
+} = <A, I>(schema: Schema.Schema<A, I, never>, codec?: Codec): Effect.Effect<Cache.View<A>, never, Cache> =>
+  Effect.map(Cache, (cache) => cache.forSchema(schema, codec ?? cache.codec))
 
 /**
  * @since 0.1.0

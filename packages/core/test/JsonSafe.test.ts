@@ -1,4 +1,5 @@
-import { Cache } from "@cachet/core"
+import { Cache, Codec } from "@cachet/core"
+import { MemoryCache } from "@cachet/memory"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -33,4 +34,35 @@ describe("JsonSafe", () => {
     assert.isFunction(sync)
     assert.isFunction(withSchema)
   })
+
+  it.effect("forSchema compiles only for schemas that encode to JSON, unless the view names a codec", () =>
+    Effect.gen(function* () {
+      const cache = yield* Cache.Cache
+      const fine = [
+        cache.forSchema(Schema.Date),
+        cache.forSchema(Schema.Struct({ at: Schema.Date, n: Schema.BigInt, tags: Schema.Array(Schema.String) })),
+        cache.forSchema(Schema.Option(Schema.Number)),
+        cache.forSchema(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+        cache.forSchema(Schema.Struct({ optional: Schema.optional(Schema.Number) }))
+      ]
+      // @ts-expect-error the encoded side is a Date, which JSON turns into a string
+      cache.forSchema(Schema.Struct({ at: Schema.DateFromSelf }))
+      // @ts-expect-error bytes are no JSON
+      cache.forSchema(Schema.Uint8ArrayFromSelf)
+      // @ts-expect-error a bigint is no JSON
+      Cache.forSchema(Schema.BigIntFromSelf)
+      // @ts-expect-error the option's schema encodes to a Date
+      Cache.getOrSet("k", Effect.succeed(new Date()), { schema: Schema.DateFromSelf })
+      // A binary codec carries them: name it.
+      const binary = cache.forSchema(Schema.Struct({ at: Schema.DateFromSelf }), Codec.msgPack)
+      yield* binary.set("at", { at: new Date(5) })
+      const read = yield* binary.get("at")
+      assert.isTrue(read._tag === "CacheHit" && read.value.at instanceof Date)
+      // One view per schema and codec: the JSON view of the same schema is another view.
+      const schema = Schema.Struct({ n: Schema.Number })
+      assert.strictEqual(cache.forSchema(schema), cache.forSchema(schema, cache.codec))
+      assert.notStrictEqual(cache.forSchema(schema), cache.forSchema(schema, Codec.msgPack))
+      assert.strictEqual(fine.length, 5)
+    }).pipe(Effect.provide(MemoryCache.layer()))
+  )
 })

@@ -617,19 +617,25 @@ const refusedValues = <A>(error: CacheInvalidInputError): ValueCodec<A> => ({
   }
 })
 
-/** Views keyed by their schema. */
+/** Views keyed by their schema and codec. */
 interface SchemaViews {
-  readonly get: <A, I>(schema: Schema.Schema<A, I, never>) => Cache.View<A> | undefined
-  readonly set: <A, I>(schema: Schema.Schema<A, I, never>, view: Cache.View<A>) => void
+  readonly get: <A, I>(schema: Schema.Schema<A, I, never>, codec: Codec) => Cache.View<A> | undefined
+  readonly set: <A, I>(schema: Schema.Schema<A, I, never>, codec: Codec, view: Cache.View<A>) => void
 }
 
 const makeSchemaViews = (): SchemaViews => {
-  const views = new WeakMap<object, unknown>()
+  const views = new WeakMap<object, Map<Codec, unknown>>()
   return {
     // Sound by construction: `set` is the only writer and stores, under a schema, a view of that schema's type.
-    get: <A, I>(schema: Schema.Schema<A, I, never>) => views.get(schema) as Cache.View<A> | undefined,
-    set: (schema, view) => {
-      views.set(schema, view)
+    get: <A, I>(schema: Schema.Schema<A, I, never>, codec: Codec) =>
+      views.get(schema)?.get(codec) as Cache.View<A> | undefined,
+    set: (schema, codec, view) => {
+      let byCodec = views.get(schema)
+      if (byCodec === undefined) {
+        byCodec = new Map()
+        views.set(schema, byCodec)
+      }
+      byCodec.set(codec, view)
     }
   }
 }
@@ -660,17 +666,18 @@ const makeService = (shared: Shared, place: Place, schemaViews: SchemaViews): Ca
     return observer.run(operation, key, shared.backend.increment(prefix + key, checked.right))
   }
 
-  const forSchema = <A, I>(schema: Schema.Schema<A, I, never>): Cache.View<A> => {
-    const checked = Validate.schema(schema)
+  const forSchema = <A, I>(schema: Schema.Schema<A, I, never>, codec: Codec = shared.codec): Cache.View<A> => {
+    const checked = Either.flatMap(Validate.schema(schema), () => Validate.codec(codec))
     if (Either.isLeft(checked)) {
       const error = poisoned ?? checked.left
       return makeView<A>({ shared, ...place, poisoned: error, values: refusedValues(error) })
     }
-    // One view per schema, so that single-flight spans every caller that reads through it.
-    const known = schemaViews.get(schema)
+    // One view per schema and codec, so that single-flight spans every caller that reads through it, and a value
+    // decoded through one codec never reaches a view of another.
+    const known = schemaViews.get(schema, codec)
     if (known !== undefined) return known
-    const typed = makeView<A>({ shared, ...place, values: schemaValue(shared.codec, schema) })
-    schemaViews.set(schema, typed)
+    const typed = makeView<A>({ shared, ...place, values: schemaValue(codec, schema) })
+    schemaViews.set(schema, codec, typed)
     return typed
   }
 
@@ -678,6 +685,7 @@ const makeService = (shared: Shared, place: Place, schemaViews: SchemaViews): Ca
     {
       ...view,
       backend: shared.backend.name,
+      codec: shared.codec,
       increment: (key, by = 1) => incrementBy("increment", key, by, false),
       decrement: (key, by = 1) => incrementBy("decrement", key, by, true),
       forSchema,

@@ -1,10 +1,12 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { constFalse, constVoid } from "effect/Function"
+import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Cache } from "../Cache.js"
 import { type CacheError, isRetryable } from "../CacheError.js"
 import * as CacheResult from "../CacheResult.js"
+import type { Codec } from "../Codec.js"
 import * as Outage from "./outage.js"
 import * as Validate from "./validate.js"
 
@@ -68,7 +70,8 @@ export const service = (self: Cache.Service): Cache.Service => {
     {
       ...self,
       ...view(self, self.backend),
-      forSchema: (schema) => view(self.forSchema(schema), self.backend),
+      forSchema: <A, I>(schema: Schema.Schema<A, I, never>, codec?: Codec) =>
+        view(self.forSchema(schema, codec ?? self.codec), self.backend),
       namespace: (name) => service(self.namespace(name))
     },
     outage

@@ -315,6 +315,18 @@ export const namespace = (input: unknown): Checked<string> => {
 }
 
 /** The schema of `forSchema`. */
+const codecOf = (operation: string, input: unknown): Checked<void> =>
+  isRecord(input) &&
+  Predicate.hasProperty(input, "encode") &&
+  isFunction(input.encode) &&
+  Predicate.hasProperty(input, "decode") &&
+  isFunction(input.decode)
+    ? ok
+    : refuse(operation, "INVALID_ARGUMENT", "the codec must have encode and decode functions")
+
+/** The codec of a typed view. */
+export const codec = (input: unknown): Checked<void> => codecOf("forSchema", input)
+
 export const schema = (input: unknown): Checked<void> =>
   Schema.isSchema(input) ? ok : refuse("forSchema", "INVALID_ARGUMENT", `expected a Schema, got ${describe(input)}`)
 
@@ -352,19 +364,7 @@ export const make = (input: Cache.Options, defaultPrefix: string): Checked<MakeP
       return yield* refuse("make", "INVALID_TIME_TO_LIVE", "defaultTimeToLive of zero would store nothing")
     }
     const spread = yield* jitter("make", undefined, input.timeToLiveJitter)
-    const codec: unknown = input.codec
-    if (
-      codec !== undefined &&
-      !(
-        isRecord(codec) &&
-        Predicate.hasProperty(codec, "encode") &&
-        isFunction(codec.encode) &&
-        Predicate.hasProperty(codec, "decode") &&
-        isFunction(codec.decode)
-      )
-    ) {
-      return yield* refuse("make", "INVALID_ARGUMENT", "the codec must have encode and decode functions")
-    }
+    if (input.codec !== undefined) yield* codecOf("make", input.codec)
     if (input.retry !== undefined && !Schedule.isSchedule(input.retry)) {
       return yield* refuse("make", "INVALID_ARGUMENT", "retry must be a Schedule")
     }

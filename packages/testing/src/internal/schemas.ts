@@ -263,7 +263,9 @@ export const schemas = ({ test }: Harness): void => {
       Effect.gen(function* () {
         yield* ns.forSchema(Schema.Date).set("string", new Date(0))
         expectHit(yield* ns.get("string"), "1970-01-01T00:00:00.000Z")
-        yield* cacheError(ns.forSchema(Schema.DateFromSelf).set("self", new Date(0)), "CacheEncodeError", [
+        // `forSchema(Schema.DateFromSelf)` does not compile under the JSON codec; a JavaScript caller, or one that
+        // names the codec, is refused at run time.
+        yield* cacheError(ns.forSchema(Schema.DateFromSelf, ns.codec).set("self", new Date(0)), "CacheEncodeError", [
           "UNSUPPORTED_VALUE"
         ])
         assert.isFalse(yield* ns.has("self"))
