@@ -275,48 +275,6 @@ describe("README", () => {
     )
     mkdirSync(join(app, "blocks"))
     servers = await startServers(work)
-    const project = (name: string): string => {
-      const dir = join(work, name)
-      mkdirSync(dir)
-      writeFileSync(join(dir, "package.json"), JSON.stringify({ name, private: true, type: "module" }))
-      return dir
-    }
-
-    it("a project that already has vitest 4 installs Cachet", async () => {
-      const dir = project("on-vitest-4")
-      const result = await run(
-        "npm",
-        [
-          "install",
-          "--no-audit",
-          "--no-fund",
-          "vitest@^4",
-          `effect@${installed("effect")}`,
-          `@effect/platform@${installed("@effect/platform")}`,
-          ...cachetTarballs()
-        ],
-        dir,
-        300_000
-      )
-      if (result.code !== 0) expect.fail(`npm install refused:\n${result.output}`)
-    }, 300_000)
-
-    it("a project on Effect 4 is told at install that Cachet needs the 3.x line", async () => {
-      const dir = project("on-effect-4")
-      const result = await run(
-        "npm",
-        ["install", "--no-audit", "--no-fund", "effect@^4", ...cachetTarballs()],
-        dir,
-        300_000
-      )
-      expect(result.code).not.toBe(0)
-      expect(result.output).toContain("ERESOLVE")
-      // npm names the first peer it cannot satisfy: Cachet's, or @effect/platform's on Cachet's behalf.
-      expect(result.output).toMatch(/Found: effect@4/)
-      expect(result.output).toMatch(/peer effect@"\^3\.\d+\.\d+"/)
-      expect(result.output).toContain("@cachet/core")
-    }, 300_000)
-
     for (const block of blocks) {
       const source = block.redis ? withLayerCheck(localized(block.source, servers)) : block.source
       writeFileSync(join(app, "blocks", block.file), source)
