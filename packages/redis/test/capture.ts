@@ -29,14 +29,15 @@ const chain = (u: unknown, seen = new Set<unknown>()): ReadonlyArray<unknown> =>
   return [u, ...["cause", "lastNodeError", "previousErrors"].flatMap((field) => chain(Reflect.get(u, field), seen))]
 }
 
+/** Everything about a failure that could carry a secret, as one text: it and its causes, with their stacks. */
+export const failureText = (failure: unknown): string =>
+  [...chain(failure).map(text), ...chain(failure).map((u) => String(Reflect.get(Object(u), "stack")))].join("\n")
+
 /**
- * Builds `layer` (and runs `use` on it, when given) with a logger that keeps every line and with the console
- * watched: the `Exit`, what the console was given, and everything that could carry a secret as one text.
+ * Runs `effect` with a logger that keeps every line and with the console watched: its `Exit`, the lines logged and
+ * what the console was given.
  */
-export const attempt = <A, E, B = unknown, E2 = never>(
-  layer: Layer.Layer<A, E>,
-  use?: (context: Context.Context<A>) => Effect.Effect<B, E2>
-) =>
+export const watched = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function* () {
     const logged: Array<string> = []
     const logger = Logger.make(({ message, cause, annotations }) => {
@@ -48,22 +49,37 @@ export const attempt = <A, E, B = unknown, E2 = never>(
         printed.push(text(args))
       })
     )
-    const exit = yield* bounded(
-      Effect.exit(
+    const exit = yield* Effect.exit(effect).pipe(
+      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+      Logger.withMinimumLogLevel(LogLevel.All),
+      Effect.ensuring(
+        Effect.sync(() => {
+          for (const spy of spies) spy.mockRestore()
+        })
+      )
+    )
+    return { exit, logged, printed }
+  })
+
+/**
+ * Builds `layer` (and runs `use` on it, when given) with a logger that keeps every line and with the console
+ * watched: the `Exit`, what the console was given, and everything that could carry a secret as one text.
+ */
+export const attempt = <A, E, B = unknown, E2 = never>(
+  layer: Layer.Layer<A, E>,
+  use?: (context: Context.Context<A>) => Effect.Effect<B, E2>
+) =>
+  Effect.gen(function* () {
+    const { exit, logged, printed } = yield* bounded(
+      watched(
         Effect.scoped(
           Effect.flatMap(
             Layer.build(layer),
             (context): Effect.Effect<unknown, E2> => (use === undefined ? Effect.void : use(context))
           )
         )
-      ).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Logger.withMinimumLogLevel(LogLevel.All)),
+      ),
       "10 seconds"
-    ).pipe(
-      Effect.ensuring(
-        Effect.sync(() => {
-          for (const spy of spies) spy.mockRestore()
-        })
-      )
     )
     const failures = Exit.isFailure(exit) ? [...Cause.failures(exit.cause), ...Cause.defects(exit.cause)] : []
     const everything = [
@@ -71,8 +87,7 @@ export const attempt = <A, E, B = unknown, E2 = never>(
       ...printed,
       Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "",
       text(exit),
-      ...failures.flatMap((failure) => chain(failure).map(text)),
-      ...failures.flatMap((failure) => chain(failure).map((u) => String(Reflect.get(Object(u), "stack"))))
+      ...failures.map(failureText)
     ].join("\n")
     const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
     return { exit, error, everything, printed }

@@ -249,6 +249,8 @@ export interface LocalSentinel {
   readonly master: () => Promise<number>
   /** The data nodes: the first master, then its replica. */
   readonly ports: readonly [number, number]
+  /** Kill one data node at once (SIGKILL), as a crash would. */
+  readonly kill: (port: number) => Promise<void>
 }
 
 const masterOf = async (sentinelPort: number, name: string): Promise<number> => {
@@ -267,8 +269,10 @@ export const startSentinel = (): Promise<LocalSentinel & { readonly stop: () => 
     const [masterPort = 0, replicaPort = 0, sentinelPort = 0] = await freePorts(3)
     // In the directory: a replica writes the RDB of its first sync there.
     const data = [...noSyncDelay, "--dir", dir]
-    children.push(await launch(masterPort, data))
-    children.push(await launch(replicaPort, [...data, "--replicaof", host, String(masterPort)]))
+    const master = await launch(masterPort, data)
+    children.push(master)
+    const replica = await launch(replicaPort, [...data, "--replicaof", host, String(masterPort)])
+    children.push(replica)
     await until("replica in sync", () => replicationUp(replicaPort))
     const config = join(dir, "sentinel.conf")
     await writeFile(
@@ -289,7 +293,11 @@ export const startSentinel = (): Promise<LocalSentinel & { readonly stop: () => 
       name,
       sentinels: [{ host, port: sentinelPort }],
       master: () => masterOf(sentinelPort, name),
-      ports: [masterPort, replicaPort] as const
+      ports: [masterPort, replicaPort] as const,
+      kill: async (port: number) => {
+        const child = port === masterPort ? master : port === replicaPort ? replica : undefined
+        if (child !== undefined) await stop(child)
+      }
     }
   })
 
