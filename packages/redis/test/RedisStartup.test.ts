@@ -39,11 +39,15 @@ const serverOn = (port: number, args: ReadonlyArray<string> = []): Effect.Effect
 const eventually = <A>(effect: Effect.Effect<A, CacheError>) =>
   bounded(Effect.retry(effect, Schedule.spaced("100 millis")), "20 seconds")
 
-/** What a lazily started layer does while its server is down: fail fast and typed; under failOpen, miss. */
-const servesNothingYet = (cache: Cache.Cache.Service) =>
+/**
+ * What a lazily started layer does while its server is down: fail fast and typed (naming the server, when it is a
+ * fixed one); under failOpen, miss.
+ */
+const servesNothingYet = (cache: Cache.Cache.Service, server?: string) =>
   Effect.gen(function* () {
     const error = yield* Effect.flip(bounded(cache.get("k")))
     expect(error._tag).toBe("CacheUnavailableError")
+    if (server !== undefined) expect(error.message).toContain(server)
     const open = Cache.failOpen(cache)
     expect(yield* bounded(open.get("k"))).toEqual(CacheResult.miss)
     let lookups = 0
@@ -124,7 +128,7 @@ describe.skipIf(externalUrl !== undefined)("lazy startup", () => {
       const port = yield* Effect.promise(() => freePort())
       const layer = RedisCache.layer({ url: `redis://127.0.0.1:${port}`, startup: "lazy", ...fast })
       const cache = Context.get(yield* bounded(Layer.build(layer)), Cache.Cache)
-      yield* servesNothingYet(cache)
+      yield* servesNothingYet(cache, `127.0.0.1:${port}`)
       yield* serverOn(port)
       yield* servesOnceUp(cache)
     })

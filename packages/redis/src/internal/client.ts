@@ -53,6 +53,8 @@ export interface Client {
   readonly ping: () => Promise<unknown>
   /** Milliseconds: the command timeout the driver enforces itself, if any; the backend's deadline matches it. */
   readonly commandTimeout: number | undefined
+  /** The server its commands go to, named in their errors; `undefined` where it moves (Sentinel, Cluster). */
+  readonly server?: string | undefined
 }
 
 /**
@@ -340,7 +342,7 @@ const valueAndTimeToLive = (entries: ReadonlyArray<Entry>): Array<string> => {
  * calls of one turn are coalesced into one script call per kind (`batch.ts`), and every other command first sends
  * the open batch, so that commands still reach the server in call order.
  */
-export const fromRedis = (redis: Redis, batching: boolean): Client => {
+export const fromRedis = (redis: Redis, batching: boolean, server?: string | undefined): Client => {
   const runScript = loadingOnce(redis)
   const commands = singleKey(redis, runScript)
   const scanners: ReadonlyArray<Scanner> = [scannerOf(redis)]
@@ -351,7 +353,8 @@ export const fromRedis = (redis: Redis, batching: boolean): Client => {
     // ioredis copies its arguments into a new array, so handing it the caller's readonly array is safe.
     unlink: (keys) => redis.unlink(keys as Array<string>),
     scanners: () => scanners,
-    commandTimeout: redis.options.commandTimeout
+    commandTimeout: redis.options.commandTimeout,
+    server
   }
   if (!batching) return plain
 
@@ -409,7 +412,8 @@ export const fromRedis = (redis: Redis, batching: boolean): Client => {
     incrementBy: afterBatch(plain.incrementBy),
     scanners: () => scannersAfterBatch,
     ping: afterBatch(plain.ping),
-    commandTimeout: plain.commandTimeout
+    commandTimeout: plain.commandTimeout,
+    server
   }
 }
 
@@ -675,16 +679,19 @@ const whereOf = (settings: ConnectionSettings): Where => {
 /**
  * A standalone connection, direct or through Sentinel, checked with PING (unless its startup is lazy).
  */
-export const acquire = (settings: ConnectionSettings): Effect.Effect<Client, CacheError, Scope.Scope> =>
-  acquireDriver(
+export const acquire = (settings: ConnectionSettings): Effect.Effect<Client, CacheError, Scope.Scope> => {
+  const where = whereOf(settings)
+  const server = settings.sentinel === undefined ? where.server : undefined
+  return acquireDriver(
     {
       create: () => new Redis(redisOptions(settings)),
-      where: whereOf(settings),
+      where,
       // ioredis reports what each sentinel answered as `sentinelError`, and only the giving up as `error`.
       errorEvents: settings.sentinel === undefined ? ["error"] : ["error", "sentinelError"],
       start: (redis) => redis.connect().then(() => redis.ping()),
-      client: (redis) => fromRedis(redis, settings.batching),
+      client: (redis) => fromRedis(redis, settings.batching, server),
       verify: notAClusterNode
     },
     settings
   )
+}

@@ -354,3 +354,26 @@ export const connectFailure = (reason: unknown, seen: ReadonlyArray<unknown>, wh
       return error
   }
 }
+
+/**
+ * The same failure, naming `server` when it is one of the connection (unavailable, timed out).
+ */
+export const locatedAt =
+  (server: string) =>
+  (error: CacheError): CacheError => {
+    switch (error._tag) {
+      case "CacheUnavailableError":
+        return new CacheUnavailableError({ ...fieldsOf(error), code: error.code, server })
+      case "CacheTimeoutError":
+        return new CacheTimeoutError({ ...fieldsOf(error), code: error.code, server })
+      default:
+        return error
+    }
+  }
+
+const fieldsOf = (error: CacheUnavailableError | CacheTimeoutError) => ({
+  operation: error.operation,
+  key: error.key,
+  cause: error.cause,
+  detail: error.detail
+})
