@@ -202,6 +202,7 @@ describe.skipIf(externalUrl !== undefined)("lazy startup", () => {
       ] satisfies ReadonlyArray<RedisCache.RedisCacheOptions>) {
         expect(yield* buildFails(RedisCache.layer({ ...options, startup: "lazy" }))).toMatchObject(invalid)
       }
+      // What a caller without the types passes (JavaScript, options read from a file).
       const bogus = { startup: "eager" } as unknown as RedisCache.RedisCacheOptions
       expect(yield* buildFails(RedisCache.layer(bogus))).toMatchObject(invalid)
       const provider = Layer.setConfigProvider(
