@@ -30,6 +30,20 @@ const fields = {
 // error's `key` field, where the program decides whether to log it. Spans follow the same rule (`spanKeys`).
 const where = (self: { readonly operation: string }): string => self.operation
 
+// Where a connection failure happened and what the driver said of it, for the failures of a backend that can tell.
+const connection = {
+  /** The server (or the servers tried) as `host:port`, never with a credential. */
+  server: Schema.optional(Schema.String),
+  /** The driver's reason in a few words, or a hint, when it says more than the code. */
+  detail: Schema.optional(Schema.String)
+}
+
+const located = (self: { readonly operation: string; readonly server?: string | undefined }): string =>
+  self.server === undefined ? self.operation : `${self.operation} (${self.server})`
+
+const detailed = (self: { readonly detail?: string | undefined }): string =>
+  self.detail === undefined ? "" : ` (${self.detail})`
+
 const literals = <const K extends string>(reasons: Record<K, string>): readonly [K, ...Array<K>] => {
   const [first, ...rest] = Object.keys(reasons) as Array<K>
   if (first === undefined) throw new Error("no literals")
@@ -66,6 +80,8 @@ const commandReasons = {
 /**
  * The backend cannot be reached: connection refused, closed or reset, authentication failed, the circuit breaker
  * is open, a Cluster is down or reconfiguring, or a failover left the connection on a read-only replica. Retryable.
+ * A backend that knows where it connects says so in `server` (since 0.4.0: `host:port`, never a credential) and,
+ * when the code alone does not tell what to do, gives a short reason or hint in `detail`; both are in `message`.
  *
  * @since 0.1.0
  * @category errors
@@ -74,32 +90,34 @@ export class CacheUnavailableError extends Schema.TaggedError<CacheUnavailableEr
   "@cachet/core/CacheUnavailableError"
 )("CacheUnavailableError", {
   ...fields,
+  ...connection,
   code: Schema.Literal(...literals(unavailableReasons))
 }) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
-    return `${where(this)}: ${unavailableReasons[this.code]}`
+    return `${located(this)}: ${unavailableReasons[this.code]}${detailed(this)}`
   }
 }
 
 /**
  * No reply came within the command timeout (the outcome of a write is unknown), the connection was not made within
  * the connect timeout, or a `getOrSet` with `lock` waited in vain for another process's lookup. Retryable.
+ * `server` and `detail` as on `CacheUnavailableError`.
  *
  * @since 0.1.0
  * @category errors
  */
 export class CacheTimeoutError extends Schema.TaggedError<CacheTimeoutError>("@cachet/core/CacheTimeoutError")(
   "CacheTimeoutError",
-  { ...fields, code: Schema.Literal(...literals(timeoutReasons)) }
+  { ...fields, ...connection, code: Schema.Literal(...literals(timeoutReasons)) }
 ) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
-    return `${where(this)}: ${timeoutReasons[this.code]}`
+    return `${located(this)}: ${timeoutReasons[this.code]}${detailed(this)}`
   }
 }
 
@@ -252,9 +270,9 @@ export const withContext = (error: CacheError, operation: string, key: string | 
   const base = { operation, key, cause: error.cause }
   switch (error._tag) {
     case "CacheUnavailableError":
-      return new CacheUnavailableError({ ...base, code: error.code })
+      return new CacheUnavailableError({ ...base, code: error.code, server: error.server, detail: error.detail })
     case "CacheTimeoutError":
-      return new CacheTimeoutError({ ...base, code: error.code })
+      return new CacheTimeoutError({ ...base, code: error.code, server: error.server, detail: error.detail })
     case "CacheEncodeError":
       return new CacheEncodeError({ ...base, code: error.code, detail: error.detail })
     case "CacheDecodeError":

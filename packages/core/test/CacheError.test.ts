@@ -59,4 +59,37 @@ describe("CacheError", () => {
       assert.deepStrictEqual(exit, Exit.fail(error))
     })
   )
+
+  it("an unavailable or timed-out connection names its server and detail in the message, also re-labelled", () => {
+    const located = [
+      new CacheError.CacheUnavailableError({
+        operation: "connect",
+        code: "UNAVAILABLE",
+        server: "sentinels 10.0.0.1:26379",
+        detail: 'the sentinels know no master named "nope"'
+      }),
+      new CacheError.CacheTimeoutError({
+        operation: "connect",
+        code: "CONNECT_TIMEOUT",
+        server: "10.0.0.1:6380",
+        detail: "is the server expecting TLS? use rediss:// or tls"
+      })
+    ]
+    assert.strictEqual(
+      located[0]?.message,
+      'connect (sentinels 10.0.0.1:26379): backend unavailable (the sentinels know no master named "nope")'
+    )
+    assert.strictEqual(
+      located[1]?.message,
+      "connect (10.0.0.1:6380): could not connect within the connect timeout (is the server expecting TLS? use rediss:// or tls)"
+    )
+    for (const error of located) {
+      const relabelled = CacheError.withContext(error, "get", "user:1")
+      assert.include(relabelled.message, "get (")
+      if (relabelled._tag === "CacheUnavailableError" || relabelled._tag === "CacheTimeoutError") {
+        assert.strictEqual(relabelled.server, error.server)
+        assert.strictEqual(relabelled.detail, error.detail)
+      } else assert.fail("re-labelled as another kind")
+    }
+  })
 })

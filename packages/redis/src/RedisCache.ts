@@ -2,7 +2,8 @@
  * The Redis backend, on ioredis. Every operation is one Redis command (or one small script), every failure a
  * typed `CacheError`, and nothing waits forever: the connection is checked at startup within `connectTimeout`,
  * every command is bounded by `commandTimeout`, and a circuit breaker fails fast while the server is down. The
- * connection reconnects by itself, so the same layer recovers after a restart.
+ * connection reconnects by itself, so the same layer recovers after a restart; with `startup: "lazy"` the layer
+ * does not wait for the first connection either.
  *
  * It connects to one server, to the master a group of sentinels points at (`sentinel`), or to a Redis Cluster
  * (`cluster`), where multi-key operations are split by hash slot.
@@ -55,7 +56,8 @@ export interface CircuitBreakerOptions {
  */
 export interface RedisCacheClientOptions extends Cache.Cache.Options {
   /**
-   * The startup check (connect and PING) must succeed within this. Default 5 seconds.
+   * The startup check (connect and PING) must succeed within this, and so must every connection attempt (with a
+   * lazy startup, the background ones). Default 5 seconds.
    */
   readonly connectTimeout?: Duration.DurationInput | undefined
   /**
@@ -202,6 +204,18 @@ export interface RedisCacheOptions extends RedisCacheClientOptions {
    * @since 0.2.0
    */
   readonly sentinel?: RedisSentinelOptions | undefined
+  /**
+   * `"check"` (the default): building the layer connects and checks the server within `connectTimeout`, and fails
+   * with `CacheUnavailableError` or `CacheTimeoutError` when it cannot (a server that is down, a wrong password).
+   * `"lazy"`: the layer is built at once, even with the server down, and connects in the background, reconnecting
+   * until it succeeds; meanwhile every operation fails fast with `CacheUnavailableError` (retryable), which
+   * `Cache.failOpen` turns into misses and no-op writes, and the same layer serves once the server answers. Bad
+   * options still fail the build; the startup checks of a server (that it answers, that a `url` is not a Cluster
+   * node) do not run.
+   *
+   * @since 0.4.0
+   */
+  readonly startup?: "check" | "lazy" | undefined
 }
 
 const defaultConnectTimeout = 5000
@@ -446,7 +460,10 @@ const acquire = (
   { connectTimeout, commandTimeout }: Timing,
   newBreaker: Breakers
 ): Effect.Effect<client.Client, CacheError, Scope.Scope> => {
+  const startup = options.startup ?? "check"
+  if (startup !== "check" && startup !== "lazy") return Effect.fail(invalid('startup must be "check" or "lazy"'))
   const common: client.CommonSettings = {
+    startup,
     username: options.username,
     password: unwrap(options.password),
     tls: options.tls,
@@ -541,7 +558,8 @@ export const make = (options: RedisCacheOptions = {}): Effect.Effect<Cache.Cache
 
 /**
  * The `Cache` layer on Redis. Building it connects and PINGs within `connectTimeout` and fails with a
- * `CacheUnavailableError` (refused, wrong password) or `CacheTimeoutError` rather than hang.
+ * `CacheUnavailableError` (refused, wrong password) or `CacheTimeoutError` rather than hang; the error names the
+ * server. With `startup: "lazy"` it is built at once and connects in the background.
  *
  * @example
  * ```ts
@@ -628,7 +646,8 @@ const addressList = (name: string): Config.Config<Option.Option<ReadonlyArray<st
 /**
  * The options read from the environment: `REDIS_URL`, or `REDIS_HOST`, `REDIS_PORT`, `REDIS_DB`,
  * `REDIS_USERNAME`, `REDIS_PASSWORD`, `REDIS_TLS`; and `CACHE_PREFIX`, `CACHE_DEFAULT_TTL`,
- * `CACHE_COMMAND_TIMEOUT` (durations in Effect's form or the compact one, `"90s"`, `"2h30m"`).
+ * `CACHE_COMMAND_TIMEOUT` (durations in Effect's form or the compact one, `"90s"`, `"2h30m"`), `CACHE_STARTUP`
+ * (`check` or `lazy`, since 0.4.0).
  *
  * A Cluster instead of one server: `REDIS_CLUSTER_NODES` (`"host1:7000,host2:7000"`). Through Sentinel:
  * `REDIS_SENTINELS` (`"host1:26379,host2:26379"`) with `REDIS_SENTINEL_NAME` (the master group), and optionally
@@ -658,7 +677,8 @@ export const fromEnvironment: Effect.Effect<RedisCacheOptions, ConfigError.Confi
       sentinelPassword: Config.option(Config.redacted("REDIS_SENTINEL_PASSWORD")),
       prefix: Config.option(Config.string("CACHE_PREFIX")),
       defaultTimeToLive: Config.option(Config.string("CACHE_DEFAULT_TTL")),
-      commandTimeout: Config.option(Config.string("CACHE_COMMAND_TIMEOUT"))
+      commandTimeout: Config.option(Config.string("CACHE_COMMAND_TIMEOUT")),
+      startup: Config.option(Config.literal("check", "lazy")("CACHE_STARTUP"))
     }),
     (env) =>
       Effect.gen(function* () {
@@ -712,7 +732,8 @@ export const fromEnvironment: Effect.Effect<RedisCacheOptions, ConfigError.Confi
           sentinel,
           prefix: Option.getOrUndefined(env.prefix),
           defaultTimeToLive,
-          commandTimeout
+          commandTimeout,
+          startup: Option.getOrUndefined(env.startup)
         }
         return options
       })

@@ -11,7 +11,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { call, cluster, sentinel } from "./cluster.js"
-import { externalUrl, freePort, redisCli, server } from "./harness.js"
+import { externalUrl, freePort, redisCli, server, silentServer } from "./harness.js"
 
 const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "exitChild.ts")
 
@@ -145,6 +145,42 @@ describe.skipIf(externalUrl !== undefined)("releasing the layer leaves nothing t
     Effect.gen(function* () {
       const s = yield* server()
       exitsPromptly(yield* (yield* child({ REDIS_URL: s.url, FROM_CLIENT: "1" })).ended, "success")
+    })
+  )
+
+  it.scopedLive("lazy startup: a healthy server, a refused port, a server that never answers", () =>
+    Effect.gen(function* () {
+      const s = yield* server()
+      exitsPromptly(yield* (yield* child({ REDIS_URL: s.url, STARTUP: "lazy" })).ended, "success")
+      const port = yield* Effect.promise(() => freePort())
+      exitsPromptly(
+        yield* (yield* child({ REDIS_URL: `redis://127.0.0.1:${port}`, STARTUP: "lazy" })).ended,
+        "CacheUnavailableError"
+      )
+      const silent = yield* silentServer
+      exitsPromptly(
+        yield* (yield* child({ REDIS_URL: `redis://127.0.0.1:${silent.port}`, STARTUP: "lazy" })).ended,
+        "CacheUnavailableError"
+      )
+    })
+  )
+
+  it.scopedLive("lazy startup: Sentinel healthy, a Cluster healthy, and Cluster nodes that refuse", () =>
+    Effect.gen(function* () {
+      const group = yield* sentinel
+      const sentinels = group.sentinels.map(({ host, port }) => `${host}:${port}`).join(",")
+      exitsPromptly(
+        yield* (yield* child({ SENTINELS: sentinels, SENTINEL_NAME: group.name, STARTUP: "lazy" })).ended,
+        "success"
+      )
+      const c = yield* cluster({ replicas: false })
+      const nodes = c.nodes.map(({ host, port }) => `${host}:${port}`).join(",")
+      exitsPromptly(yield* (yield* child({ CLUSTER_NODES: nodes, STARTUP: "lazy" })).ended, "success")
+      const port = yield* Effect.promise(() => freePort())
+      exitsPromptly(
+        yield* (yield* child({ CLUSTER_NODES: `127.0.0.1:${port}`, STARTUP: "lazy" })).ended,
+        "CacheUnavailableError"
+      )
     })
   )
 

@@ -1,7 +1,8 @@
 /**
  * TLS on a real `redis-server --tls-port` with a certificate authority and a server certificate made here by
  * openssl: a value goes round over `rediss://` and over the `tls` option; a client that trusts another authority, or
- * that speaks plain text to the TLS port, fails typed within the connect timeout; ioredis prints nothing.
+ * that speaks plain text to the TLS port, fails typed within the connect timeout, naming the server and hinting at
+ * the way out; ioredis prints nothing.
  */
 import { execFile } from "node:child_process"
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
@@ -130,6 +131,8 @@ describe.skipIf(externalUrl !== undefined)("TLS", () => {
       ]) {
         const { error, printed } = yield* attempt(layer)
         expect(error).toMatchObject({ _tag: "CacheUnavailableError" })
+        expect(error?.message).toContain(`127.0.0.1:${s.tlsPort}`)
+        expect(error?.message).toContain("not trusted: give its authority in tls.ca")
         expect(printed).toEqual([])
       }
     })
@@ -138,12 +141,19 @@ describe.skipIf(externalUrl !== undefined)("TLS", () => {
   it.scopedLive("plain text to the TLS port, and TLS to the plain port: typed, within the connect timeout", () =>
     Effect.gen(function* () {
       const s = yield* tlsServer
-      for (const layer of [
-        RedisCache.layer({ url: `redis://127.0.0.1:${s.tlsPort}`, ...timeouts }),
-        RedisCache.layer({ url: `rediss://127.0.0.1:${s.plainPort}`, tls: { ca: s.ca }, ...timeouts })
-      ]) {
+      for (const [layer, port, hint] of [
+        [RedisCache.layer({ url: `redis://127.0.0.1:${s.tlsPort}`, ...timeouts }), s.tlsPort, "use rediss:// or tls"],
+        [
+          RedisCache.layer({ url: `rediss://127.0.0.1:${s.plainPort}`, tls: { ca: s.ca }, ...timeouts }),
+          s.plainPort,
+          "use redis:// without tls"
+        ]
+      ] as const) {
         const { error, printed } = yield* attempt(layer)
         expect(["CacheUnavailableError", "CacheTimeoutError"]).toContain(error?._tag)
+        // The message names the server and hints at the way out.
+        expect(error?.message).toContain(`127.0.0.1:${port}`)
+        expect(error?.message).toContain(hint)
         expect(printed).toEqual([])
       }
     })

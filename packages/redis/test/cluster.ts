@@ -47,7 +47,7 @@ export const until = async (what: string, condition: () => Promise<boolean>, lim
 }
 
 /** `count` distinct free ports. */
-const freePorts = async (count: number): Promise<Array<number>> => {
+export const freePorts = async (count: number): Promise<Array<number>> => {
   const ports = new Set<number>()
   while (ports.size < count) ports.add(await freePort())
   return [...ports]
@@ -170,10 +170,14 @@ export const startCluster = (options: {
   readonly replicas: boolean
   /** More `redis-server` arguments for every node. */
   readonly args?: ReadonlyArray<string>
+  /** The nodes' ports (3, or 6 with replicas), when a client must know them before the Cluster starts. */
+  readonly ports?: ReadonlyArray<number>
 }): Promise<LocalCluster & { readonly stop: () => Promise<void> }> =>
   group("cachet-cluster-", async (dir, children) => {
     const count = options.replicas ? 6 : 3
-    const [ports, busPorts] = [await freePorts(count), await freePorts(count)]
+    if (options.ports !== undefined && options.ports.length !== count) throw new Error(`${count} ports expected`)
+    const ports = options.ports === undefined ? await freePorts(count) : [...options.ports]
+    const busPorts = (await freePorts(count * 2)).filter((port) => !ports.includes(port)).slice(0, count)
     const byPort = new Map<number, ChildProcess>()
     await Promise.all(
       ports.map(async (port, i) => {

@@ -11,7 +11,7 @@ import * as Stream from "effect/Stream"
 import { type CircuitBreaker, CircuitOpen } from "./circuit.js"
 import type { Client, Scanner } from "./client.js"
 import * as Deadline from "./deadline.js"
-import { fromDriver, UnexpectedReply } from "./errors.js"
+import { fromDriver, locatedAt, UnexpectedReply } from "./errors.js"
 
 export interface Settings {
   /** Milliseconds; the deadline of every command, unless the client's driver has a command timeout of its own. */
@@ -64,6 +64,7 @@ const failure = (driverError: unknown, operation: string, key: string | undefine
  */
 export const make = (client: Client, settings: Settings): Backend => {
   const { circuit } = settings
+  const located = client.server === undefined ? identity<CacheError> : locatedAt(client.server)
 
   const decode = <A, B>(reply: (a: A) => B, a: A, operation: string, key: string | undefined) => {
     try {
@@ -90,14 +91,14 @@ export const make = (client: Client, settings: Settings): Backend => {
       // from a later turn of the event loop; a success answers at once.
       const refused = circuit.admit(operation, key)
       if (refused !== undefined) {
-        setImmediate(resume, Effect.fail(refused))
+        setImmediate(resume, Effect.fail(located(refused)))
         return
       }
       let settled = false
       const fail = (error: CacheError): void => {
         if (settled) return
         settled = true
-        setImmediate(resume, Effect.fail(error))
+        setImmediate(resume, Effect.fail(located(error)))
         deadlines.end(pending)
         circuit.onFailure(error)
       }

@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { type ClusterOptions, Redis, type RedisOptions } from "ioredis"
 import * as Batch from "./batch.js"
-import { fromDriver, UnexpectedReply } from "./errors.js"
+import { connectFailure, fromDriver, UnexpectedReply, type Where } from "./errors.js"
 
 /**
  * One SCAN step on one server: the next cursor (`"0"` when done) and the keys of this step.
@@ -53,6 +53,8 @@ export interface Client {
   readonly ping: () => Promise<unknown>
   /** Milliseconds: the command timeout the driver enforces itself, if any; the backend's deadline matches it. */
   readonly commandTimeout: number | undefined
+  /** The server its commands go to, named in their errors; `undefined` where it moves (Sentinel, Cluster). */
+  readonly server?: string | undefined
 }
 
 /**
@@ -77,6 +79,8 @@ export interface CommonSettings {
   /** Coalesce concurrent single-key commands (standalone and Sentinel only; see `fromRedis`). */
   readonly batching: boolean
   readonly connectionName: string | undefined
+  /** `"check"`: connect and PING before the client is handed out; `"lazy"`: hand it out at once. */
+  readonly startup: "check" | "lazy"
 }
 
 /**
@@ -338,7 +342,7 @@ const valueAndTimeToLive = (entries: ReadonlyArray<Entry>): Array<string> => {
  * calls of one turn are coalesced into one script call per kind (`batch.ts`), and every other command first sends
  * the open batch, so that commands still reach the server in call order.
  */
-export const fromRedis = (redis: Redis, batching: boolean): Client => {
+export const fromRedis = (redis: Redis, batching: boolean, server?: string | undefined): Client => {
   const runScript = loadingOnce(redis)
   const commands = singleKey(redis, runScript)
   const scanners: ReadonlyArray<Scanner> = [scannerOf(redis)]
@@ -349,7 +353,8 @@ export const fromRedis = (redis: Redis, batching: boolean): Client => {
     // ioredis copies its arguments into a new array, so handing it the caller's readonly array is safe.
     unlink: (keys) => redis.unlink(keys as Array<string>),
     scanners: () => scanners,
-    commandTimeout: redis.options.commandTimeout
+    commandTimeout: redis.options.commandTimeout,
+    server
   }
   if (!batching) return plain
 
@@ -407,7 +412,8 @@ export const fromRedis = (redis: Redis, batching: boolean): Client => {
     incrementBy: afterBatch(plain.incrementBy),
     scanners: () => scannersAfterBatch,
     ping: afterBatch(plain.ping),
-    commandTimeout: plain.commandTimeout
+    commandTimeout: plain.commandTimeout,
+    server
   }
 }
 
@@ -521,12 +527,14 @@ export const close = (driver: Closable, timeout: number): Effect.Effect<void> =>
 
 /**
  * PING within `timeout` milliseconds; `lastError` gives the reason the driver saw (a refused connection, a wrong
- * password) when all the command itself learns is that the connection closed.
+ * password) when all the command itself learns is that the connection closed. With `where`, the failure names the
+ * server and explains itself from the errors the driver reported (`seen`).
  */
 export const check = (
   start: () => Promise<unknown>,
   timeout: number,
-  lastError: () => unknown
+  lastError: () => unknown,
+  where?: { readonly where: Where; readonly seen: () => ReadonlyArray<unknown> } | undefined
 ): Effect.Effect<void, CacheError> =>
   Effect.async<void, CacheError>((resume) => {
     let settled = false
@@ -536,19 +544,16 @@ export const check = (
       clearTimeout(timer)
       resume(effect)
     }
-    const timer = setTimeout(() => {
-      const reason = lastError()
-      finish(
-        Effect.fail(
-          reason === undefined
-            ? new CacheTimeoutError({ operation: "connect", code: "CONNECT_TIMEOUT" })
-            : fromDriver(reason, "connect", undefined)
-        )
-      )
-    }, timeout)
+    const failure = (reason: unknown): CacheError =>
+      where !== undefined
+        ? connectFailure(reason, where.seen(), where.where)
+        : reason === undefined
+          ? new CacheTimeoutError({ operation: "connect", code: "CONNECT_TIMEOUT" })
+          : fromDriver(reason, "connect", undefined)
+    const timer = setTimeout(() => finish(Effect.fail(failure(lastError()))), timeout)
     start().then(
       () => finish(Effect.void),
-      (error: unknown) => finish(Effect.fail(fromDriver(lastError() ?? error, "connect", undefined)))
+      (error: unknown) => finish(Effect.fail(failure(lastError() ?? error)))
     )
     return Effect.sync(() => {
       settled = true
@@ -561,6 +566,8 @@ export const check = (
  */
 export interface Driver<D extends Closable & EventEmitter> {
   readonly create: () => D
+  /** What its failures name. */
+  readonly where: Where
   /** The events whose error explains a failed startup. */
   readonly errorEvents: ReadonlyArray<string>
   /** Connect and prove that the server (every master, on a Cluster) answers. */
@@ -570,9 +577,15 @@ export interface Driver<D extends Closable & EventEmitter> {
   readonly verify?: ((driver: D) => Effect.Effect<void, CacheError>) | undefined
 }
 
+/** How many of the driver's latest errors explain a failed startup. */
+const remembered = 8
+
+const ignore = (): void => {}
+
 /**
- * A connected client, checked within the connect timeout and closed with a bounded QUIT when the scope closes (also
- * when the check fails).
+ * A client, closed with a bounded QUIT when the scope closes (also when the check fails). With the `"check"` startup,
+ * connected and checked within the connect timeout; with `"lazy"`, returned at once while the driver connects in the
+ * background (and reconnects until it succeeds), its commands failing fast until then.
  */
 export const acquireDriver = <D extends Closable & EventEmitter>(
   driver: Driver<D>,
@@ -582,32 +595,45 @@ export const acquireDriver = <D extends Closable & EventEmitter>(
     Effect.acquireRelease(
       Effect.sync(() => {
         const instance = driver.create()
-        const state: { lastError: unknown } = { lastError: undefined }
-        // Without a listener ioredis prints every connection error; the last one explains a failed startup.
+        const state: { lastError: unknown; seen: Array<unknown> } = { lastError: undefined, seen: [] }
+        // Without a listener ioredis prints every connection error; the last ones explain a failed startup.
         const remember = (error: unknown) => {
           state.lastError = error
+          if (state.seen.push(error) > remembered) state.seen.shift()
         }
         for (const event of driver.errorEvents) instance.on(event, remember)
         instance.on("ready", () => {
           state.lastError = undefined
+          state.seen = []
         })
         return { instance, state }
       }),
       ({ instance }) => close(instance, Math.max(settings.commandTimeout, 1000))
     ),
-    ({ instance, state }) =>
-      Effect.as(
+    ({ instance, state }) => {
+      if (settings.startup === "lazy") {
+        // Failures are the reconnection's business: the driver retries for as long as it lives.
+        driver.start(instance).then(ignore, ignore)
+        return Effect.succeed(driver.client(instance))
+      }
+      return Effect.as(
         Effect.zipRight(
           check(
             () => driver.start(instance),
             settings.connectTimeout,
-            () => state.lastError
+            () => state.lastError,
+            { where: driver.where, seen: () => state.seen }
           ),
           driver.verify === undefined ? Effect.void : driver.verify(instance)
         ),
         driver.client(instance)
       )
+    }
   )
+
+/** `host:port`, with brackets around an IPv6 host. */
+export const addressText = ({ host, port }: Address): string =>
+  host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`
 
 /**
  * A Cluster node answers PING like any server, then MOVED for most keys: refuse it at startup with the way out.
@@ -635,17 +661,37 @@ const notAClusterNode = (redis: Redis): Effect.Effect<void, CacheError> =>
         : Effect.void
   )
 
+const whereOf = (settings: ConnectionSettings): Where => {
+  const sentinel = settings.sentinel
+  if (sentinel === undefined) {
+    return {
+      server: addressText({ host: settings.host ?? "localhost", port: settings.port ?? 6379 }),
+      tls: tlsOptions(settings.tls) !== undefined
+    }
+  }
+  return {
+    server: `sentinels ${sentinel.sentinels.map(addressText).join(", ")}`,
+    tls: tlsOptions(settings.tls) !== undefined || tlsOptions(sentinel.tls) !== undefined,
+    sentinelName: sentinel.name
+  }
+}
+
 /**
- * A standalone connection, direct or through Sentinel, checked with PING.
+ * A standalone connection, direct or through Sentinel, checked with PING (unless its startup is lazy).
  */
-export const acquire = (settings: ConnectionSettings): Effect.Effect<Client, CacheError, Scope.Scope> =>
-  acquireDriver(
+export const acquire = (settings: ConnectionSettings): Effect.Effect<Client, CacheError, Scope.Scope> => {
+  const where = whereOf(settings)
+  const server = settings.sentinel === undefined ? where.server : undefined
+  return acquireDriver(
     {
       create: () => new Redis(redisOptions(settings)),
-      errorEvents: ["error"],
+      where,
+      // ioredis reports what each sentinel answered as `sentinelError`, and only the giving up as `error`.
+      errorEvents: settings.sentinel === undefined ? ["error"] : ["error", "sentinelError"],
       start: (redis) => redis.connect().then(() => redis.ping()),
-      client: (redis) => fromRedis(redis, settings.batching),
+      client: (redis) => fromRedis(redis, settings.batching, server),
       verify: notAClusterNode
     },
     settings
   )
+}

@@ -16,6 +16,7 @@ import { type CircuitBreaker, CircuitOpen } from "./circuit.js"
 import {
   type Address,
   acquireDriver,
+  addressText,
   type Client,
   type CommonSettings,
   evalScript,
@@ -327,7 +328,8 @@ const clusterOptions = (settings: ClusterSettings): Options => {
 }
 
 /**
- * A Cluster connection, checked by connecting (CLUSTER SLOTS, CLUSTER INFO) and PING on every master.
+ * A Cluster connection, checked by connecting (CLUSTER SLOTS, CLUSTER INFO) and PING on every master (unless its
+ * startup is lazy).
  */
 export const acquire = (
   settings: ClusterSettings,
@@ -340,6 +342,10 @@ export const acquire = (
           settings.nodes.map(({ host, port }) => ({ host, port })),
           clusterOptions(settings)
         ),
+      where: {
+        server: `Cluster nodes ${settings.nodes.map(addressText).join(", ")}`,
+        tls: settings.tls !== undefined && settings.tls !== false
+      },
       errorEvents: ["error", "node error"],
       start: (cluster) => cluster.connect().then(() => Promise.all(cluster.nodes("master").map((node) => node.ping()))),
       client: (cluster) => fromCluster(cluster, { commandTimeout: settings.commandTimeout, circuits })

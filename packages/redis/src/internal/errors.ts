@@ -259,3 +259,121 @@ const classify = (cause: RedisDriverError, operation: string, key: string | unde
   }
   return new CacheUnavailableError({ operation, key, cause, code: "UNAVAILABLE" })
 }
+
+/**
+ * What a connection is pointed at, as its failures name it.
+ */
+export interface Where {
+  /** `host:port`, or the servers tried with what they are (`sentinels a:26379, b:26379`); never a credential. */
+  readonly server: string
+  /** Whether the connection speaks TLS: a timeout then hints at the other way round. */
+  readonly tls: boolean
+  /** The master group asked of the sentinels. */
+  readonly sentinelName?: string | undefined
+}
+
+// Node's codes for a certificate the client does not accept.
+const untrusted = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE"
+])
+
+/**
+ * A hint from one driver error, in words of our own: a driver's or a server's message may quote the command that
+ * failed, with its arguments (an AUTH password), so none is ever copied.
+ */
+const hintOf = (error: RedisDriverError, where: Where): string | undefined => {
+  const code = error.code
+  if (code !== undefined) {
+    if (untrusted.has(code)) return "the server's TLS certificate is not trusted: give its authority in tls.ca"
+    if (code === "CERT_HAS_EXPIRED") return "the server's TLS certificate has expired"
+    if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+      return "the server's TLS certificate does not name this host: connect by a name it lists, or set tls.servername"
+    }
+    if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "the host name does not resolve"
+  }
+  // A sentinel that knows no such group answers GET-MASTER-ADDR-BY-NAME with an error (Redis 7: "ERR No such master
+  // with that name") or, before, with nil (ioredis: "... successfully, but got an invalid reply: null").
+  if (
+    where.sentinelName !== undefined &&
+    (error.message.includes("No such master with that name") || error.message.endsWith("got an invalid reply: null"))
+  ) {
+    return `the sentinels know no master named ${JSON.stringify(where.sentinelName)}`
+  }
+  return undefined
+}
+
+// What ioredis reports once every sentinel failed, when no error says more.
+const noSentinel = (error: RedisDriverError): string | undefined =>
+  error.message.startsWith("All sentinels are unreachable") ? "no sentinel gave the master's address" : undefined
+
+// What a startup that timed out or was cut short most often means: the two ends disagree on TLS (a TLS client waits
+// for a handshake that a plain server never answers; a TLS server resets a plain client).
+const tlsHint = (where: Where): string =>
+  where.tls
+    ? "is the server expecting plain text? use redis:// without tls"
+    : "is the server expecting TLS? use rediss:// or tls"
+
+/**
+ * The failure of a startup check against `where`: the reason the driver gave last (`undefined` when it gave none
+ * before the deadline), explained by the errors it reported meanwhile (`seen`, oldest first).
+ */
+export const connectFailure = (reason: unknown, seen: ReadonlyArray<unknown>, where: Where): CacheError => {
+  const last = reason === undefined ? undefined : sanitize(reason)
+  const error =
+    last === undefined
+      ? new CacheTimeoutError({ operation: "connect", code: "CONNECT_TIMEOUT" })
+      : classify(last, "connect", undefined)
+  let detail: string | undefined
+  for (let i = seen.length - 1; i >= 0 && detail === undefined; i--) detail = hintOf(sanitize(seen[i]), where)
+  if (last !== undefined) detail ??= hintOf(last, where) ?? noSentinel(last)
+  switch (error._tag) {
+    case "CacheTimeoutError":
+      return new CacheTimeoutError({
+        operation: error.operation,
+        code: error.code,
+        cause: error.cause,
+        server: where.server,
+        detail: detail ?? (error.code === "CONNECT_TIMEOUT" ? tlsHint(where) : undefined)
+      })
+    case "CacheUnavailableError":
+      return new CacheUnavailableError({
+        operation: error.operation,
+        code: error.code,
+        cause: error.cause,
+        server: where.server,
+        // A TLS server resets a client that speaks plain text to it.
+        detail: detail ?? (error.code === "CONNECTION_RESET" ? tlsHint(where) : undefined)
+      })
+    default:
+      return error
+  }
+}
+
+/**
+ * The same failure, naming `server` when it is one of the connection (unavailable, timed out).
+ */
+export const locatedAt =
+  (server: string) =>
+  (error: CacheError): CacheError => {
+    switch (error._tag) {
+      case "CacheUnavailableError":
+        return new CacheUnavailableError({ ...fieldsOf(error), code: error.code, server })
+      case "CacheTimeoutError":
+        return new CacheTimeoutError({ ...fieldsOf(error), code: error.code, server })
+      default:
+        return error
+    }
+  }
+
+const fieldsOf = (error: CacheUnavailableError | CacheTimeoutError) => ({
+  operation: error.operation,
+  key: error.key,
+  cause: error.cause,
+  detail: error.detail
+})
