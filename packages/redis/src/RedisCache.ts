@@ -213,7 +213,7 @@ export interface RedisCacheOptions extends RedisCacheClientOptions {
    * options still fail the build; the startup checks of a server (that it answers, that a `url` is not a Cluster
    * node) do not run.
    *
-   * @since 0.4.0
+   * @since 0.1.0
    */
   readonly startup?: "check" | "lazy" | undefined
 }

@@ -206,6 +206,35 @@ const rotateApp = (ports: ReadonlyArray<number>) =>
   )
 
 describe("a wrong password under traffic", () => {
+  it.scopedLive("once the server refuses the login, commands fail AUTH_FAILED, not merely NOT_CONNECTED", () =>
+    Effect.gen(function* () {
+      const s = yield* server(["--requirepass", oldPassword])
+      const adminConnection = yield* admin(`redis://:${oldPassword}@127.0.0.1:${s.port}`)
+      const cache = yield* RedisCache.make({
+        url: s.url,
+        password: Redacted.make(oldPassword),
+        prefix: uniquePrefix("auth"),
+        commandTimeout: "500 millis",
+        circuitBreaker: false
+      })
+      yield* cache.set("k", "v")
+      yield* Effect.promise(() => adminConnection.config("SET", "requirepass", newPassword))
+      yield* Effect.promise(() => adminConnection.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"))
+      // Right after the drop the connection is merely down; once a reconnection is refused, the error says why.
+      const code = yield* bounded(
+        Effect.retry(
+          Effect.flatMap(Effect.flip(cache.get("k")), (error) =>
+            error.code === "AUTH_FAILED" ? Effect.succeed(error.code) : Effect.fail(error)
+          ),
+          Schedule.spaced("100 millis")
+        ),
+        "10 seconds"
+      )
+      expect(code).toBe("AUTH_FAILED")
+      yield* Effect.promise(() => adminConnection.config("SET", "requirepass", oldPassword))
+    })
+  )
+
   it.scopedLive("standalone: requirepass changed, connections dropped, then restored", () =>
     Effect.gen(function* () {
       const s = yield* server(["--requirepass", oldPassword])

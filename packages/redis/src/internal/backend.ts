@@ -54,10 +54,23 @@ const isCircuitOpen = (driverError: unknown): boolean => {
   }
 }
 
-const failure = (driverError: unknown, operation: string, key: string | undefined): CacheError =>
-  isCircuitOpen(driverError)
-    ? new CacheUnavailableError({ operation, key, code: "CIRCUIT_OPEN" })
-    : fromDriver(driverError, operation, key)
+const failure = (
+  driverError: unknown,
+  operation: string,
+  key: string | undefined,
+  connectionError: (() => unknown) | undefined
+): CacheError => {
+  if (isCircuitOpen(driverError)) return new CacheUnavailableError({ operation, key, code: "CIRCUIT_OPEN" })
+  const error = fromDriver(driverError, operation, key)
+  // A connection that cannot log in refuses commands as "not connected": say that the login is what fails.
+  if (error._tag !== "CacheUnavailableError" || error.code !== "NOT_CONNECTED" || connectionError === undefined) {
+    return error
+  }
+  const why = connectionError()
+  if (why === undefined) return error
+  const refused = fromDriver(why, operation, key)
+  return refused._tag === "CacheUnavailableError" && refused.code === "AUTH_FAILED" ? refused : error
+}
 
 /**
  * A Backend named `"redis"` on `client`.
@@ -112,7 +125,8 @@ export const make = (client: Client, settings: Settings): Backend => {
         circuit.onSuccess()
         resume(decode(reply, a, operation, key))
       }
-      const failWith = (driverError: unknown): void => fail(failure(driverError, operation, key))
+      const failWith = (driverError: unknown): void =>
+        fail(failure(driverError, operation, key, client.connectionError))
       deadlines.start(pending)
       try {
         command().then(succeed, failWith)

@@ -55,6 +55,11 @@ export interface Client {
   readonly commandTimeout: number | undefined
   /** The server its commands go to, named in their errors; `undefined` where it moves (Sentinel, Cluster). */
   readonly server?: string | undefined
+  /**
+   * Why the driver's last connection attempt failed, until it is ready again: a command refused meanwhile only
+   * learns "not connected", and this tells a refused login (a rotated password) from a server that is down.
+   */
+  readonly connectionError?: (() => unknown) | undefined
 }
 
 /**
@@ -614,7 +619,7 @@ export const acquireDriver = <D extends Closable & EventEmitter>(
       if (settings.startup === "lazy") {
         // Failures are the reconnection's business: the driver retries for as long as it lives.
         driver.start(instance).then(ignore, ignore)
-        return Effect.succeed(driver.client(instance))
+        return Effect.succeed(withConnectionError(driver.client(instance), state))
       }
       return Effect.as(
         Effect.zipRight(
@@ -626,10 +631,15 @@ export const acquireDriver = <D extends Closable & EventEmitter>(
           ),
           driver.verify === undefined ? Effect.void : driver.verify(instance)
         ),
-        driver.client(instance)
+        withConnectionError(driver.client(instance), state)
       )
     }
   )
+
+const withConnectionError = (client: Client, state: { readonly lastError: unknown }): Client => ({
+  ...client,
+  connectionError: () => state.lastError
+})
 
 /** `host:port`, with brackets around an IPv6 host. */
 export const addressText = ({ host, port }: Address): string =>
