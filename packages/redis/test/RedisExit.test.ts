@@ -184,8 +184,21 @@ describe.skipIf(externalUrl !== undefined)("releasing the layer leaves nothing t
     })
   )
 
-  // Not covered: sentinels that refuse. ioredis builds its own short-lived sentinel clients with a fixed set of
-  // options (no `disconnectTimeout`), and each one that failed leaves its 2-second timer behind.
+  it.scopedLive("Sentinel: sentinels that refuse, with the default and the lazy startup", () =>
+    Effect.gen(function* () {
+      const ports = [yield* Effect.promise(() => freePort()), yield* Effect.promise(() => freePort())]
+      const sentinels = ports.map((port) => `127.0.0.1:${port}`).join(",")
+      exitsPromptly(
+        yield* (yield* child({ SENTINELS: sentinels, SENTINEL_NAME: "cache" })).ended,
+        "CacheUnavailableError"
+      )
+      exitsPromptly(
+        yield* (yield* child({ SENTINELS: sentinels, SENTINEL_NAME: "cache", STARTUP: "lazy" })).ended,
+        "CacheUnavailableError"
+      )
+    })
+  )
+
   it.scopedLive("Sentinel: healthy, and the master killed mid-run", () =>
     Effect.gen(function* () {
       const group = yield* sentinel

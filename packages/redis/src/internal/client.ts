@@ -641,6 +641,26 @@ const withConnectionError = (client: Client, state: { readonly lastError: unknow
   connectionError: () => state.lastError
 })
 
+/**
+ * ioredis asks the sentinels through short-lived clients of its own, built by a private method with a fixed set of
+ * options: each one that could not connect leaves a 2-second disconnect timer behind, which keeps a finished program
+ * alive. Their options get `disconnectTimeout: 0`, as Cachet's own connections have. Guarded: an ioredis without
+ * that method keeps its behaviour.
+ */
+const promptSentinelClients = (redis: Redis): Redis => {
+  const connector: unknown = Reflect.get(redis, "connector")
+  if (typeof connector !== "object" || connector === null) return redis
+  const connectToSentinel: unknown = Reflect.get(connector, "connectToSentinel")
+  if (typeof connectToSentinel !== "function") return redis
+  Reflect.set(connector, "connectToSentinel", (endpoint: unknown, options: unknown) =>
+    Reflect.apply(connectToSentinel, connector, [
+      endpoint,
+      { ...(typeof options === "object" && options !== null ? options : {}), disconnectTimeout: 0 }
+    ])
+  )
+  return redis
+}
+
 /** `host:port`, with brackets around an IPv6 host. */
 export const addressText = ({ host, port }: Address): string =>
   host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`
@@ -694,7 +714,10 @@ export const acquire = (settings: ConnectionSettings): Effect.Effect<Client, Cac
   const server = settings.sentinel === undefined ? where.server : undefined
   return acquireDriver(
     {
-      create: () => new Redis(redisOptions(settings)),
+      create: () => {
+        const redis = new Redis(redisOptions(settings))
+        return settings.sentinel === undefined ? redis : promptSentinelClients(redis)
+      },
       where,
       // ioredis reports what each sentinel answered as `sentinelError`, and only the giving up as `error`.
       errorEvents: settings.sentinel === undefined ? ["error"] : ["error", "sentinelError"],
