@@ -40,6 +40,16 @@ class Node {
   }
 }
 
+/**
+ * The same text as one flat string. V8 keeps a concatenation (a prefixed key) and a long `JSON.stringify` result as
+ * a tree of parts, which weighs more than the text for as long as it lives; reading the whole string as a number
+ * makes V8 flatten it in place (the number is of no use). Entries live long: their strings are stored flat.
+ */
+const flat = (text: string): string => {
+  Number(text)
+  return text
+}
+
 /** JavaScript keeps strings as UTF-16: two bytes per code unit is what an entry's strings weigh. */
 export const weigh = (key: string, value: string): number => 2 * (key.length + value.length)
 
@@ -159,7 +169,9 @@ export class Store {
   }
 
   /** Write `value` under `key`; the entry becomes the most recently used. */
-  private write(key: string, value: string, expireAt: number): void {
+  private write(name: string, text: string, expireAt: number): void {
+    const key = flat(name)
+    const value = flat(text)
     const weight = weigh(key, value)
     const existing = this.map.get(key)
     if (weight > this.maxBytes) {
