@@ -1,5 +1,5 @@
 /**
- * The cross-process stampede lock of `getOrSet` (DESIGN 2.4). One process per key runs the lookup; the others
+ * The cross-process stampede lock of `getOrSet`. One process per key runs the lookup; the others
  * poll until its value appears, or until the lock is free again (released, or expired because its holder died),
  * and then one of them takes over.
  *

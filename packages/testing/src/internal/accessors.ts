@@ -1,5 +1,5 @@
 /**
- * The module-level accessors of DESIGN 2.2 (`Cache.get(key)` and the rest) and `Cache.cached` of DESIGN 2.4.
+ * The module-level accessors (`Cache.get(key)` and the rest) and `Cache.cached`
  *
  * @internal
  */

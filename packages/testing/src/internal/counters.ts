@@ -1,5 +1,5 @@
 /**
- * Counters of DESIGN 2.2: increment and decrement, atomic and exact in 64 bits, with Redis's integer rules.
+ * Counters: increment and decrement, atomic and exact in 64 bits, with Redis's integer rules.
  *
  * @internal
  */

@@ -1,5 +1,5 @@
 /**
- * Cache-aside of DESIGN 2.4: getOrSet, its time-to-live, single-flight, failing and interrupted lookups, healing.
+ * Cache-aside: getOrSet, its time-to-live, single-flight, failing and interrupted lookups, healing.
  *
  * @internal
  */

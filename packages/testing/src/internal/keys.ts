@@ -1,5 +1,5 @@
 /**
- * Key spaces of DESIGN 2.2: keys and deletePattern with Redis globs, namespaces and their prefixes, clear.
+ * Key spaces: keys and deletePattern with Redis globs, namespaces and their prefixes, clear.
  *
  * @internal
  */

@@ -1,5 +1,5 @@
 /**
- * Reads and writes of DESIGN 2.2: get, getMany, set, setMany, add, delete, deleteMany, has, ping.
+ * Reads and writes: get, getMany, set, setMany, add, delete, deleteMany, has, ping.
  *
  * @internal
  */

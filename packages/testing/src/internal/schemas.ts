@@ -1,5 +1,5 @@
 /**
- * Values of DESIGN 2.1–2.2: typed views (`forSchema`), decode and encode failures, the JSON codec's limits.
+ * Values: typed views (`forSchema`), decode and encode failures, the JSON codec's limits.
  *
  * @internal
  */

@@ -1,5 +1,5 @@
 /**
- * Time-to-live of DESIGN 2.2 and 2.3: timeToLive, expire, persist, expiry as time passes, the per-call rules
+ * Time-to-live: timeToLive, expire, persist, expiry as time passes, the per-call rules
  * (zero, negative, NaN, sub-millisecond, infinity, jitter).
  *
  * @internal
