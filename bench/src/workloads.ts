@@ -29,7 +29,7 @@ const inFlight = async (ops: number, op: (i: number) => Promise<unknown>): Promi
 
 /**
  * The floor of any cache that stores values encoded and answers with an Effect, as the memory
- * backend: one `Effect.sync` step around lru-cache plus `JSON.parse` (or `JSON.stringify`), with nothing else.
+ * backend does: one `Effect.sync` step around lru-cache plus `JSON.parse` (or `JSON.stringify`), with nothing else.
  */
 export const ENCODED_GET_FLOOR = "Effect.sync(JSON.parse(lru.get)) loop"
 export const ENCODED_SET_FLOOR = "Effect.sync(lru.set(JSON.stringify)) loop"
