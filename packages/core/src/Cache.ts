@@ -269,41 +269,14 @@ export const make: (
 export const parseTimeToLive: (text: string) => Effect.Effect<Duration.Duration, CacheInvalidInputError> =
   TimeToLive.parse
 
-/**
- * What survives a round trip through the JSON codec unchanged. A value type that holds a `Date`, a `bigint`, a
- * `Map`, a `Set`, a function or a symbol maps to `never` somewhere, so a schema-less `cached` or `getOrSet` of it
- * does not compile: give those a `schema` (dates coming back as strings is the bug this prevents).
- *
- * @since 0.1.0
- * @category models
- */
-export type JsonSafe<A> = A extends string | number | boolean | null
-  ? A
-  : A extends bigint | symbol | Date | ((...args: ReadonlyArray<never>) => unknown) | ReadonlyMap<unknown, unknown>
-    ? never
-    : A extends ReadonlySet<unknown>
-      ? never
-      : A extends object
-        ? {
-            readonly [K in keyof A]: undefined extends A[K]
-              ? JsonSafe<Exclude<A[K], undefined>> | undefined
-              : JsonSafe<A[K]>
-          }
-        : never
-
-/**
- * What a schema may encode to for the JSON codec: `JsonSafe`, except that `unknown` parts (an encoded side the
- * types cannot tell, such as `Schema.Unknown`'s) are left to the run-time check, and bytes (`Uint8Array`) and
- * `undefined` are refused too.
- *
- * @since 0.1.0
- * @category models
- */
-export type JsonEncoded<I> = unknown extends I
-  ? I
-  : I extends string | number | boolean | null
-    ? I
-    : I extends
+// One walk over a type for both questions below; they differ only in what an `unknown` part (or `any`) answers.
+type JsonShape<A, Unknown extends "refuse" | "leave"> = unknown extends A
+  ? Unknown extends "leave"
+    ? A
+    : never
+  : A extends string | number | boolean | null
+    ? A
+    : A extends
           | bigint
           | symbol
           | undefined
@@ -313,13 +286,32 @@ export type JsonEncoded<I> = unknown extends I
           | ReadonlyMap<unknown, unknown>
           | ReadonlySet<unknown>
       ? never
-      : I extends object
+      : A extends object
         ? {
-            readonly [K in keyof I]: undefined extends I[K]
-              ? JsonEncoded<Exclude<I[K], undefined>> | undefined
-              : JsonEncoded<I[K]>
+            readonly [K in keyof A]: undefined extends A[K]
+              ? JsonShape<Exclude<A[K], undefined>, Unknown> | undefined
+              : JsonShape<A[K], Unknown>
           }
         : never
+
+/**
+ * What survives a round trip through the JSON codec unchanged. A value type that holds a `Date`, a `bigint`, a
+ * `Map`, a `Set`, bytes, a function or a symbol maps to `never` somewhere, so a schema-less `cached` or `getOrSet`
+ * of it does not compile: give those a `schema` (dates coming back as strings is the bug this prevents).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JsonSafe<A> = JsonShape<A, "refuse">
+
+/**
+ * What a schema may encode to for the JSON codec: `JsonSafe`, except that `unknown` parts (an encoded side the
+ * types cannot tell, such as `Schema.Unknown`'s) are left to the run-time check.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JsonEncoded<I> = JsonShape<I, "leave">
 
 /**
  * Accepts a schema whose encoded type is `JsonEncoded`; any other turns into an object type the schema cannot

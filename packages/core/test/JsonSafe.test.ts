@@ -26,6 +26,8 @@ describe("JsonSafe", () => {
     Cache.getOrSet("k", Effect.succeed({ big: 1n }))
     // @ts-expect-error a Map would come back as {}
     Cache.getOrSet("k", Effect.succeed(new Map<string, number>()))
+    // @ts-expect-error bytes would come back as an object of indices (the JSON codec refuses them)
+    Cache.getOrSet("k", Effect.succeed(new Uint8Array(2)))
 
     const withSchema = Cache.cached({ key: () => "d", schema: Schema.Date })(() => Effect.succeed(new Date()))
     Cache.getOrSet("k", Effect.succeed({ big: 1n }), { schema: Schema.Struct({ big: Schema.BigInt }) })
