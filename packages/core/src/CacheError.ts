@@ -20,15 +20,59 @@ export const TypeId: unique symbol = Symbol.for("@cachet/core/CacheError")
  */
 export type TypeId = typeof TypeId
 
+/**
+ * Every operation name a `CacheError` (and a metric label, a span name, the retry decision) can carry: the
+ * operations of a view, the backend primitives that have no view operation of their own, and a layer's lifecycle.
+ * Backends label their errors with these names too; the core then re-labels them with the caller's operation.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export const operations = [
+  "get",
+  "getMany",
+  "set",
+  "setMany",
+  "add",
+  "delete",
+  "deleteMany",
+  "has",
+  "timeToLive",
+  "expire",
+  "persist",
+  "increment",
+  "decrement",
+  "deletePattern",
+  "keys",
+  "clear",
+  "getOrSet",
+  "ping",
+  "namespace",
+  "forSchema",
+  "getWithTimeToLive",
+  "deleteIfEquals",
+  "scan",
+  "make",
+  "connect",
+  "layerConfig",
+  "parseTimeToLive"
+] as const
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type Operation = (typeof operations)[number]
+
 const fields = {
-  operation: Schema.String,
+  operation: Schema.Literal(...operations),
   key: Schema.optional(Schema.String),
   cause: Schema.optional(Schema.Defect)
 }
 
 // Keys can be personal data (an e-mail, a session id), so a message names the operation only: the key stays in the
 // error's `key` field, where the program decides whether to log it. Spans follow the same rule (`spanKeys`).
-const where = (self: { readonly operation: string }): string => self.operation
+const where = (self: { readonly operation: Operation }): string => self.operation
 
 // Where a connection failure happened and what the driver said of it, for the failures of a backend that can tell.
 const connection = {
@@ -38,7 +82,7 @@ const connection = {
   detail: Schema.optional(Schema.String)
 }
 
-const located = (self: { readonly operation: string; readonly server?: string | undefined }): string =>
+const located = (self: { readonly operation: Operation; readonly server?: string | undefined }): string =>
   self.server === undefined ? self.operation : `${self.operation} (${self.server})`
 
 const detailed = (self: { readonly detail?: string | undefined }): string =>
@@ -265,7 +309,7 @@ export const isRetryable = (error: CacheError): error is CacheUnavailableError |
  * @since 0.1.0
  * @category constructors
  */
-export const withContext = (error: CacheError, operation: string, key: string | undefined): CacheError => {
+export const withContext = (error: CacheError, operation: Operation, key: string | undefined): CacheError => {
   if (error.operation === operation && error.key === key) return error
   const base = { operation, key, cause: error.cause }
   switch (error._tag) {

@@ -1,5 +1,6 @@
 import type { Backend } from "@cachet/core/Backend"
 import * as Cache from "@cachet/core/Cache"
+import type { Operation } from "@cachet/core/CacheError"
 import { type CacheError, CacheUnavailableError } from "@cachet/core/CacheError"
 import { MemoryCache } from "@cachet/memory"
 import * as Effect from "effect/Effect"
@@ -17,11 +18,11 @@ export interface Faults {
   readonly calls: Map<string, number>
 }
 
-const outage = (operation: string): CacheError =>
+const outage = (operation: Operation): CacheError =>
   new CacheUnavailableError({ operation, code: "CONNECTION_REFUSED", cause: new Error("ECONNREFUSED") })
 
 export const faulty = (inner: Backend, faults: Faults): Backend => {
-  const gate = <A>(name: string, effect: Effect.Effect<A, CacheError>): Effect.Effect<A, CacheError> =>
+  const gate = <A>(name: Operation, effect: Effect.Effect<A, CacheError>): Effect.Effect<A, CacheError> =>
     Effect.suspend(() => {
       faults.calls.set(name, (faults.calls.get(name) ?? 0) + 1)
       if (faults.down) return Effect.fail(outage(name))
@@ -61,7 +62,7 @@ export const faultyLayer = (faults: Faults, options: Cache.Cache.Options = {}): 
   )
 
 /** How many operations of a memory cache's namespace ended with `outcome`, by `cachet_operations_total`. */
-export const operationCount = (namespace: string, operation: string, outcome: string): Effect.Effect<number> =>
+export const operationCount = (namespace: string, operation: Operation, outcome: string): Effect.Effect<number> =>
   Effect.map(
     Metric.value(
       Cache.metrics.operations.pipe(

@@ -130,7 +130,7 @@ describe("synchronous backend forms", () => {
   it.scoped("a wrapper that replaces an operation is the one that runs", () =>
     Effect.gen(function* () {
       const inner = yield* MemoryCache.makeBackend()
-      const refused = new CacheError.CacheUnavailableError({ operation: "GET", code: "CONNECTION_REFUSED" })
+      const refused = new CacheError.CacheUnavailableError({ operation: "get", code: "CONNECTION_REFUSED" })
       const wrapped: Backend = {
         ...inner,
         get: () => Effect.fail(refused),

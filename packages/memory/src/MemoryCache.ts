@@ -45,7 +45,7 @@ const limit = (name: string, value: number | undefined): Effect.Effect<number, C
       ? Effect.succeed(value)
       : Effect.fail(
           new CacheInvalidInputError({
-            operation: "MemoryCache.make",
+            operation: "make",
             code: "INVALID_ARGUMENT",
             reason: `${name} must be a positive integer`
           })

@@ -28,7 +28,7 @@ describe("increment", () => {
         expect(yield* backend.get("n")).toBe(sum.toString())
       } else {
         const error = yield* failure(backend.increment("n", b))
-        expect(error).toMatchObject({ _tag: "CacheCommandError", code: "OVERFLOW", operation: "INCRBY" })
+        expect(error).toMatchObject({ _tag: "CacheCommandError", code: "OVERFLOW", operation: "increment" })
         expect(yield* backend.get("n")).toBe(a.toString())
       }
     })

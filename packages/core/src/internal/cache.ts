@@ -13,6 +13,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Backend, Entry } from "../Backend.js"
 import type { Cache } from "../Cache.js"
+import type { Operation } from "../CacheError.js"
 import {
   type CacheDecodeError,
   type CacheEncodeError,
@@ -98,14 +99,14 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   const namespaces = new Map<string, Cache.View<A>>()
 
   /** The view's own failure (see `Place.poisoned`) if it has one, else the operation's own checks. */
-  const usable = <X>(operation: string, checks: () => Validate.Checked<X>): Validate.Checked<X> =>
+  const usable = <X>(operation: Operation, checks: () => Validate.Checked<X>): Validate.Checked<X> =>
     poisoned === undefined ? checks() : Either.left(Validate.relabel(poisoned, operation))
 
   // The hot path: no closure for `usable`.
-  const guard = (operation: string, key: unknown): Validate.Checked<void> =>
+  const guard = (operation: Operation, key: unknown): Validate.Checked<void> =>
     poisoned === undefined ? Validate.key(operation, key) : Either.left(Validate.relabel(poisoned, operation))
 
-  const encode = (operation: string, key: string | undefined, value: A): string | CacheEncodeError => {
+  const encode = (operation: Operation, key: string | undefined, value: A): string | CacheEncodeError => {
     try {
       return values.encode(value)
     } catch (cause) {
@@ -148,7 +149,7 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
 
   /** A write's time-to-live before any jitter. */
   const resolveTimeToLive = (
-    operation: string,
+    operation: Operation,
     key: string | undefined,
     input: Cache.SetOptions["timeToLive"],
     ratio: number | undefined
@@ -160,7 +161,7 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   }
 
   const planTimeToLive = (
-    operation: string,
+    operation: Operation,
     key: string | undefined,
     input: Cache.SetOptions["timeToLive"],
     ratio: number | undefined
@@ -180,12 +181,12 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
     (options?.timeToLiveJitter ?? shared.jitter ?? 0) > 0
 
   const defaultPlan = planTimeToLive("set", undefined, undefined, undefined)
-  const planFor = (operation: string, key: string | undefined, options: Cache.SetOptions | undefined) =>
+  const planFor = (operation: Operation, key: string | undefined, options: Cache.SetOptions | undefined) =>
     options === undefined || (options.timeToLive === undefined && options.timeToLiveJitter === undefined)
       ? defaultPlan
       : planTimeToLive(operation, key, options.timeToLive, options.timeToLiveJitter)
 
-  const collectKeys = (operation: string, keys: Iterable<string>): Validate.Checked<ReadonlyArray<string>> =>
+  const collectKeys = (operation: Operation, keys: Iterable<string>): Validate.Checked<ReadonlyArray<string>> =>
     usable(operation, () => Validate.keys(operation, keys))
 
   const get = (key: string): Effect.Effect<CacheResult.CacheResult<A>, CacheError> => {
@@ -343,7 +344,7 @@ const makeView = <A>(state: ViewState<A>): Cache.View<A> => {
   }
 
   // Listing and deleting by pattern reach beyond single keys: they also need a prefix to stay within.
-  const checkGlob = (operation: string, glob: unknown): Validate.Checked<void> =>
+  const checkGlob = (operation: Operation, glob: unknown): Validate.Checked<void> =>
     usable(operation, () => Either.flatMap(Validate.glob(operation, glob), () => Validate.scoped(operation, prefix)))
 
   const scanView = (glob: string): Stream.Stream<ReadonlyArray<string>, CacheError> => backend.scan(globPrefix + glob)
@@ -646,7 +647,7 @@ const makeService = (shared: Shared, place: Place, schemaViews: SchemaViews): Ca
   const observer = makeObserver(shared.observe, place.namespace)
   const namespaces = new Map<string, Cache.Service>()
 
-  const incrementBy = (operation: string, key: string, by: number | bigint, negate: boolean) => {
+  const incrementBy = (operation: Operation, key: string, by: number | bigint, negate: boolean) => {
     const checked = Either.flatMap(
       poisoned === undefined ? Validate.key(operation, key) : Either.left(Validate.relabel(poisoned, operation)),
       () => Validate.amount(operation, key, by, negate)

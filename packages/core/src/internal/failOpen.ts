@@ -4,6 +4,7 @@ import { constFalse, constVoid } from "effect/Function"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Cache } from "../Cache.js"
+import type { Operation } from "../CacheError.js"
 import { type CacheError, isRetryable } from "../CacheError.js"
 import * as CacheResult from "../CacheResult.js"
 import type { Codec } from "../Codec.js"
@@ -12,7 +13,7 @@ import * as Validate from "./validate.js"
 
 const degrade = <A, B>(
   outage: Outage.Outage,
-  operation: string,
+  operation: Operation,
   effect: Effect.Effect<A, CacheError>,
   fallback: () => B
 ): Effect.Effect<A | B, CacheError> =>

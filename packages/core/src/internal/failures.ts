@@ -3,7 +3,9 @@
  * parse error's own messages do, so only its paths are kept): the schema paths that did not match, or the reason a
  * codec gave.
  */
+
 import * as ParseResult from "effect/ParseResult"
+import type { Operation } from "../CacheError.js"
 import { CacheDecodeError, CacheEncodeError } from "../CacheError.js"
 import { CodecFailure, SchemaFailure } from "../Codec.js"
 
@@ -20,7 +22,7 @@ export const detailOf = (cause: unknown): string | undefined => {
 }
 
 /** @internal */
-export const encodeFailure = (operation: string, key: string | undefined, cause: unknown): CacheEncodeError =>
+export const encodeFailure = (operation: Operation, key: string | undefined, cause: unknown): CacheEncodeError =>
   new CacheEncodeError({
     operation,
     key,
@@ -30,7 +32,7 @@ export const encodeFailure = (operation: string, key: string | undefined, cause:
   })
 
 /** @internal */
-export const decodeFailure = (operation: string, key: string | undefined, cause: unknown): CacheDecodeError =>
+export const decodeFailure = (operation: Operation, key: string | undefined, cause: unknown): CacheDecodeError =>
   new CacheDecodeError({
     operation,
     key,

@@ -9,6 +9,7 @@ import * as MetricLabelModule from "effect/MetricLabel"
 import * as MetricState from "effect/MetricState"
 import type * as Schedule from "effect/Schedule"
 import type * as Tracer from "effect/Tracer"
+import type { Operation } from "../CacheError.js"
 import { type CacheError, isRetryable, withContext } from "../CacheError.js"
 
 const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
@@ -78,7 +79,7 @@ export interface ObserveOptions {
 export interface Observer {
   readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
   readonly run: <A>(
-    operation: string,
+    operation: Operation,
     key: string | undefined,
     effect: Effect.Effect<A, CacheError>,
     classify?: (value: A) => Outcome
@@ -88,7 +89,7 @@ export interface Observer {
    * the outcome, and a failure it returns counts as the operation's error.
    */
   readonly runThen: <R, A>(
-    operation: string,
+    operation: Operation,
     key: string | undefined,
     effect: Effect.Effect<R, CacheError>,
     finish: (reply: R) => Exit.Exit<A, CacheError>,
@@ -99,7 +100,7 @@ export interface Observer {
    * included, is one Effect step. Inside a trace, or when the retry schedule applies, it runs as `run` would.
    */
   readonly runSync: <A>(
-    operation: string,
+    operation: Operation,
     key: string | undefined,
     compute: () => Exit.Exit<A, CacheError>,
     classify?: (value: A) => Outcome
@@ -116,7 +117,7 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
   const labels = [MetricLabelModule.make("backend", options.backend), MetricLabelModule.make("namespace", namespace)]
   // Label arrays are built once per operation, not per call: Effect finds a metric's series by the array itself.
   const operationLabels = new Map<string, OperationLabels>()
-  const labelsFor = (operation: string): OperationLabels => {
+  const labelsFor = (operation: Operation): OperationLabels => {
     let found = operationLabels.get(operation)
     if (found === undefined) {
       const base = [...labels, MetricLabelModule.make("operation", operation)]
@@ -136,7 +137,7 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
 
   // Built on first use inside a trace, once per operation (keys vary, so with spanKeys once per call).
   const spanOptionsCache = new Map<string, Tracer.SpanOptions>()
-  const spanOptionsFor = (operation: string, key: string | undefined): Tracer.SpanOptions => {
+  const spanOptionsFor = (operation: Operation, key: string | undefined): Tracer.SpanOptions => {
     const withKey = options.spanKeys && key !== undefined
     const cached = withKey ? undefined : spanOptionsCache.get(operation)
     if (cached !== undefined) return cached
@@ -154,21 +155,21 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
     return made
   }
 
-  const record = (operation: string, outcome: Outcome, start: number) => {
+  const record = (operation: Operation, outcome: Outcome, start: number) => {
     const found = labelsFor(operation)
     metrics.operations.unsafeUpdate(1, found[outcome])
     metrics.duration.unsafeUpdate((performance.now() - start) / 1000, found.duration)
   }
 
-  const retryFor = (operation: string): Schedule.Schedule<unknown, CacheError> | undefined =>
+  const retryFor = (operation: Operation): Schedule.Schedule<unknown, CacheError> | undefined =>
     idempotent.has(operation) ? options.retry : undefined
 
-  const relabel = (operation: string, key: string | undefined, cause: Cause.Cause<CacheError>) =>
+  const relabel = (operation: Operation, key: string | undefined, cause: Cause.Cause<CacheError>) =>
     Cause.map(cause, (error) => withContext(error, operation, key))
 
   // The end of every operation: its outcome recorded, its error relabelled with the caller's view.
   const settle = <A>(
-    operation: string,
+    operation: Operation,
     key: string | undefined,
     exit: Exit.Exit<A, CacheError>,
     classify: (value: A) => Outcome,
@@ -187,7 +188,7 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
   // outcome and relabels the error.
   const observe = <R, A>(
     traced: boolean,
-    operation: string,
+    operation: Operation,
     key: string | undefined,
     effect: Effect.Effect<R, CacheError>,
     finish: (reply: R) => Exit.Exit<A, CacheError>,
@@ -209,7 +210,7 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
     options.spans && fiber.currentSpan !== undefined
 
   const runThen = <R, A>(
-    operation: string,
+    operation: Operation,
     key: string | undefined,
     effect: Effect.Effect<R, CacheError>,
     finish: (reply: R) => Exit.Exit<A, CacheError>,
@@ -221,14 +222,14 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
       : Effect.withFiberRuntime((fiber) => observe(traced(fiber), operation, key, effect, finish, classify))
 
   const run = <A>(
-    operation: string,
+    operation: Operation,
     key: string | undefined,
     effect: Effect.Effect<A, CacheError>,
     classify: (value: A) => Outcome = ok
   ): Effect.Effect<A, CacheError> => runThen(operation, key, effect, Exit.succeed, classify)
 
   const runSync = <A>(
-    operation: string,
+    operation: Operation,
     key: string | undefined,
     compute: () => Exit.Exit<A, CacheError>,
     classify: (value: A) => Outcome = ok

@@ -3,15 +3,16 @@
  * `getOrSet` with `onCacheError: "bypass"`) is counted, the first one of an outage is logged at warning level, and
  * the first call the backend answers afterwards logs the end of the outage with how many calls degraded meanwhile.
  */
+
 import * as Effect from "effect/Effect"
 import * as MetricLabel from "effect/MetricLabel"
-import type { CacheError } from "../CacheError.js"
+import type { CacheError, Operation } from "../CacheError.js"
 import { metrics } from "./observe.js"
 
 /** @internal */
 export interface Outage {
   /** Counts a call that degraded; logs when it is the first of an outage. */
-  readonly degraded: (operation: string, error: CacheError) => Effect.Effect<void>
+  readonly degraded: (operation: Operation, error: CacheError) => Effect.Effect<void>
   /** Whether an outage is going on: checked on every answered call, so a plain field read. */
   readonly active: () => boolean
   /** Logs the end of the outage. Call it only when `active()`. */
@@ -24,7 +25,7 @@ export const make = (backend: string): Outage => {
   let degradedCalls = 0
   const backendLabel = MetricLabel.make("backend", backend)
   const labels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
-  const labelsOf = (operation: string): ReadonlyArray<MetricLabel.MetricLabel> => {
+  const labelsOf = (operation: Operation): ReadonlyArray<MetricLabel.MetricLabel> => {
     let found = labels.get(operation)
     if (found === undefined) {
       found = [backendLabel, MetricLabel.make("operation", operation)]

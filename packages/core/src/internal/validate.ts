@@ -3,6 +3,7 @@
  * JavaScript, so nothing is trusted from the static types: each check answers an `Either`, whose `Left` is the
  * `CacheInvalidInputError` the operation fails with inside its Effect. Nothing here throws.
  */
+
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -10,6 +11,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type { Cache } from "../Cache.js"
+import type { Operation } from "../CacheError.js"
 import { CacheInvalidInputError } from "../CacheError.js"
 import { reserved, separator } from "./keySpace.js"
 import * as Lock from "./lock.js"
@@ -23,14 +25,14 @@ export type Ttl = number | undefined
 
 /** @internal */
 export const invalid = (
-  operation: string,
+  operation: Operation,
   code: CacheInvalidInputError["code"],
   reason: string,
   key?: string | undefined
 ): CacheInvalidInputError => new CacheInvalidInputError({ operation, key, code, reason })
 
 const refuse = (
-  operation: string,
+  operation: Operation,
   code: CacheInvalidInputError["code"],
   reason: string,
   key?: string | undefined
@@ -49,7 +51,7 @@ const reservedOrLoneSurrogate = /[\0\p{Cs}]/u
  * Text that reaches the backend as part of a key. The reserved separator would let it reach the cache's own
  * bookkeeping; a lone surrogate becomes U+FFFD in UTF-8, so two different strings would be one key on Redis.
  */
-const keyText = (operation: string, what: string, text: string): Checked<void> => {
+const keyText = (operation: Operation, what: string, text: string): Checked<void> => {
   if (!reservedOrLoneSurrogate.test(text)) return ok
   return refuse(
     operation,
@@ -61,7 +63,7 @@ const keyText = (operation: string, what: string, text: string): Checked<void> =
 }
 
 /** A user key: a non-empty, well-formed string without the reserved separator. */
-export const key = (operation: string, input: unknown): Checked<void> => {
+export const key = (operation: Operation, input: unknown): Checked<void> => {
   if (typeof input !== "string") {
     return refuse(operation, "INVALID_KEY", `key must be a string, got ${describe(input)}`)
   }
@@ -70,7 +72,7 @@ export const key = (operation: string, input: unknown): Checked<void> => {
 }
 
 /** A Redis glob over a view's keys. */
-export const glob = (operation: string, input: unknown): Checked<void> =>
+export const glob = (operation: Operation, input: unknown): Checked<void> =>
   typeof input === "string"
     ? keyText(operation, "the pattern", input)
     : refuse(operation, "INVALID_ARGUMENT", `the pattern must be a string, got ${describe(input)}`)
@@ -79,7 +81,7 @@ export const glob = (operation: string, input: unknown): Checked<void> =>
  * Operations that list or delete by pattern need a prefix: without one, the pattern would reach every key of the
  * backend, including keys that other programs wrote.
  */
-export const scoped = (operation: string, prefix: string): Checked<void> =>
+export const scoped = (operation: Operation, prefix: string): Checked<void> =>
   prefix.length > 0
     ? ok
     : refuse(
@@ -89,7 +91,7 @@ export const scoped = (operation: string, prefix: string): Checked<void> =>
       )
 
 /** The elements of an iterable, read once; a string is refused (its characters are not keys). */
-const elements = <A>(operation: string, what: string, input: Iterable<A>): Checked<ReadonlyArray<A>> => {
+const elements = <A>(operation: Operation, what: string, input: Iterable<A>): Checked<ReadonlyArray<A>> => {
   const candidate: unknown = input
   if (Array.isArray(input)) return Either.right(input)
   if (typeof candidate === "string" || !Predicate.isIterable(candidate)) {
@@ -110,7 +112,7 @@ const elements = <A>(operation: string, what: string, input: Iterable<A>): Check
 }
 
 /** A batch of user keys. */
-export const keys = (operation: string, input: Iterable<string>): Checked<ReadonlyArray<string>> =>
+export const keys = (operation: Operation, input: Iterable<string>): Checked<ReadonlyArray<string>> =>
   Either.flatMap(elements(operation, "the keys", input), (list) => {
     for (const item of list) {
       const checked = key(operation, item)
@@ -121,7 +123,7 @@ export const keys = (operation: string, input: Iterable<string>): Checked<Readon
 
 /** A batch of `[key, value]` entries: each one an array of exactly two elements, with a valid key. */
 export const entries = <A>(
-  operation: string,
+  operation: Operation,
   input: Iterable<readonly [key: string, value: A]>
 ): Checked<ReadonlyArray<readonly [key: string, value: A]>> =>
   Either.flatMap(elements(operation, "the entries", input), (list) => {
@@ -145,14 +147,14 @@ export const entries = <A>(
 const isRecord = (input: unknown): boolean => typeof input === "object" && input !== null && !Array.isArray(input)
 
 /** An options argument: absent, or a plain object. */
-export const options = (operation: string, input: unknown, key?: string | undefined): Checked<void> =>
+export const options = (operation: Operation, input: unknown, key?: string | undefined): Checked<void> =>
   input === undefined || isRecord(input)
     ? ok
     : refuse(operation, "INVALID_ARGUMENT", `the options must be an object, got ${describe(input)}`, key)
 
 /** A time-to-live given to a write, resolved to what backends take; `undefined` input answers `fallback`. */
 export const timeToLive = (
-  operation: string,
+  operation: Operation,
   key: string | undefined,
   input: Duration.DurationInput | undefined,
   fallback: Ttl
@@ -165,7 +167,7 @@ export const timeToLive = (
 }
 
 /** A jitter ratio between 0 and 1, or none. */
-export const jitter = (operation: string, key: string | undefined, ratio: unknown): Checked<number | undefined> => {
+export const jitter = (operation: Operation, key: string | undefined, ratio: unknown): Checked<number | undefined> => {
   if (ratio === undefined) return Either.right(undefined)
   return typeof ratio === "number" && ratio >= 0 && ratio <= 1
     ? Either.right(ratio)
@@ -173,7 +175,7 @@ export const jitter = (operation: string, key: string | undefined, ratio: unknow
 }
 
 /** The time-to-live of `expire`: required, since "no expiry" is `Duration.infinity` (or `persist`). */
-export const expiry = (operation: string, key: string, input: Duration.DurationInput): Checked<Ttl> =>
+export const expiry = (operation: Operation, key: string, input: Duration.DurationInput): Checked<Ttl> =>
   input === undefined
     ? refuse(
         operation,
@@ -187,7 +189,7 @@ const int64Min = -(2n ** 63n)
 const int64Max = 2n ** 63n - 1n
 
 /** The amount of `increment` (or, negated, `decrement`), exact in a signed 64-bit integer. */
-export const amount = (operation: string, key: string, by: unknown, negate: boolean): Checked<bigint> => {
+export const amount = (operation: Operation, key: string, by: unknown, negate: boolean): Checked<bigint> => {
   if ((typeof by !== "number" || !Number.isSafeInteger(by)) && typeof by !== "bigint") {
     return refuse(operation, "INVALID_ARGUMENT", "the amount must be a safe integer or a bigint", key)
   }
@@ -198,7 +200,7 @@ export const amount = (operation: string, key: string, by: unknown, negate: bool
 }
 
 /** The lookup of `getOrSet`. */
-export const lookup = (operation: string, key: string, input: unknown): Checked<void> =>
+export const lookup = (operation: Operation, key: string, input: unknown): Checked<void> =>
   Effect.isEffect(input)
     ? ok
     : refuse(operation, "INVALID_ARGUMENT", `the lookup must be an Effect, got ${describe(input)}`, key)
@@ -216,7 +218,7 @@ export interface GetOrSetPlan {
 const plainGetOrSet: GetOrSetPlan = { grace: 0, revalidate: 0, ifError: 0, bypass: false, lock: undefined }
 
 const staleWindow = (
-  operation: string,
+  operation: Operation,
   key: string,
   name: string,
   input: Duration.DurationInput | undefined
@@ -230,7 +232,7 @@ const staleWindow = (
 }
 
 const lockMillis = (
-  operation: string,
+  operation: Operation,
   key: string,
   name: string,
   input: Duration.DurationInput | undefined,
@@ -246,7 +248,7 @@ const lockMillis = (
 
 /** The settings of a `getOrSet` lock: `undefined` without one. */
 export const lock = (
-  operation: string,
+  operation: Operation,
   key: string,
   input: Cache.GetOrSetOptions<never>["lock"]
 ): Checked<Lock.LockSettings | undefined> => {
@@ -275,7 +277,7 @@ const plainGetOrSetChecked: Checked<GetOrSetPlan> = Either.right(plainGetOrSet)
  * every call, hits included.)
  */
 export const getOrSet = (
-  operation: string,
+  operation: Operation,
   key: string,
   input: Cache.GetOrSetOptions<never> | undefined
 ): Checked<GetOrSetPlan> => {
@@ -315,7 +317,7 @@ export const namespace = (input: unknown): Checked<string> => {
 }
 
 /** The schema of `forSchema`. */
-const codecOf = (operation: string, input: unknown): Checked<void> =>
+const codecOf = (operation: Operation, input: unknown): Checked<void> =>
   isRecord(input) &&
   Predicate.hasProperty(input, "encode") &&
   isFunction(input.encode) &&
@@ -378,5 +380,5 @@ export const make = (input: Cache.Options, defaultPrefix: string): Checked<MakeP
   })
 
 /** The same failure, for the operation of a view that was made from a bad argument. */
-export const relabel = (error: CacheInvalidInputError, operation: string): CacheInvalidInputError =>
+export const relabel = (error: CacheInvalidInputError, operation: Operation): CacheInvalidInputError =>
   new CacheInvalidInputError({ operation, code: error.code, reason: error.reason })

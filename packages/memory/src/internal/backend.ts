@@ -4,6 +4,7 @@
  * offer their synchronous form, which the core runs inside its own step.
  */
 import type { Backend, Entry, Operation } from "@cachet/core/Backend"
+import type { Operation as OperationName } from "@cachet/core/CacheError"
 import { CacheCommandError, CacheInvalidInputError } from "@cachet/core/CacheError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -14,7 +15,7 @@ import type { Store } from "./store.js"
 const isValidTimeToLive = (timeToLive: number | undefined): boolean =>
   timeToLive === undefined || (Number.isSafeInteger(timeToLive) && timeToLive >= 1)
 
-const invalidTimeToLive = (operation: string, key: string | undefined): CacheInvalidInputError =>
+const invalidTimeToLive = (operation: OperationName, key: string | undefined): CacheInvalidInputError =>
   new CacheInvalidInputError({
     operation,
     key,
@@ -45,19 +46,19 @@ export const make = (store: Store): Backend => ({
     (key: string, value: string, timeToLive: number | undefined) =>
       isValidTimeToLive(timeToLive)
         ? Effect.sync(() => store.set(key, value, timeToLive))
-        : Effect.fail(invalidTimeToLive("SET", key)),
+        : Effect.fail(invalidTimeToLive("set", key)),
     (key, value, timeToLive) => store.set(key, value, timeToLive)
   ),
   setMany: (entries: ReadonlyArray<Entry>) => {
     for (const entry of entries) {
-      if (!isValidTimeToLive(entry.timeToLive)) return Effect.fail(invalidTimeToLive("MSET", entry.key))
+      if (!isValidTimeToLive(entry.timeToLive)) return Effect.fail(invalidTimeToLive("setMany", entry.key))
     }
     return Effect.sync(() => store.setMany(entries))
   },
   add: (key, value, timeToLive) =>
     isValidTimeToLive(timeToLive)
       ? Effect.sync(() => store.add(key, value, timeToLive))
-      : Effect.fail(invalidTimeToLive("SET", key)),
+      : Effect.fail(invalidTimeToLive("set", key)),
   deleteIfEquals: (key, expected) => Effect.sync(() => store.deleteIfEquals(key, expected)),
   delete: withSync(
     (keys: ReadonlyArray<string>) => Effect.sync(() => store.delete(keys)),
@@ -68,14 +69,14 @@ export const make = (store: Store): Backend => ({
   expire: (key, timeToLive) =>
     Number.isSafeInteger(timeToLive)
       ? Effect.sync(() => store.expire(key, timeToLive))
-      : Effect.fail(invalidTimeToLive("PEXPIRE", key)),
+      : Effect.fail(invalidTimeToLive("expire", key)),
   persist: (key) => Effect.sync(() => store.persist(key)),
   increment: (key, by) =>
     Effect.suspend(() => {
       const result = store.increment(key, by)
       return typeof result === "bigint"
         ? Effect.succeed(result)
-        : Effect.fail(new CacheCommandError({ operation: "INCRBY", key, code: result }))
+        : Effect.fail(new CacheCommandError({ operation: "increment", key, code: result }))
     }),
   scan: (pattern) =>
     Stream.suspend(() => {

@@ -2,7 +2,9 @@
  * The `Backend` on a `Client`: one Redis command (or one script) per operation, every failure mapped to a
  * `CacheError`, guarded by the circuit breaker and bounded in time. (The core applies the user's retry schedule.)
  */
+
 import type { Backend, Entry, ValueWithTimeToLive } from "@cachet/core/Backend"
+import type { Operation } from "@cachet/core/CacheError"
 import { CacheCommandError, type CacheError, CacheTimeoutError, CacheUnavailableError } from "@cachet/core/CacheError"
 import * as Effect from "effect/Effect"
 import { identity } from "effect/Function"
@@ -22,7 +24,7 @@ export interface Settings {
 /** Keys asked of each SCAN step: large enough to keep round trips few, small enough not to block the server. */
 const scanCount = 1000
 
-const unexpected = (operation: string, key: string | undefined, detail: string): CacheError =>
+const unexpected = (operation: Operation, key: string | undefined, detail: string): CacheError =>
   new CacheCommandError({ operation, key, code: "COMMAND_FAILED", cause: new UnexpectedReply(detail) })
 
 const toUndefined = (value: string | null): string | undefined => (value === null ? undefined : value)
@@ -56,7 +58,7 @@ const isCircuitOpen = (driverError: unknown): boolean => {
 
 const failure = (
   driverError: unknown,
-  operation: string,
+  operation: Operation,
   key: string | undefined,
   connectionError: (() => unknown) | undefined
 ): CacheError => {
@@ -79,7 +81,7 @@ export const make = (client: Client, settings: Settings): Backend => {
   const { circuit } = settings
   const located = client.server === undefined ? identity<CacheError> : locatedAt(client.server)
 
-  const decode = <A, B>(reply: (a: A) => B, a: A, operation: string, key: string | undefined) => {
+  const decode = <A, B>(reply: (a: A) => B, a: A, operation: Operation, key: string | undefined) => {
     try {
       return Effect.succeed(reply(a))
     } catch (error) {
@@ -93,7 +95,7 @@ export const make = (client: Client, settings: Settings): Backend => {
   // still settles (or times out) and tells the circuit breaker, so a half-open probe is never left pending.
   const deadlines = Deadline.make(client.commandTimeout ?? settings.commandTimeout)
   const call = <A, B>(
-    operation: string,
+    operation: Operation,
     key: string | undefined,
     command: () => Promise<A>,
     reply: (a: A) => B

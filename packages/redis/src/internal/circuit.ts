@@ -10,6 +10,7 @@
  * server down fails fast on its own keys only: the whole backend for a standalone server or a Sentinel group's
  * master, each master for a Cluster (`perServer`).
  */
+import type { Operation } from "@cachet/core/CacheError"
 import { type CacheError, CacheUnavailableError } from "@cachet/core/CacheError"
 
 export interface Settings {
@@ -20,7 +21,7 @@ export interface Settings {
 
 export interface CircuitBreaker {
   /** `undefined` to go ahead, or the error to fail with at once. */
-  readonly admit: (operation: string, key: string | undefined) => CacheUnavailableError | undefined
+  readonly admit: (operation: Operation, key: string | undefined) => CacheUnavailableError | undefined
   readonly onSuccess: () => void
   /** Record a failure; errors that prove the server answered count as success. */
   readonly onFailure: (error: CacheError) => void

@@ -202,7 +202,7 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
   /** `send` through the circuit of `server`, which learns its outcome by the end of `call` at the latest. */
   const through = <A>(call: Call, server: string, send: () => Promise<A>): Promise<A> => {
     const circuit = circuits(server)
-    if (circuit.admit("", undefined) !== undefined) return Promise.reject(new CircuitOpen())
+    if (circuit.admit("connect", undefined) !== undefined) return Promise.reject(new CircuitOpen())
     let reported = false
     const report = (error: CacheError | undefined) => {
       if (reported) return
@@ -210,14 +210,14 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
       if (error === undefined) circuit.onSuccess()
       else circuit.onFailure(error)
     }
-    call.onTimeout.push(() => report(fromDriver(new Error(timedOut), "", undefined)))
+    call.onTimeout.push(() => report(fromDriver(new Error(timedOut), "connect", undefined)))
     return send().then(
       (value) => {
         report(undefined)
         return value
       },
       (error: unknown) => {
-        report(fromDriver(error, "", undefined))
+        report(fromDriver(error, "connect", undefined))
         throw error
       }
     )

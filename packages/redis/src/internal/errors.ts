@@ -3,6 +3,7 @@
  * sanitized copy: ioredis attaches the failed command with its arguments (a `HELLO ... AUTH user password`, a
  * stored value) to reply errors, and a cause is logged and serialized with the error.
  */
+import type { Operation } from "@cachet/core/CacheError"
 import { CacheCommandError, type CacheError, CacheTimeoutError, CacheUnavailableError } from "@cachet/core/CacheError"
 
 /**
@@ -203,10 +204,10 @@ const isUnavailableCode = (code: string): code is UnavailableCode =>
 /**
  * The `CacheError` for a driver failure of `operation` on `key`.
  */
-export const fromDriver = (error: unknown, operation: string, key: string | undefined): CacheError =>
+export const fromDriver = (error: unknown, operation: Operation, key: string | undefined): CacheError =>
   classify(sanitize(error), operation, key)
 
-const classify = (cause: RedisDriverError, operation: string, key: string | undefined): CacheError => {
+const classify = (cause: RedisDriverError, operation: Operation, key: string | undefined): CacheError => {
   const message = cause.message
   if (message === "Command timed out") {
     return new CacheTimeoutError({ operation, key, cause, code: "COMMAND_TIMEOUT" })
