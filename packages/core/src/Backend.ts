@@ -13,13 +13,19 @@
  *   `NOT_INTEGER` or `OVERFLOW`.
  * - `scan` matches keys with Redis's glob rules (`stringmatchlen`) and may emit a key more than once only
  *   where Redis SCAN would (a rehash); the core de-duplicates nothing.
- * - Errors are `CacheError`s; the core re-labels their `operation` and `key` with the caller's view.
+ * - Errors are `CacheError`s labelled with the backend primitive's own name (`"set"`, `"getWithTimeToLive"`, ...:
+ *   `CacheError.Operation`); the core re-labels their `operation` and `key` with the caller's view.
+ *
+ * A backend that answers without I/O (an in-process store) implements `SyncBackend` instead and passes it to
+ * `fromSync`: the core then runs each operation in one step of its own, with no Effect of the backend's to run.
  *
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import type * as Stream from "effect/Stream"
 import type { CacheError } from "./CacheError.js"
+import * as internal from "./internal/backend.js"
 
 /**
  * One write of a batch.
@@ -47,21 +53,6 @@ export interface ValueWithTimeToLive {
 }
 
 /**
- * One of the operations the core runs most. A backend that answers it without I/O and without a possible failure
- * (for the arguments the core passes: see the conventions above) may attach a synchronous form as `sync`, returning
- * exactly what the Effect succeeds with. The core then calls it inside an Effect step of its own instead of running
- * the backend's Effect, which saves the steps that cost as much as an in-memory read itself. A wrapper that replaces
- * the operation with a function of its own drops the form with it, so its replacement is always the one that runs.
- *
- * @since 0.2.0
- * @category models
- */
-export interface Operation<Args extends ReadonlyArray<unknown>, A> {
-  (...args: Args): Effect.Effect<A, CacheError>
-  readonly sync?: ((...args: Args) => A) | undefined
-}
-
-/**
  * @since 0.1.0
  * @category models
  */
@@ -69,13 +60,13 @@ export interface Backend {
   /** Short name used in metrics and spans: `"memory"`, `"redis"`. */
   readonly name: string
   /** GET: the stored value, or `undefined` when absent. */
-  readonly get: Operation<[key: string], string | undefined>
+  readonly get: (key: string) => Effect.Effect<string | undefined, CacheError>
   /** GET and PTTL in one round trip; `undefined` when absent. */
   readonly getWithTimeToLive: (key: string) => Effect.Effect<ValueWithTimeToLive | undefined, CacheError>
   /** MGET: one answer per key, in order. */
-  readonly getMany: Operation<[keys: ReadonlyArray<string>], ReadonlyArray<string | undefined>>
+  readonly getMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string | undefined>, CacheError>
   /** SET [PX]. */
-  readonly set: Operation<[key: string, value: string, timeToLive: number | undefined], void>
+  readonly set: (key: string, value: string, timeToLive: number | undefined) => Effect.Effect<void, CacheError>
   /** All entries or none (MULTI; per hash slot in a Cluster). */
   readonly setMany: (entries: ReadonlyArray<Entry>) => Effect.Effect<void, CacheError>
   /** SET NX [PX]: whether the value was written. */
@@ -86,7 +77,7 @@ export interface Backend {
    */
   readonly deleteIfEquals: (key: string, expected: string) => Effect.Effect<boolean, CacheError>
   /** UNLINK: how many of the keys existed. */
-  readonly delete: Operation<[keys: ReadonlyArray<string>], number>
+  readonly delete: (keys: ReadonlyArray<string>) => Effect.Effect<number, CacheError>
   /** EXISTS. */
   readonly has: (key: string) => Effect.Effect<boolean, CacheError>
   /** PTTL: `-2` absent, `-1` no expiry, otherwise the remaining milliseconds. */
@@ -109,3 +100,41 @@ export interface Backend {
   /** PING. */
   readonly ping: Effect.Effect<void, CacheError>
 }
+
+/**
+ * A backend that answers at once, without I/O: each operation returns its answer as an `Exit` (a success, or a
+ * typed failure), and `scan` returns the batches as a lazy iterable. The conventions of `Backend` hold unchanged.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface SyncBackend {
+  readonly name: string
+  readonly get: (key: string) => Exit.Exit<string | undefined, CacheError>
+  readonly getWithTimeToLive: (key: string) => Exit.Exit<ValueWithTimeToLive | undefined, CacheError>
+  readonly getMany: (keys: ReadonlyArray<string>) => Exit.Exit<ReadonlyArray<string | undefined>, CacheError>
+  readonly set: (key: string, value: string, timeToLive: number | undefined) => Exit.Exit<void, CacheError>
+  readonly setMany: (entries: ReadonlyArray<Entry>) => Exit.Exit<void, CacheError>
+  readonly add: (key: string, value: string, timeToLive: number | undefined) => Exit.Exit<boolean, CacheError>
+  readonly deleteIfEquals: (key: string, expected: string) => Exit.Exit<boolean, CacheError>
+  readonly delete: (keys: ReadonlyArray<string>) => Exit.Exit<number, CacheError>
+  readonly has: (key: string) => Exit.Exit<boolean, CacheError>
+  readonly timeToLive: (key: string) => Exit.Exit<number, CacheError>
+  readonly expire: (key: string, timeToLive: number) => Exit.Exit<boolean, CacheError>
+  readonly persist: (key: string) => Exit.Exit<boolean, CacheError>
+  readonly increment: (key: string, by: bigint) => Exit.Exit<bigint, CacheError>
+  /** Each batch is computed when it is pulled, as SCAN answers one cursor step at a time. */
+  readonly scan: (pattern: string) => Iterable<ReadonlyArray<string>>
+  readonly ping: () => Exit.Exit<void, CacheError>
+}
+
+/**
+ * The `Backend` of a synchronous one. Its Effects are what any caller can run; `Cache.make` recognises a backend made
+ * here and calls the synchronous operations itself, inside the step that also records metrics, so an in-memory
+ * read costs no Effect of its own. A wrapper that builds a new `Backend` from this one (spreading it, replacing an
+ * operation) is an ordinary backend again: its own functions are always the ones that run.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const fromSync: (backend: SyncBackend) => Backend = internal.fromSync

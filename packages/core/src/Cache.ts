@@ -21,8 +21,8 @@ import type { CacheResult } from "./CacheResult.js"
 import type { Codec } from "./Codec.js"
 import * as internal from "./internal/cache.js"
 import * as failOpenInternal from "./internal/failOpen.js"
-import * as observe from "./internal/observe.js"
-import { metrics as observeMetrics } from "./internal/observe.js"
+import * as observe from "./internal/metrics.js"
+import { metrics as observeMetrics } from "./internal/metrics.js"
 import * as TimeToLive from "./internal/timeToLive.js"
 
 /**

@@ -1,6 +1,6 @@
 /**
- * The memory backend offers synchronous forms of get, getMany, set and delete, which the core runs inside one step
- * of its own instead of running the backend's Effects. These tests hold that path to what the Effect path does:
+ * The memory backend is synchronous (`Backend.fromSync`): the core runs its operations inside one step of its own
+ * instead of running the backend's Effects. These tests hold that path to what the Effect path does:
  * errors and their labels, metrics, spans, expiry under TestClock, and wrappers that replace an operation.
  */
 import { Cache, CacheError, CacheResult } from "@cachet/core"
@@ -39,19 +39,19 @@ const recording = Effect.map(Effect.tracer, (inner) => {
   return { ended, tracer }
 })
 
-describe("synchronous backend forms", () => {
-  it.effect("the memory backend offers them, and they answer what its Effects answer", () =>
+describe("synchronous backends", () => {
+  it.effect("a synchronous backend's Effects read the store when they run, not when they are built", () =>
     Effect.gen(function* () {
       const backend = yield* MemoryCache.makeBackend()
-      assert.isDefined(backend.get.sync)
-      assert.isDefined(backend.getMany.sync)
-      assert.isDefined(backend.set.sync)
-      assert.isDefined(backend.delete.sync)
-      backend.set.sync?.("a", "1", undefined)
-      assert.strictEqual(yield* backend.get("a"), "1")
-      assert.deepStrictEqual(backend.getMany.sync?.(["a", "b"]), yield* backend.getMany(["a", "b"]))
-      assert.strictEqual(backend.delete.sync?.(["a", "b"]), 1)
-      assert.isUndefined(yield* backend.get("a"))
+      const read = backend.get("a")
+      const readMany = backend.getMany(["a", "b"])
+      const remove = backend.delete(["a", "b"])
+      yield* backend.set("a", "1", undefined)
+      assert.strictEqual(yield* read, "1")
+      assert.deepStrictEqual(yield* readMany, ["1", undefined])
+      assert.strictEqual(yield* remove, 1)
+      assert.isUndefined(yield* read)
+      assert.strictEqual(yield* remove, 0)
     })
   )
 

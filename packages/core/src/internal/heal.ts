@@ -6,7 +6,7 @@
 import * as Effect from "effect/Effect"
 import * as MetricLabel from "effect/MetricLabel"
 import type { CacheDecodeError } from "../CacheError.js"
-import { metrics } from "./observe.js"
+import { metrics } from "./metrics.js"
 
 /** How many (key, cause) pairs are remembered as already logged; the oldest is forgotten first. */
 const remembered = 1024

@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as MetricLabel from "effect/MetricLabel"
 import type { CacheError, Operation } from "../CacheError.js"
-import { metrics } from "./observe.js"
+import { metrics } from "./metrics.js"
 
 /** @internal */
 export interface Outage {
