@@ -20,6 +20,7 @@ import { makeObserver } from "./observe.js"
 import * as Outage from "./outage.js"
 import * as Planner from "./plan.js"
 import * as Refused from "./refused.js"
+import * as Settings from "./settings.js"
 import * as SingleFlight from "./singleFlight.js"
 import * as Validate from "./validate.js"
 import * as Values from "./values.js"
@@ -149,7 +150,7 @@ export const make = (
   options: Cache.Options = {}
 ): Effect.Effect<Cache.Service, CacheError, Scope.Scope> =>
   Effect.suspend(() => {
-    const checked = Validate.make(options, defaultPrefix)
+    const checked = Settings.make(options, defaultPrefix)
     if (Either.isLeft(checked)) return Effect.fail(checked.left)
     const { prefix, defaultTimeToLive, jitter } = checked.right
     const complete = Backends.complete(backend)

@@ -15,6 +15,7 @@ import * as Backends from "./backend.js"
 import type { ViewContext } from "./context.js"
 import * as Lock from "./lock.js"
 import { metrics, type Outcome } from "./metrics.js"
+import * as Settings from "./settings.js"
 import * as Validate from "./validate.js"
 
 const refreshOk = [MetricLabel.make("outcome", "ok")]
@@ -62,7 +63,7 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
   ): Effect.Effect<A, E | CacheError, R> => {
     const checked = Either.flatMap(
       Either.flatMap(Validate.key("getOrSet", key), () => Validate.lookup("getOrSet", key, lookup)),
-      () => Validate.getOrSet("getOrSet", key, options)
+      () => Settings.getOrSet("getOrSet", key, options)
     )
     if (Either.isLeft(checked)) return Effect.fail(checked.left)
     const { grace, revalidate, ifError, bypass, lock } = checked.right

@@ -1,5 +1,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { CacheInvalidInputError } from "../CacheError.js"
 
 const unitMillis: Record<string, number> = {
@@ -61,49 +62,43 @@ const maxMillis = 2 ** 46
 
 /**
  * A time-to-live resolved to what a backend takes: whole milliseconds ≥ 1, `undefined` for no expiry, or `0`
- * for "do not store". A string means the input was invalid, with the reason.
+ * for "do not store"; a `Left` says why the input is not a time-to-live.
  *
  * @internal
  */
-export type Resolved = number | undefined | string
+export type Resolved = Either.Either<number | undefined, string>
 
 /** @internal */
 export const resolve = (input: Duration.DurationInput | undefined): Resolved => {
-  if (input === undefined) return undefined
+  if (input === undefined) return Either.right(undefined)
   if (typeof input === "number") {
-    if (Number.isNaN(input)) return "time-to-live is NaN"
-    if (input < 0) return "time-to-live is negative"
+    if (Number.isNaN(input)) return Either.left("time-to-live is NaN")
+    if (input < 0) return Either.left("time-to-live is negative")
   } else if (typeof input === "bigint") {
-    if (input < 0n) return "time-to-live is negative"
+    if (input < 0n) return Either.left("time-to-live is negative")
   } else if (Array.isArray(input)) {
     const [seconds, nanos] = input
     if (!Number.isFinite(seconds) || !Number.isFinite(nanos) || seconds < 0 || nanos < 0) {
-      return "time-to-live is negative or not finite"
+      return Either.left("time-to-live is negative or not finite")
     }
   } else if (typeof input === "string") {
     if (!effectForm.test(input.trim()) && input.trim() !== "Infinity" && input.trim() !== "infinity") {
-      return `time-to-live ${JSON.stringify(input.slice(0, 40))} is not a duration`
+      return Either.left(`time-to-live ${JSON.stringify(input.slice(0, 40))} is not a duration`)
     }
   } else if (!Duration.isDuration(input)) {
-    return "time-to-live is not a duration"
+    return Either.left("time-to-live is not a duration")
   }
   const decoded = Duration.decodeUnknown(input)
-  if (decoded._tag === "None") return "time-to-live is not a duration"
+  if (decoded._tag === "None") return Either.left("time-to-live is not a duration")
   const duration = decoded.value
-  if (!Duration.isFinite(duration)) return undefined
+  if (!Duration.isFinite(duration)) return Either.right(undefined)
   const millis = Duration.toMillis(duration)
-  if (millis === 0) return 0
-  if (millis > maxMillis) return "time-to-live is too large"
+  if (millis === 0) return Either.right(0)
+  if (millis > maxMillis) return Either.left("time-to-live is too large")
   // Redis expiries are whole milliseconds; anything positive but shorter still expires, after 1 ms.
-  return Math.max(1, Math.round(millis))
+  return Either.right(Math.max(1, Math.round(millis)))
 }
 
 /** @internal */
 export const jitter = (millis: number, ratio: number, random: number): number =>
   Math.max(1, Math.round(millis * (1 + ratio * (2 * random - 1))))
-
-/** @internal */
-export const checkJitter = (ratio: number | undefined): string | undefined =>
-  ratio === undefined || (typeof ratio === "number" && ratio >= 0 && ratio <= 1)
-    ? undefined
-    : "time-to-live jitter must be a ratio between 0 and 1"

@@ -8,13 +8,10 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import type { Cache } from "../Cache.js"
 import type { Operation } from "../CacheError.js"
 import { CacheInvalidInputError } from "../CacheError.js"
-import { reserved, separator } from "./keySpace.js"
-import * as Lock from "./lock.js"
+import { reserved } from "./keySpace.js"
 import * as TimeToLive from "./timeToLive.js"
 
 /** @internal */
@@ -31,7 +28,8 @@ export const invalid = (
   key?: string | undefined
 ): CacheInvalidInputError => new CacheInvalidInputError({ operation, key, code, reason })
 
-const refuse = (
+/** @internal */
+export const refuse = (
   operation: Operation,
   code: CacheInvalidInputError["code"],
   reason: string,
@@ -41,7 +39,8 @@ const refuse = (
 /** @internal */
 export const ok: Checked<void> = Either.void
 
-const describe = (input: unknown): string =>
+/** @internal */
+export const describe = (input: unknown): string =>
   input === null ? "null" : Array.isArray(input) ? "an array" : typeof input
 
 // With the `u` flag a well-formed surrogate pair is one code point outside `Cs`: only a lone surrogate matches.
@@ -51,7 +50,8 @@ const reservedOrLoneSurrogate = /[\0\p{Cs}]/u
  * Text that reaches the backend as part of a key. The reserved separator would let it reach the cache's own
  * bookkeeping; a lone surrogate becomes U+FFFD in UTF-8, so two different strings would be one key on Redis.
  */
-const keyText = (operation: Operation, what: string, text: string): Checked<void> => {
+/** @internal */
+export const keyText = (operation: Operation, what: string, text: string): Checked<void> => {
   if (!reservedOrLoneSurrogate.test(text)) return ok
   return refuse(
     operation,
@@ -144,7 +144,9 @@ export const entries = <A>(
     return Either.right(list)
   })
 
-const isRecord = (input: unknown): boolean => typeof input === "object" && input !== null && !Array.isArray(input)
+/** @internal */
+export const isRecord = (input: unknown): boolean =>
+  typeof input === "object" && input !== null && !Array.isArray(input)
 
 /** An options argument: absent, or a plain object. */
 export const options = (operation: Operation, input: unknown, key?: string | undefined): Checked<void> =>
@@ -160,10 +162,7 @@ export const timeToLive = (
   fallback: Ttl
 ): Checked<Ttl> => {
   if (input === undefined) return Either.right(fallback)
-  const resolved = TimeToLive.resolve(input)
-  return typeof resolved === "string"
-    ? refuse(operation, "INVALID_TIME_TO_LIVE", resolved, key)
-    : Either.right(resolved)
+  return Either.mapLeft(TimeToLive.resolve(input), (reason) => invalid(operation, "INVALID_TIME_TO_LIVE", reason, key))
 }
 
 /** A jitter ratio between 0 and 1, or none. */
@@ -205,109 +204,6 @@ export const lookup = (operation: Operation, key: string, input: unknown): Check
     ? ok
     : refuse(operation, "INVALID_ARGUMENT", `the lookup must be an Effect, got ${describe(input)}`, key)
 
-/** What `getOrSet` does besides reading, once its options are checked. */
-export interface GetOrSetPlan {
-  /** The longest stale window, in milliseconds: how long an entry is stored past its freshness. */
-  readonly grace: number
-  readonly revalidate: number
-  readonly ifError: number
-  readonly bypass: boolean
-  readonly lock: Lock.LockSettings | undefined
-}
-
-const plainGetOrSet: GetOrSetPlan = { grace: 0, revalidate: 0, ifError: 0, bypass: false, lock: undefined }
-
-const staleWindow = (
-  operation: Operation,
-  key: string,
-  name: string,
-  input: Duration.DurationInput | undefined
-): Checked<number> => {
-  if (input === undefined) return Either.right(0)
-  const resolved = TimeToLive.resolve(input)
-  if (typeof resolved === "string") return refuse(operation, "INVALID_TIME_TO_LIVE", `${name}: ${resolved}`, key)
-  return resolved === undefined
-    ? refuse(operation, "INVALID_TIME_TO_LIVE", `${name} must be finite`, key)
-    : Either.right(resolved)
-}
-
-const lockMillis = (
-  operation: Operation,
-  key: string,
-  name: string,
-  input: Duration.DurationInput | undefined,
-  fallback: number
-): Checked<number> => {
-  if (input === undefined) return Either.right(fallback)
-  const resolved = TimeToLive.resolve(input)
-  if (typeof resolved === "string") return refuse(operation, "INVALID_ARGUMENT", `${name}: ${resolved}`, key)
-  return resolved === undefined || resolved === 0
-    ? refuse(operation, "INVALID_ARGUMENT", `${name} must be a positive, finite duration`, key)
-    : Either.right(resolved)
-}
-
-/** The settings of a `getOrSet` lock: `undefined` without one. */
-export const lock = (
-  operation: Operation,
-  key: string,
-  input: Cache.GetOrSetOptions<never>["lock"]
-): Checked<Lock.LockSettings | undefined> => {
-  if (input === undefined || input === false) return Either.right(undefined)
-  if (input === true) return Either.right(Lock.defaults)
-  if (!isRecord(input)) {
-    return refuse(operation, "INVALID_ARGUMENT", `lock must be a boolean or an object, got ${describe(input)}`, key)
-  }
-  if (input.poll !== undefined && !Schedule.isSchedule(input.poll)) {
-    return refuse(operation, "INVALID_ARGUMENT", "lock.poll must be a Schedule", key)
-  }
-  return Either.flatMap(lockMillis(operation, key, "lock.timeout", input.timeout, Lock.defaultTimeout), (timeout) =>
-    // By default a waiter waits two lock lifetimes: enough for a crashed holder's lock to expire and for the
-    // process that takes over to finish a lookup as long as the lock allows.
-    Either.map(lockMillis(operation, key, "lock.wait", input.wait, 2 * timeout), (wait) =>
-      Lock.make(timeout, wait, input.poll)
-    )
-  )
-}
-
-const plainGetOrSetChecked: Checked<GetOrSetPlan> = Either.right(plainGetOrSet)
-
-/**
- * The options of `getOrSet`, checked before anything is read or looked up. A time-to-live given as a function
- * is checked when it is called, on the looked-up value. (Sequential checks rather than `Either.gen`: this runs on
- * every call, hits included.)
- */
-export const getOrSet = (
-  operation: Operation,
-  key: string,
-  input: Cache.GetOrSetOptions<never> | undefined
-): Checked<GetOrSetPlan> => {
-  if (input === undefined) return plainGetOrSetChecked
-  const shape = options(operation, input, key)
-  if (Either.isLeft(shape)) return Either.left(shape.left)
-  if (input.onCacheError !== undefined && input.onCacheError !== "fail" && input.onCacheError !== "bypass") {
-    return refuse(operation, "INVALID_ARGUMENT", 'onCacheError must be "fail" or "bypass"', key)
-  }
-  if (typeof input.timeToLive !== "function") {
-    const ttl = timeToLive(operation, key, input.timeToLive, undefined)
-    if (Either.isLeft(ttl)) return Either.left(ttl.left)
-  }
-  const spread = jitter(operation, key, input.timeToLiveJitter)
-  if (Either.isLeft(spread)) return Either.left(spread.left)
-  const revalidate = staleWindow(operation, key, "staleWhileRevalidate", input.staleWhileRevalidate)
-  if (Either.isLeft(revalidate)) return Either.left(revalidate.left)
-  const ifError = staleWindow(operation, key, "staleIfError", input.staleIfError)
-  if (Either.isLeft(ifError)) return Either.left(ifError.left)
-  const settings = lock(operation, key, input.lock)
-  if (Either.isLeft(settings)) return Either.left(settings.left)
-  return Either.right({
-    grace: Math.max(revalidate.right, ifError.right),
-    revalidate: revalidate.right,
-    ifError: ifError.right,
-    bypass: input.onCacheError === "bypass",
-    lock: settings.right
-  })
-}
-
 /** A namespace name: a non-empty string that is valid inside a key. */
 export const namespace = (input: unknown): Checked<string> => {
   if (typeof input !== "string" || input.length === 0) {
@@ -316,8 +212,11 @@ export const namespace = (input: unknown): Checked<string> => {
   return Either.map(keyText("namespace", "the namespace name", input), () => input)
 }
 
+const isFunction = (input: unknown): boolean => typeof input === "function"
+
 /** The schema of `forSchema`. */
-const codecOf = (operation: Operation, input: unknown): Checked<void> =>
+/** @internal */
+export const codecOf = (operation: Operation, input: unknown): Checked<void> =>
   isRecord(input) &&
   Predicate.hasProperty(input, "encode") &&
   isFunction(input.encode) &&
@@ -331,53 +230,6 @@ export const codec = (input: unknown): Checked<void> => codecOf("forSchema", inp
 
 export const schema = (input: unknown): Checked<void> =>
   Schema.isSchema(input) ? ok : refuse("forSchema", "INVALID_ARGUMENT", `expected a Schema, got ${describe(input)}`)
-
-/**
- * The effective key prefix of a cache. A non-empty prefix always ends in the separator, so that one cache's keys
- * (`tenant1:`) never share a beginning with another's (`tenant10:`); the empty prefix stays empty.
- */
-const prefix = (input: unknown): Checked<string> => {
-  if (typeof input !== "string") {
-    return refuse("make", "INVALID_ARGUMENT", `the prefix must be a string, got ${describe(input)}`)
-  }
-  if (input.length === 0) return Either.right(input)
-  return Either.map(keyText("make", "the prefix", input), () => (input.endsWith(separator) ? input : input + separator))
-}
-
-/** What `Cache.make` reads from its options. */
-export interface MakePlan {
-  readonly prefix: string
-  readonly defaultTimeToLive: Ttl
-  readonly jitter: number | undefined
-}
-
-const isFunction = (input: unknown): boolean => typeof input === "function"
-
-/** The options of `Cache.make`. */
-export const make = (input: Cache.Options, defaultPrefix: string): Checked<MakePlan> =>
-  Either.gen(function* () {
-    yield* options("make", input)
-    const effective = yield* prefix(input.prefix ?? defaultPrefix)
-    const resolved = TimeToLive.resolve(input.defaultTimeToLive)
-    if (typeof resolved === "string") {
-      return yield* refuse("make", "INVALID_TIME_TO_LIVE", `defaultTimeToLive: ${resolved}`)
-    }
-    if (resolved === 0) {
-      return yield* refuse("make", "INVALID_TIME_TO_LIVE", "defaultTimeToLive of zero would store nothing")
-    }
-    const spread = yield* jitter("make", undefined, input.timeToLiveJitter)
-    if (input.codec !== undefined) yield* codecOf("make", input.codec)
-    if (input.retry !== undefined && !Schedule.isSchedule(input.retry)) {
-      return yield* refuse("make", "INVALID_ARGUMENT", "retry must be a Schedule")
-    }
-    for (const flag of ["metrics", "spans", "spanKeys"] as const) {
-      const value: unknown = input[flag]
-      if (value !== undefined && typeof value !== "boolean") {
-        return yield* refuse("make", "INVALID_ARGUMENT", `${flag} must be a boolean, got ${describe(value)}`)
-      }
-    }
-    return { prefix: effective, defaultTimeToLive: resolved, jitter: spread }
-  })
 
 /** The same failure, for the operation of a view that was made from a bad argument. */
 export const relabel = (error: CacheInvalidInputError, operation: Operation): CacheInvalidInputError =>

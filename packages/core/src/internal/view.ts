@@ -211,7 +211,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   const clear = (): Effect.Effect<number, CacheError> => {
     const checked = Validate.scoped("clear", prefix)
     if (Either.isLeft(checked)) return refused(checked)
-    return run("clear", undefined, deleteAll(globPrefix + "*"))
+    return run("clear", undefined, deleteAll(`${globPrefix}*`))
   }
 
   return {

@@ -1,0 +1,173 @@
+/**
+ * The options of `getOrSet` and of `Cache.make`, read once into the plan the cache follows. The same convention as
+ * every argument check (`validate.ts`): an `Either` whose `Left` is the `CacheInvalidInputError` to fail with.
+ */
+import type * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import * as Schedule from "effect/Schedule"
+import type { Cache } from "../Cache.js"
+import type { Operation } from "../CacheError.js"
+import { separator } from "./keySpace.js"
+import * as Lock from "./lock.js"
+import * as TimeToLive from "./timeToLive.js"
+import {
+  type Checked,
+  codecOf,
+  describe,
+  isRecord,
+  jitter,
+  keyText,
+  options,
+  refuse,
+  type Ttl,
+  timeToLive
+} from "./validate.js"
+
+/** What `getOrSet` does besides reading, once its options are checked. */
+export interface GetOrSetPlan {
+  /** The longest stale window, in milliseconds: how long an entry is stored past its freshness. */
+  readonly grace: number
+  readonly revalidate: number
+  readonly ifError: number
+  readonly bypass: boolean
+  readonly lock: Lock.LockSettings | undefined
+}
+
+const plainGetOrSet: GetOrSetPlan = { grace: 0, revalidate: 0, ifError: 0, bypass: false, lock: undefined }
+
+const staleWindow = (
+  operation: Operation,
+  key: string,
+  name: string,
+  input: Duration.DurationInput | undefined
+): Checked<number> => {
+  if (input === undefined) return Either.right(0)
+  const resolved = TimeToLive.resolve(input)
+  if (Either.isLeft(resolved)) return refuse(operation, "INVALID_TIME_TO_LIVE", `${name}: ${resolved.left}`, key)
+  return resolved.right === undefined
+    ? refuse(operation, "INVALID_TIME_TO_LIVE", `${name} must be finite`, key)
+    : Either.right(resolved.right)
+}
+
+const lockMillis = (
+  operation: Operation,
+  key: string,
+  name: string,
+  input: Duration.DurationInput | undefined,
+  fallback: number
+): Checked<number> => {
+  if (input === undefined) return Either.right(fallback)
+  const resolved = TimeToLive.resolve(input)
+  if (Either.isLeft(resolved)) return refuse(operation, "INVALID_ARGUMENT", `${name}: ${resolved.left}`, key)
+  return resolved.right === undefined || resolved.right === 0
+    ? refuse(operation, "INVALID_ARGUMENT", `${name} must be a positive, finite duration`, key)
+    : Either.right(resolved.right)
+}
+
+/** The settings of a `getOrSet` lock: `undefined` without one. */
+export const lock = (
+  operation: Operation,
+  key: string,
+  input: Cache.GetOrSetOptions<never>["lock"]
+): Checked<Lock.LockSettings | undefined> => {
+  if (input === undefined || input === false) return Either.right(undefined)
+  if (input === true) return Either.right(Lock.defaults)
+  if (!isRecord(input)) {
+    return refuse(operation, "INVALID_ARGUMENT", `lock must be a boolean or an object, got ${describe(input)}`, key)
+  }
+  if (input.poll !== undefined && !Schedule.isSchedule(input.poll)) {
+    return refuse(operation, "INVALID_ARGUMENT", "lock.poll must be a Schedule", key)
+  }
+  return Either.flatMap(lockMillis(operation, key, "lock.timeout", input.timeout, Lock.defaultTimeout), (timeout) =>
+    // By default a waiter waits two lock lifetimes: enough for a crashed holder's lock to expire and for the
+    // process that takes over to finish a lookup as long as the lock allows.
+    Either.map(lockMillis(operation, key, "lock.wait", input.wait, 2 * timeout), (wait) =>
+      Lock.make(timeout, wait, input.poll)
+    )
+  )
+}
+
+const plainGetOrSetChecked: Checked<GetOrSetPlan> = Either.right(plainGetOrSet)
+
+/**
+ * The options of `getOrSet`, checked before anything is read or looked up. A time-to-live given as a function
+ * is checked when it is called, on the looked-up value. (Sequential checks rather than `Either.gen`: this runs on
+ * every call, hits included.)
+ */
+export const getOrSet = (
+  operation: Operation,
+  key: string,
+  input: Cache.GetOrSetOptions<never> | undefined
+): Checked<GetOrSetPlan> => {
+  if (input === undefined) return plainGetOrSetChecked
+  const shape = options(operation, input, key)
+  if (Either.isLeft(shape)) return Either.left(shape.left)
+  if (input.onCacheError !== undefined && input.onCacheError !== "fail" && input.onCacheError !== "bypass") {
+    return refuse(operation, "INVALID_ARGUMENT", 'onCacheError must be "fail" or "bypass"', key)
+  }
+  if (typeof input.timeToLive !== "function") {
+    const ttl = timeToLive(operation, key, input.timeToLive, undefined)
+    if (Either.isLeft(ttl)) return Either.left(ttl.left)
+  }
+  const spread = jitter(operation, key, input.timeToLiveJitter)
+  if (Either.isLeft(spread)) return Either.left(spread.left)
+  const revalidate = staleWindow(operation, key, "staleWhileRevalidate", input.staleWhileRevalidate)
+  if (Either.isLeft(revalidate)) return Either.left(revalidate.left)
+  const ifError = staleWindow(operation, key, "staleIfError", input.staleIfError)
+  if (Either.isLeft(ifError)) return Either.left(ifError.left)
+  const settings = lock(operation, key, input.lock)
+  if (Either.isLeft(settings)) return Either.left(settings.left)
+  return Either.right({
+    grace: Math.max(revalidate.right, ifError.right),
+    revalidate: revalidate.right,
+    ifError: ifError.right,
+    bypass: input.onCacheError === "bypass",
+    lock: settings.right
+  })
+}
+
+/**
+ * The effective key prefix of a cache. A non-empty prefix always ends in the separator, so that one cache's keys
+ * (`tenant1:`) never share a beginning with another's (`tenant10:`); the empty prefix stays empty.
+ */
+const prefix = (input: unknown): Checked<string> => {
+  if (typeof input !== "string") {
+    return refuse("make", "INVALID_ARGUMENT", `the prefix must be a string, got ${describe(input)}`)
+  }
+  if (input.length === 0) return Either.right(input)
+  return Either.map(keyText("make", "the prefix", input), () => (input.endsWith(separator) ? input : input + separator))
+}
+
+/** What `Cache.make` reads from its options. */
+export interface MakePlan {
+  readonly prefix: string
+  readonly defaultTimeToLive: Ttl
+  readonly jitter: number | undefined
+}
+
+/** The options of `Cache.make`. */
+export const make = (input: Cache.Options, defaultPrefix: string): Checked<MakePlan> =>
+  Either.gen(function* () {
+    yield* options("make", input)
+    const effective = yield* prefix(input.prefix ?? defaultPrefix)
+    const checked = TimeToLive.resolve(input.defaultTimeToLive)
+    if (Either.isLeft(checked)) {
+      return yield* refuse("make", "INVALID_TIME_TO_LIVE", `defaultTimeToLive: ${checked.left}`)
+    }
+    const resolved = checked.right
+    if (resolved === 0) {
+      return yield* refuse("make", "INVALID_TIME_TO_LIVE", "defaultTimeToLive of zero would store nothing")
+    }
+    const spread = yield* jitter("make", undefined, input.timeToLiveJitter)
+    if (input.codec !== undefined) yield* codecOf("make", input.codec)
+    if (input.retry !== undefined && !Schedule.isSchedule(input.retry)) {
+      return yield* refuse("make", "INVALID_ARGUMENT", "retry must be a Schedule")
+    }
+    for (const flag of ["metrics", "spans", "spanKeys"] as const) {
+      const value: unknown = input[flag]
+      if (value !== undefined && typeof value !== "boolean") {
+        return yield* refuse("make", "INVALID_ARGUMENT", `${flag} must be a boolean, got ${describe(value)}`)
+      }
+    }
+    return { prefix: effective, defaultTimeToLive: resolved, jitter: spread }
+  })
