@@ -45,15 +45,20 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   const { planner } = shared
   const globPrefix = escapeGlob(prefix)
 
-  /** One entry written with its plan: a zero time-to-live means "not cached", so the key loses any older value. */
-  const write = (operation: Operation, key: string, value: A, plan: Plan) =>
-    Backends.flatMap(plan, (ttl) =>
-      Backends.flatMap(values.encode(operation, key, value), (text) =>
-        ttl === 0
-          ? Backends.map(commands.delete([prefix + key]), () => undefined)
-          : commands.set(prefix + key, text, ttl)
-      )
-    )
+  /** One entry written with its time-to-live: zero means "not cached", so the key loses any older value too. */
+  const store = (operation: Operation, key: string, value: A, ttl: Validate.Ttl): Effect.Effect<void, CacheError> => {
+    const encoded = values.encode(operation, key, value)
+    if (encoded._tag === "Failure") return encoded
+    return ttl === 0
+      ? Backends.map(commands.delete([prefix + key]), () => undefined)
+      : commands.set(prefix + key, encoded.value, ttl)
+  }
+
+  // Written out rather than with `Backends.flatMap`: the write path is hot, and this way it allocates no closure.
+  const write = (operation: Operation, key: string, value: A, plan: Plan): Effect.Effect<void, CacheError> => {
+    if (!Backends.isExit(plan)) return Effect.flatMap(plan, (ttl) => store(operation, key, value, ttl))
+    return plan._tag === "Failure" ? plan : store(operation, key, value, plan.value)
+  }
 
   const get = (key: string): Effect.Effect<CacheResult.CacheResult<A>, CacheError> => {
     const checked = Validate.key("get", key)

@@ -28,13 +28,17 @@ export const make = (store: Store): Backend.Backend =>
     get: (key) => Exit.succeed(store.get(key)),
     getWithTimeToLive: (key) => Exit.succeed(store.getWithTimeToLive(key)),
     getMany: (keys) => Exit.succeed(store.getMany(keys)),
-    set: (key, value, timeToLive) =>
-      isValidTimeToLive(timeToLive) ? Exit.succeed(store.set(key, value, timeToLive)) : invalidTimeToLive("set", key),
+    set: (key, value, timeToLive) => {
+      if (!isValidTimeToLive(timeToLive)) return invalidTimeToLive("set", key)
+      store.set(key, value, timeToLive)
+      return Exit.void
+    },
     setMany: (entries) => {
       for (const entry of entries) {
         if (!isValidTimeToLive(entry.timeToLive)) return invalidTimeToLive("setMany", entry.key)
       }
-      return Exit.succeed(store.setMany(entries))
+      store.setMany(entries)
+      return Exit.void
     },
     add: (key, value, timeToLive) =>
       isValidTimeToLive(timeToLive) ? Exit.succeed(store.add(key, value, timeToLive)) : invalidTimeToLive("add", key),
