@@ -47,6 +47,52 @@ import * as TimeToLive from "./internal/timeToLive.js"
 export class Cache extends Context.Tag("@cachet/core/Cache")<Cache, Cache.Service>() {}
 
 /**
+ * What a `getOrSet` lookup may read and decide, from inside (`yield* Cache.Lookup`): the stale value it replaces,
+ * the time-to-live to store its value with, or not to store it at all. Provided to every lookup `getOrSet` runs (and
+ * `cached`'s functions), so a lookup that does not use it needs nothing more in its requirements.
+ *
+ * @example
+ * ```ts
+ * import { Cache } from "@cachet/core"
+ * import { Effect, Option } from "effect"
+ *
+ * const price = Cache.getOrSet(
+ *   "price:42",
+ *   Effect.gen(function* () {
+ *     const lookup = yield* Cache.Lookup
+ *     const fetched = 42
+ *     // A price that did not change since the stale one lives longer.
+ *     if (Option.contains(lookup.stale, fetched)) yield* lookup.setTimeToLive("1 hour")
+ *     return fetched
+ *   }),
+ *   { timeToLive: "5 minutes", staleIfError: "1 hour" }
+ * )
+ * ```
+ *
+ * @since 0.3.0
+ * @category tags
+ */
+export class Lookup extends Context.Tag("@cachet/core/Lookup")<Lookup, Lookup.Service>() {}
+
+/**
+ * @since 0.3.0
+ */
+export declare namespace Lookup {
+  /**
+   * @since 0.3.0
+   * @category models
+   */
+  export interface Service {
+    /** The value this lookup replaces, when the entry is still there past its freshness (a stale window). */
+    readonly stale: Option.Option<unknown>
+    /** Store the looked-up value with this time-to-live instead of the call's (zero: do not store). */
+    readonly setTimeToLive: (timeToLive: Duration.DurationInput) => Effect.Effect<void>
+    /** Return the looked-up value without storing it. */
+    readonly skipStore: Effect.Effect<void>
+  }
+}
+
+/**
  * @since 0.1.0
  */
 export declare namespace Cache {
@@ -96,6 +142,35 @@ export declare namespace Cache {
      * @since 0.2.0
      */
     readonly lock?: boolean | LockOptions | undefined
+    /**
+     * With a stale value at hand (within `staleIfError`), serve it once the lookup has run this long; the lookup
+     * goes on in the cache's scope and stores its value when it ends. Later callers join it.
+     *
+     * @since 0.3.0
+     */
+    readonly softTimeout?: Duration.DurationInput | undefined
+    /**
+     * Fail with `CacheTimeoutError` code `LOOKUP_TIMEOUT` once the lookup has run this long (or serve the stale value
+     * under `staleIfError`); the lookup goes on in the cache's scope and stores its value when it ends. Longer than
+     * `softTimeout`.
+     *
+     * @since 0.3.0
+     */
+    readonly hardTimeout?: Duration.DurationInput | undefined
+    /**
+     * A fraction of freshness (between 0 and 1, both excluded): a hit past it returns the value at once and starts
+     * one background refresh of the key (one across processes with `lock`). Freshness is the call's `timeToLive`.
+     *
+     * @since 0.3.0
+     */
+    readonly refreshAhead?: number | undefined
+    /**
+     * After a failed lookup was answered with the stale value (`staleIfError`), serve the stale value for this long
+     * without calling the lookup again, so that a failing source is not called by every request.
+     *
+     * @since 0.3.0
+     */
+    readonly failSafeThrottle?: Duration.DurationInput | undefined
   }
 
   /**
@@ -161,7 +236,7 @@ export declare namespace Cache {
       key: string,
       lookup: Effect.Effect<A, E, R>,
       options?: GetOrSetOptions<A>
-    ) => Effect.Effect<A, E | CacheError, R>
+    ) => Effect.Effect<A, E | CacheError, Exclude<R, Lookup>>
     /** A view whose keys live under `<prefix><name>:`. */
     readonly namespace: (name: string) => View<A>
     /** The round-trip time to the backend. */

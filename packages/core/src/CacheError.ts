@@ -109,7 +109,8 @@ const unavailableReasons = {
 const timeoutReasons = {
   COMMAND_TIMEOUT: "no reply within the command timeout",
   CONNECT_TIMEOUT: "could not connect within the connect timeout",
-  LOCK_TIMEOUT: "another process held the key's lock for longer than the lock's wait"
+  LOCK_TIMEOUT: "another process held the key's lock for longer than the lock's wait",
+  LOOKUP_TIMEOUT: "the lookup did not answer within getOrSet's hardTimeout (it goes on in the background)"
 }
 
 const commandReasons = {

@@ -1,25 +1,31 @@
 /**
  * Cache-aside: a read, and on a miss one lookup per key (single-flight in this process, a lock across processes)
  * that stores what it found. Past freshness a value is served stale while one background refresh replaces it
- * (`staleWhileRevalidate`), or when the lookup fails (`staleIfError`). Freshness is read back from the entry's
+ * (`staleWhileRevalidate`), or when the lookup fails or is slow (`staleIfError`, `softTimeout`, `failSafeThrottle`);
+ * a fresh hit late in its freshness starts a refresh (`refreshAhead`). Freshness is read back from the entry's
  * remaining time-to-live, which the store extends by the longest stale window.
  */
+import * as Clock from "effect/Clock"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
-import type { Cache } from "../Cache.js"
-import { type CacheError, isCacheError, isRetryable, withContext } from "../CacheError.js"
+import { type Cache, Lookup } from "../Cache.js"
+import { type CacheError, CacheTimeoutError, isCacheError, isRetryable, withContext } from "../CacheError.js"
 import * as Backends from "./backend.js"
 import type { ViewContext } from "./context.js"
 import * as Lock from "./lock.js"
 import { metrics, type Outcome } from "./metrics.js"
 import * as Settings from "./settings.js"
+import * as Throttle from "./throttle.js"
 import * as Validate from "./validate.js"
 
 const refreshOk = [MetricLabel.make("outcome", "ok")]
 const refreshFailed = [MetricLabel.make("outcome", "error")]
+const softLabel = [MetricLabel.make("kind", "soft")]
+const hardLabel = [MetricLabel.make("kind", "hard")]
 
 const isCacheInputError = (error: unknown): boolean =>
   isCacheError(error) && (error._tag === "CacheInvalidInputError" || error._tag === "CacheEncodeError")
@@ -32,11 +38,18 @@ interface Read<A> {
   readonly timeToLive: number
 }
 
+/** What a lookup decided from inside (`Cache.Lookup`). */
+interface Decisions {
+  timeToLive: Duration.DurationInput | undefined
+  skip: boolean
+}
+
 /** @internal */
 export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
   const { prefix, values, observer, heals, flights, shared } = context
   const { commands, backend } = shared.backend
-  const { outage } = shared
+  const { outage, scope } = shared
+  const throttles = Throttle.make()
 
   const readWithTimeToLive = (key: string, full: string) =>
     Backends.flatMap(commands.getWithTimeToLive(full), (entry) =>
@@ -48,7 +61,7 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
           )
     )
 
-  const report = (exit: Exit.Exit<A, unknown>): Effect.Effect<void> =>
+  const reportRefresh = (exit: Exit.Exit<A, unknown>): Effect.Effect<void> =>
     Exit.isSuccess(exit)
       ? Effect.sync(() => observer.count(metrics.refreshes, refreshOk))
       : Effect.zipRight(
@@ -60,25 +73,23 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
     key: string,
     lookup: Effect.Effect<A, E, R>,
     options?: Cache.GetOrSetOptions<A>
-  ): Effect.Effect<A, E | CacheError, R> => {
+  ): Effect.Effect<A, E | CacheError, Exclude<R, Lookup>> => {
     const checked = Either.flatMap(
       Either.flatMap(Validate.key("getOrSet", key), () => Validate.lookup("getOrSet", key, lookup)),
       () => Settings.getOrSet("getOrSet", key, options)
     )
     if (Either.isLeft(checked)) return Effect.fail(checked.left)
-    const { grace, revalidate, ifError, bypass, lock } = checked.right
+    const plan = checked.right
+    const { grace, revalidate, ifError, bypass, lock, softTimeout, hardTimeout, refreshAhead } = plan
     const full = prefix + key
+    const input = options?.timeToLive
 
-    const store = (value: A): Effect.Effect<void, CacheError> => {
-      const input = options?.timeToLive
-      const plan = shared.planner.plan(
-        "getOrSet",
-        key,
-        typeof input === "function" ? input(value) : input,
-        options?.timeToLiveJitter
-      )
+    const store = (value: A, decisions: Decisions): Effect.Effect<void, CacheError> => {
+      if (decisions.skip) return Effect.void
+      const chosen = decisions.timeToLive ?? (typeof input === "function" ? input(value) : input)
+      const ttlPlan = shared.planner.plan("getOrSet", key, chosen, options?.timeToLiveJitter)
       const write = () =>
-        Backends.flatMap(plan, (ttl) =>
+        Backends.flatMap(ttlPlan, (ttl) =>
           ttl === 0
             ? Exit.void
             : Backends.flatMap(values.encode("getOrSet", key, value), (text) =>
@@ -92,58 +103,134 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
       return bypass ? Effect.catchIf(stored, isRetryable, (error) => outage.degraded("getOrSet", error)) : stored
     }
 
+    // The lookup with its `Cache.Lookup`, then the store it decided on.
+    const lookupAndStore = (stale: Option.Option<A>): Effect.Effect<A, E | CacheError, Exclude<R, Lookup>> =>
+      Effect.suspend(() => {
+        const decisions: Decisions = { timeToLive: undefined, skip: false }
+        const service: Lookup.Service = {
+          stale,
+          setTimeToLive: (timeToLive) => Effect.sync(() => void (decisions.timeToLive = timeToLive)),
+          skipStore: Effect.sync(() => void (decisions.skip = true))
+        }
+        return Effect.tap(Effect.provideService(lookup, Lookup, service), (value) => store(value, decisions))
+      })
+
+    /** Freshness left, as a fraction of the freshness a store gives `value`; `undefined` when unknown. */
+    const freshnessLeft = (entry: Read<A>): number | undefined => {
+      if (entry.timeToLive < 0) return undefined
+      const nominal = shared.planner.plan("getOrSet", key, typeof input === "function" ? input(entry.value) : input, 0)
+      const fresh = Backends.isExit(nominal) && Exit.isSuccess(nominal) ? nominal.value : undefined
+      return fresh === undefined || fresh === 0 ? undefined : (entry.timeToLive - grace) / fresh
+    }
+
+    /** Remaining life beyond the grace windows means fresh; without a window, every entry present is. */
+    const isFresh = (entry: Read<A>): boolean => entry.timeToLive < 0 || entry.timeToLive > grace || grace === 0
+
+    const readFresh = (accept: (entry: Read<A>) => boolean) =>
+      Effect.map(
+        Effect.catchTag(
+          Effect.suspend(() => readWithTimeToLive(key, full)),
+          "CacheDecodeError",
+          () => Effect.succeed(undefined)
+        ),
+        (entry) => (entry === undefined || !accept(entry) ? Option.none() : Option.some(entry.value))
+      )
+
     // Built only by a leader, so that a hit allocates none of it. Under a lock, a value ends the wait only when
     // present, decodable and fresh (a stale one is being replaced).
-    const compute = (): Effect.Effect<A, E | CacheError, R> =>
-      lock === undefined
-        ? Effect.tap(lookup, store)
-        : Lock.run({
-            backend,
-            lock,
-            key,
-            full,
-            readFresh: Effect.map(
-              Effect.catchTag(
-                Effect.suspend(() => readWithTimeToLive(key, full)),
-                "CacheDecodeError",
-                () => Effect.succeed(undefined)
+    const compute =
+      (stale: Option.Option<A>, ahead = false) =>
+      (): Effect.Effect<A, E | CacheError, Exclude<R, Lookup>> =>
+        lock === undefined
+          ? lookupAndStore(stale)
+          : Lock.run({
+              backend,
+              lock,
+              key,
+              full,
+              readFresh: readFresh((entry) =>
+                ahead
+                  ? // Another process refreshed it meanwhile: its freshness starts over.
+                    (freshnessLeft(entry) ?? 1) > 1 - (refreshAhead ?? 0)
+                  : !(grace > 0 && entry.timeToLive >= 0 && entry.timeToLive <= grace)
               ),
-              (entry) =>
-                entry === undefined || (grace > 0 && entry.timeToLive >= 0 && entry.timeToLive <= grace)
-                  ? Option.none()
-                  : Option.some(entry.value)
-            ),
-            compute: Effect.tap(lookup, store),
-            bypass,
-            onBypass: (error) => outage.degraded("getOrSet", error),
-            onWait: () => observer.count(metrics.lockWaits),
-            onReleaseFailure: () => observer.count(metrics.lockReleaseFailures)
-          })
+              compute: lookupAndStore(stale),
+              bypass,
+              onBypass: (error) => outage.degraded("getOrSet", error),
+              onWait: () => observer.count(metrics.lockWaits),
+              onReleaseFailure: () => observer.count(metrics.lockReleaseFailures),
+              // Ahead of expiry the current value stays right: the process holding the lock refreshes it.
+              whenHeld: ahead && Option.isSome(stale) ? Effect.succeed(stale.value) : undefined
+            })
 
-    const flight = (): Effect.Effect<A, E | CacheError, R> => flights.run(full, compute)
+    const detached = softTimeout !== undefined || hardTimeout !== undefined
+
+    // The lookup, once per key; with a timeout it runs in the cache's scope, so that it ends and stores on its own.
+    const flight = (stale: Option.Option<A>): Effect.Effect<A, E | CacheError, Exclude<R, Lookup>> => {
+      const joined = detached ? flights.runDetached(full, compute(stale), scope) : flights.run(full, compute(stale))
+      return hardTimeout === undefined
+        ? joined
+        : Effect.timeoutFail(joined, {
+            duration: hardTimeout,
+            onTimeout: () => {
+              observer.count(metrics.lookupTimeouts, hardLabel)
+              return new CacheTimeoutError({ operation: "getOrSet", key, code: "LOOKUP_TIMEOUT" })
+            }
+          })
+    }
 
     const serveStale = (value: A) => {
       observer.count(metrics.staleServed)
       return Effect.succeed(value)
     }
 
-    const onReadError = (error: CacheError): Effect.Effect<A, E | CacheError, R> => {
+    // A stale value at hand: served when the lookup fails, is slower than `softTimeout`, or failed lately.
+    const withStale = (value: A): Effect.Effect<A, E | CacheError, Exclude<R, Lookup>> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (throttles.active(full, now)) {
+          observer.count(metrics.failSafeThrottled)
+          return serveStale(value)
+        }
+        const looked = flight(Option.some(value))
+        const timely =
+          softTimeout === undefined
+            ? looked
+            : Effect.timeoutTo(looked, {
+                duration: softTimeout,
+                onSuccess: (fresh): Effect.Effect<A> => Effect.succeed(fresh),
+                onTimeout: () => {
+                  observer.count(metrics.lookupTimeouts, softLabel)
+                  return serveStale(value)
+                }
+              }).pipe(Effect.flatten)
+        return Effect.catchAll(timely, (error) => {
+          if (isCacheInputError(error)) return Effect.fail(error)
+          return Effect.zipRight(
+            Effect.map(Clock.currentTimeMillis, (failedAt) => throttles.start(full, failedAt, plan.failSafeThrottle)),
+            serveStale(value)
+          )
+        })
+      })
+
+    const miss = () => flight(Option.none())
+
+    const onReadError = (error: CacheError): Effect.Effect<A, E | CacheError, Exclude<R, Lookup>> => {
       // An entry that no longer decodes (an old format, a foreign writer) heals: it is a miss and is overwritten.
-      if (error._tag === "CacheDecodeError") return Effect.zipRight(heals.report(key, error), flight())
+      if (error._tag === "CacheDecodeError") return Effect.zipRight(heals.report(key, error), miss())
       return bypass && isRetryable(error)
-        ? Effect.zipRight(outage.degraded("getOrSet", error), flight())
+        ? Effect.zipRight(outage.degraded("getOrSet", error), miss())
         : Effect.fail(error)
     }
     // Under bypass, a read the backend answered ends an outage that earlier calls reported.
     const answered = <X>(read: Effect.Effect<X, CacheError>): Effect.Effect<X, CacheError> =>
       bypass ? Effect.tap(read, () => (outage.active() ? outage.ended : Effect.void)) : read
 
-    if (grace === 0) {
+    if (grace === 0 && refreshAhead === undefined) {
       const read = answered(observer.call("getOrSet", key, () => commands.get(full), Exit.succeed, classifyPresent))
       return Effect.matchEffect(read, {
         onFailure: onReadError,
         onSuccess: (text) => {
-          if (text === undefined) return flight()
+          if (text === undefined) return miss()
           const decoded = values.decode("getOrSet", key, text)
           return Exit.isSuccess(decoded) ? decoded : Effect.catchAll(decoded, onReadError)
         }
@@ -153,30 +240,33 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
     // A value past freshness counts as what the call does with it: served stale, or replaced by a lookup (a miss).
     const classifyEntry = (entry: Read<A> | undefined): Outcome => {
       if (entry === undefined) return "miss"
-      if (entry.timeToLive < 0 || entry.timeToLive > grace) return "hit"
+      if (isFresh(entry)) return "hit"
       return grace - entry.timeToLive <= revalidate ? "stale" : "miss"
     }
+
+    const refresh = (value: A, ahead: boolean) =>
+      flights.refresh(full, compute(Option.some(value), ahead), value, scope, reportRefresh)
 
     const read = observer.call("getOrSet", key, () => readWithTimeToLive(key, full), Exit.succeed, classifyEntry)
     return Effect.matchEffect(answered(read), {
       onFailure: onReadError,
       onSuccess: (entry) => {
-        if (entry === undefined) return flight()
-        // Remaining life beyond the grace windows means fresh; within them, how long ago freshness ended.
-        if (entry.timeToLive < 0 || entry.timeToLive > grace) return Effect.succeed(entry.value)
+        if (entry === undefined) return miss()
+        if (isFresh(entry)) {
+          const left = refreshAhead === undefined ? undefined : freshnessLeft(entry)
+          if (left === undefined || left > 1 - (refreshAhead ?? 0)) return Effect.succeed(entry.value)
+          return Effect.as(
+            Effect.tap(refresh(entry.value, true), (started) => {
+              if (started) observer.count(metrics.refreshAheads)
+            }),
+            entry.value
+          )
+        }
+        // Within the stale windows: how long ago freshness ended.
         const staleFor = grace - entry.timeToLive
-        if (staleFor <= revalidate) {
-          return Effect.zipRight(
-            flights.refresh(full, compute, entry.value, shared.scope, report),
-            serveStale(entry.value)
-          )
-        }
-        if (staleFor <= ifError) {
-          return Effect.catchAll(flight(), (error) =>
-            isCacheInputError(error) ? Effect.fail(error) : serveStale(entry.value)
-          )
-        }
-        return flight()
+        if (staleFor <= revalidate) return Effect.zipRight(refresh(entry.value, false), serveStale(entry.value))
+        if (staleFor <= ifError) return withStale(entry.value)
+        return miss()
       }
     })
   }

@@ -62,7 +62,8 @@ export const run = <A, E, R>({
   onReleaseFailure,
   onBypass,
   onWait,
-  readFresh
+  readFresh,
+  whenHeld
 }: {
   readonly backend: Backend
   readonly lock: LockSettings
@@ -78,6 +79,11 @@ export const run = <A, E, R>({
   readonly onWait: () => void
   /** Called when the release of a held lock fails (the lock then lives until it expires). */
   readonly onReleaseFailure: () => void
+  /**
+   * What a lock held by another process answers, instead of waiting for its value: a background refresh leaves the
+   * work to that process.
+   */
+  readonly whenHeld?: Effect.Effect<A> | undefined
 }): Effect.Effect<A, E | CacheError, R> => {
   const lockKey = KeySpace.bookkeeping(full, "lock")
   // Nothing to retry: the lock frees itself by its expiry. But until then every other process waits, so the
@@ -128,6 +134,7 @@ export const run = <A, E, R>({
 
   const locked = Effect.flatMap(attempt, (found) => {
     if (Option.isSome(found)) return Effect.succeed(found.value)
+    if (whenHeld !== undefined) return whenHeld
     onWait()
     return wait
   })

@@ -40,6 +40,18 @@ export const metrics = {
     "cachet_lock_release_failures_total",
     "getOrSet locks whose release failed: other processes wait until the lock expires"
   ),
+  lookupTimeouts: counter(
+    "cachet_lookup_timeouts_total",
+    "getOrSet lookups that outlived a timeout and went on in the background, by kind (soft: stale served; hard: LOOKUP_TIMEOUT)"
+  ),
+  refreshAheads: counter(
+    "cachet_refresh_ahead_total",
+    "Background refreshes started by getOrSet hits past the refreshAhead fraction of their freshness"
+  ),
+  failSafeThrottled: counter(
+    "cachet_fail_safe_throttled_total",
+    "Stale values getOrSet served without a lookup, within failSafeThrottle of a failed one"
+  ),
   failOpen: counter(
     "cachet_fail_open_total",
     'Operations whose backend failure was turned into a miss or a no-op (failOpen, or getOrSet with onCacheError: "bypass")'

@@ -31,9 +31,27 @@ export interface GetOrSetPlan {
   readonly ifError: number
   readonly bypass: boolean
   readonly lock: Lock.LockSettings | undefined
+  /** Milliseconds after which a stale value at hand is served while the lookup goes on. */
+  readonly softTimeout: number | undefined
+  /** Milliseconds after which the call fails `LOOKUP_TIMEOUT` while the lookup goes on. */
+  readonly hardTimeout: number | undefined
+  /** The fraction of freshness past which a hit starts a background refresh. */
+  readonly refreshAhead: number | undefined
+  /** Milliseconds during which a stale value served after a failed lookup is served without a lookup. */
+  readonly failSafeThrottle: number
 }
 
-const plainGetOrSet: GetOrSetPlan = { grace: 0, revalidate: 0, ifError: 0, bypass: false, lock: undefined }
+const plainGetOrSet: GetOrSetPlan = {
+  grace: 0,
+  revalidate: 0,
+  ifError: 0,
+  bypass: false,
+  lock: undefined,
+  softTimeout: undefined,
+  hardTimeout: undefined,
+  refreshAhead: undefined,
+  failSafeThrottle: 0
+}
 
 const staleWindow = (
   operation: Operation,
@@ -46,6 +64,21 @@ const staleWindow = (
   if (Either.isLeft(resolved)) return refuse(operation, "INVALID_TIME_TO_LIVE", `${name}: ${resolved.left}`, key)
   return resolved.right === undefined
     ? refuse(operation, "INVALID_TIME_TO_LIVE", `${name} must be finite`, key)
+    : Either.right(resolved.right)
+}
+
+/** A timeout or throttle: a finite duration, zero included; absent answers `undefined`. */
+const finiteMillis = (
+  operation: Operation,
+  key: string,
+  name: string,
+  input: Duration.DurationInput | undefined
+): Checked<number | undefined> => {
+  if (input === undefined) return Either.right(undefined)
+  const resolved = TimeToLive.resolve(input)
+  if (Either.isLeft(resolved)) return refuse(operation, "INVALID_ARGUMENT", `${name}: ${resolved.left}`, key)
+  return resolved.right === undefined
+    ? refuse(operation, "INVALID_ARGUMENT", `${name} must be finite`, key)
     : Either.right(resolved.right)
 }
 
@@ -117,12 +150,64 @@ export const getOrSet = (
   if (Either.isLeft(ifError)) return Either.left(ifError.left)
   const settings = lock(operation, key, input.lock)
   if (Either.isLeft(settings)) return Either.left(settings.left)
+  const controls = lookupControls(operation, key, input)
+  if (Either.isLeft(controls)) return Either.left(controls.left)
   return Either.right({
     grace: Math.max(revalidate.right, ifError.right),
     revalidate: revalidate.right,
     ifError: ifError.right,
     bypass: input.onCacheError === "bypass",
-    lock: settings.right
+    lock: settings.right,
+    ...controls.right
+  })
+}
+
+type LookupControls = Pick<GetOrSetPlan, "softTimeout" | "hardTimeout" | "refreshAhead" | "failSafeThrottle">
+
+const noControls: Checked<LookupControls> = Either.right({
+  softTimeout: undefined,
+  hardTimeout: undefined,
+  refreshAhead: undefined,
+  failSafeThrottle: 0
+})
+
+/** The timeouts, refresh-ahead and fail-safe throttle of a `getOrSet`. */
+const lookupControls = (
+  operation: Operation,
+  key: string,
+  input: Cache.GetOrSetOptions<never>
+): Checked<LookupControls> => {
+  const { softTimeout, hardTimeout, refreshAhead, failSafeThrottle } = input
+  if (
+    softTimeout === undefined &&
+    hardTimeout === undefined &&
+    refreshAhead === undefined &&
+    failSafeThrottle === undefined
+  ) {
+    return noControls
+  }
+  return Either.gen(function* () {
+    const soft = yield* finiteMillis(operation, key, "softTimeout", softTimeout)
+    const hard = yield* finiteMillis(operation, key, "hardTimeout", hardTimeout)
+    if (soft !== undefined && hard !== undefined && soft >= hard) {
+      return yield* refuse(operation, "INVALID_ARGUMENT", "softTimeout must be shorter than hardTimeout", key)
+    }
+    const ahead: unknown = refreshAhead
+    if (ahead !== undefined && (typeof ahead !== "number" || !(ahead > 0 && ahead < 1))) {
+      return yield* refuse(
+        operation,
+        "INVALID_ARGUMENT",
+        "refreshAhead must be a ratio between 0 and 1, both excluded",
+        key
+      )
+    }
+    const throttle = yield* finiteMillis(operation, key, "failSafeThrottle", failSafeThrottle)
+    return {
+      softTimeout: soft,
+      hardTimeout: hard,
+      refreshAhead: typeof ahead === "number" ? ahead : undefined,
+      failSafeThrottle: throttle ?? 0
+    }
   })
 }
 

@@ -28,8 +28,17 @@ export interface SingleFlight<A> {
    */
   readonly run: <E, R>(key: string, compute: () => Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /**
-   * Starts `compute` in `scope` as the flight of `key`, unless one is running: a caller arriving meanwhile joins
-   * it. `report` sees its exit (the flight's failure goes nowhere else).
+   * `run`, with the lookup forked into `scope` by the caller that leads: it outlives callers that stop waiting (a
+   * timeout, an interrupt) and ends on its own. Callers wait for it as joiners do.
+   */
+  readonly runDetached: <E, R>(
+    key: string,
+    compute: () => Effect.Effect<A, E, R>,
+    scope: Scope.Scope
+  ) => Effect.Effect<A, E, R>
+  /**
+   * Starts `compute` in `scope` as the flight of `key`, unless one is running (then answers `false`): a caller
+   * arriving meanwhile joins it. `report` sees its exit (the flight's failure goes nowhere else).
    */
   readonly refresh: <E, R>(
     key: string,
@@ -37,7 +46,7 @@ export interface SingleFlight<A> {
     previous: A,
     scope: Scope.Scope,
     report: (exit: Exit.Exit<A, E>) => Effect.Effect<void>
-  ) => Effect.Effect<void, never, R>
+  ) => Effect.Effect<boolean, never, R>
 }
 
 /** @internal */
@@ -62,29 +71,51 @@ export const make = <A>(onJoin: () => void): SingleFlight<A> => {
     return flight
   }
 
+  /** The exit of `flight` for one of its callers; `again` when it was interrupted without an answer. */
+  const join = <E, R>(flight: Flight<A>, again: () => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.flatMap(Effect.exit(Deferred.await(flight.deferred)), (exit) => {
+      if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
+      if (Cause.isInterruptedOnly(exit.cause)) return again()
+      // Callers of one key share one lookup, so the leader's failure is of this caller's type: getOrSet's callers
+      // of a key pass lookups of the same source.
+      return Effect.failCause(exit.cause as Cause.Cause<E>)
+    })
+
   const run = <E, R>(key: string, compute: () => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.suspend(() => {
       const running = flights.get(key)
       if (running === undefined) return lead(key, start(key), compute)
       onJoin()
-      return Effect.flatMap(Effect.exit(Deferred.await(running.deferred)), (exit) => {
-        if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
-        if (Cause.isInterruptedOnly(exit.cause)) return run(key, compute)
-        // Callers of one key share one lookup, so the leader's failure is of this caller's type: getOrSet's callers
-        // of a key pass lookups of the same source.
-        return Effect.failCause(exit.cause as Cause.Cause<E>)
-      })
+      return join(running, () => run(key, compute))
+    })
+
+  const runDetached = <E, R>(
+    key: string,
+    compute: () => Effect.Effect<A, E, R>,
+    scope: Scope.Scope
+  ): Effect.Effect<A, E, R> =>
+    Effect.suspend(() => {
+      const running = flights.get(key)
+      // A detached lookup is interrupted only with the cache's scope: nothing to lead again.
+      const interrupted = () => Effect.interrupt
+      if (running !== undefined) {
+        onJoin()
+        return join(running, interrupted)
+      }
+      const flight = start(key)
+      return Effect.zipRight(Effect.forkIn(lead(key, flight, compute), scope), join(flight, interrupted))
     })
 
   return {
     flight: (key) => flights.get(key),
     run,
+    runDetached,
     // The first of concurrent callers registers the flight before any other can look.
     refresh: (key, compute, previous, scope, report) =>
       Effect.suspend(() => {
-        if (flights.has(key)) return Effect.void
+        if (flights.has(key)) return Effect.succeed(false)
         const refresh = Effect.flatMap(Effect.exit(lead(key, start(key, { value: previous }), compute)), report)
-        return Effect.asVoid(Effect.forkIn(refresh, scope))
+        return Effect.as(Effect.forkIn(refresh, scope), true)
       })
   }
 }
