@@ -2,6 +2,7 @@ import { CacheError } from "@cachet/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import { withContext } from "../src/internal/relabel.js"
 
 const secret = "hunter2-s3cret"
 const personal = "ada@example.com"
@@ -43,7 +44,7 @@ describe("CacheError", () => {
 
   it("withContext re-labels operation and key and keeps the code and cause", () => {
     for (const error of all) {
-      const relabelled = CacheError.withContext(error, "getOrSet", "user:1")
+      const relabelled = withContext(error, "getOrSet", "user:1")
       assert.strictEqual(relabelled._tag, error._tag)
       assert.strictEqual(relabelled.code, error.code)
       assert.strictEqual(relabelled.cause, error.cause)
@@ -84,7 +85,7 @@ describe("CacheError", () => {
       "connect (10.0.0.1:6380): could not connect within the connect timeout (is the server expecting TLS? use rediss:// or tls)"
     )
     for (const error of located) {
-      const relabelled = CacheError.withContext(error, "get", "user:1")
+      const relabelled = withContext(error, "get", "user:1")
       assert.include(relabelled.message, "get (")
       if (relabelled._tag === "CacheUnavailableError" || relabelled._tag === "CacheTimeoutError") {
         assert.strictEqual(relabelled.server, error.server)

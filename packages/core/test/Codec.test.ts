@@ -8,7 +8,7 @@ import * as Equal from "effect/Equal"
 import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { schemaValue } from "../src/Codec.js"
+import { schemaValue } from "../src/internal/codec.js"
 
 class User extends Schema.Class<User>("User")({
   id: Schema.Number,

@@ -1,9 +1,11 @@
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { constFalse, constVoid } from "effect/Function"
+import * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type { Cache } from "../Cache.js"
+import { Cache } from "../Cache.js"
 import type { Operation } from "../CacheError.js"
 import { type CacheError, isRetryable } from "../CacheError.js"
 import * as CacheResult from "../CacheResult.js"
@@ -77,4 +79,19 @@ export const service = (self: Cache.Service): Cache.Service => {
     },
     outage
   )
+}
+
+const isService = (u: Layer.Layer<Cache, unknown, unknown> | Cache.Service): u is Cache.Service => !Layer.isLayer(u)
+
+/** @internal */
+export function failOpen<E, R>(layer: Layer.Layer<Cache, E, R>): Layer.Layer<Cache, E, R>
+/** @internal */
+export function failOpen(service: Cache.Service): Cache.Service
+/** @internal */
+export function failOpen<E, R>(
+  self: Layer.Layer<Cache, E, R> | Cache.Service
+): Layer.Layer<Cache, E, R> | Cache.Service {
+  return isService(self)
+    ? service(self)
+    : Layer.map(self, (context) => Context.add(context, Cache, service(Context.get(context, Cache))))
 }

@@ -7,7 +7,7 @@
 import * as ParseResult from "effect/ParseResult"
 import type { Operation } from "../CacheError.js"
 import { CacheDecodeError, CacheEncodeError } from "../CacheError.js"
-import { CodecFailure, SchemaFailure } from "../Codec.js"
+import { CodecFailure, SchemaFailure } from "./codec.js"
 
 /** @internal */
 export const detailOf = (cause: unknown): string | undefined => {

@@ -13,17 +13,17 @@ import * as Exit from "effect/Exit"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import { type Cache, Lookup } from "../Cache.js"
-import { type CacheError, CacheTimeoutError, isCacheError, isRetryable, withContext } from "../CacheError.js"
+import { type CacheError, CacheTimeoutError, isCacheError, isRetryable } from "../CacheError.js"
 import * as Backends from "./backend.js"
 import type { ViewContext } from "./context.js"
 import * as Lock from "./lock.js"
 import { metrics, type Outcome } from "./metrics.js"
+import * as Refresh from "./refresh.js"
+import { withContext } from "./relabel.js"
 import * as Settings from "./settings.js"
 import * as Throttle from "./throttle.js"
 import * as Validate from "./validate.js"
 
-const refreshOk = [MetricLabel.make("outcome", "ok")]
-const refreshFailed = [MetricLabel.make("outcome", "error")]
 const softLabel = [MetricLabel.make("kind", "soft")]
 const hardLabel = [MetricLabel.make("kind", "hard")]
 
@@ -61,13 +61,7 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
           )
     )
 
-  const reportRefresh = (exit: Exit.Exit<A, unknown>): Effect.Effect<void> =>
-    Exit.isSuccess(exit)
-      ? Effect.sync(() => observer.count(metrics.refreshes, refreshOk))
-      : Effect.zipRight(
-          Effect.sync(() => observer.count(metrics.refreshes, refreshFailed)),
-          Effect.logWarning("cachet: background refresh failed; the stale value stays", exit.cause)
-        )
+  const reportRefresh = Refresh.reporter(observer.labels, "cachet: background refresh failed; the stale value stays")
 
   return <E, R>(
     key: string,
@@ -109,8 +103,13 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
         const decisions: Decisions = { timeToLive: undefined, skip: false }
         const service: Lookup.Service = {
           stale,
-          setTimeToLive: (timeToLive) => Effect.sync(() => void (decisions.timeToLive = timeToLive)),
-          skipStore: Effect.sync(() => void (decisions.skip = true))
+          setTimeToLive: (timeToLive) =>
+            Effect.sync(() => {
+              decisions.timeToLive = timeToLive
+            }),
+          skipStore: Effect.sync(() => {
+            decisions.skip = true
+          })
         }
         return Effect.tap(Effect.provideService(lookup, Lookup, service), (value) => store(value, decisions))
       })

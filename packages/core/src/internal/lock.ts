@@ -15,8 +15,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { Backend } from "../Backend.js"
-import { type CacheError, CacheTimeoutError, isRetryable, withContext } from "../CacheError.js"
+import { type CacheError, CacheTimeoutError, isRetryable } from "../CacheError.js"
 import * as KeySpace from "./keySpace.js"
+import { withContext } from "./relabel.js"
 
 /** @internal */
 export interface LockSettings {

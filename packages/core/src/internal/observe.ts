@@ -11,9 +11,10 @@ import type * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import type * as Schedule from "effect/Schedule"
 import type * as Tracer from "effect/Tracer"
-import { type CacheError, isRetryable, type Operation, withContext } from "../CacheError.js"
+import { type CacheError, isRetryable, type Operation } from "../CacheError.js"
 import * as Backends from "./backend.js"
 import { metrics, type Outcome } from "./metrics.js"
+import { withContext } from "./relabel.js"
 
 /**
  * Operations whose answer cannot change by running them twice. Never add, increment or decrement (their first

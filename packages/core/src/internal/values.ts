@@ -5,7 +5,7 @@
 import * as Exit from "effect/Exit"
 import type { CacheDecodeError, CacheEncodeError, Operation } from "../CacheError.js"
 import * as CacheResult from "../CacheResult.js"
-import type { ValueCodec } from "../Codec.js"
+import type { ValueCodec } from "./codec.js"
 import { decodeFailure, encodeFailure } from "./failures.js"
 
 const missExit = Exit.succeed(CacheResult.miss)
