@@ -53,49 +53,33 @@ const plainGetOrSet: GetOrSetPlan = {
   failSafeThrottle: 0
 }
 
-const staleWindow = (
-  operation: Operation,
-  key: string,
-  name: string,
-  input: Duration.DurationInput | undefined
-): Checked<number> => {
-  if (input === undefined) return Either.right(0)
-  const resolved = TimeToLive.resolve(input)
-  if (Either.isLeft(resolved)) return refuse(operation, "INVALID_TIME_TO_LIVE", `${name}: ${resolved.left}`, key)
-  return resolved.right === undefined
-    ? refuse(operation, "INVALID_TIME_TO_LIVE", `${name} must be finite`, key)
-    : Either.right(resolved.right)
-}
-
-/** A timeout or throttle: a finite duration, zero included; absent answers `undefined`. */
-const finiteMillis = (
-  operation: Operation,
-  key: string,
-  name: string,
-  input: Duration.DurationInput | undefined
-): Checked<number | undefined> => {
-  if (input === undefined) return Either.right(undefined)
-  const resolved = TimeToLive.resolve(input)
-  if (Either.isLeft(resolved)) return refuse(operation, "INVALID_ARGUMENT", `${name}: ${resolved.left}`, key)
-  return resolved.right === undefined
-    ? refuse(operation, "INVALID_ARGUMENT", `${name} must be finite`, key)
-    : Either.right(resolved.right)
-}
-
-const lockMillis = (
+/**
+ * A duration option in whole milliseconds: finite, and positive where zero would mean nothing (`positive`);
+ * `fallback` when absent. Stale windows fail as time-to-live errors, the other options as bad arguments.
+ */
+const millis = <F extends number | undefined>(
   operation: Operation,
   key: string,
   name: string,
   input: Duration.DurationInput | undefined,
-  fallback: number
-): Checked<number> => {
+  fallback: F,
+  {
+    code = "INVALID_ARGUMENT",
+    positive = false
+  }: { code?: "INVALID_ARGUMENT" | "INVALID_TIME_TO_LIVE"; positive?: boolean } = {}
+): Checked<number | F> => {
   if (input === undefined) return Either.right(fallback)
   const resolved = TimeToLive.resolve(input)
-  if (Either.isLeft(resolved)) return refuse(operation, "INVALID_ARGUMENT", `${name}: ${resolved.left}`, key)
-  return resolved.right === undefined || resolved.right === 0
-    ? refuse(operation, "INVALID_ARGUMENT", `${name} must be a positive, finite duration`, key)
-    : Either.right(resolved.right)
+  if (Either.isLeft(resolved)) return refuse(operation, code, `${name}: ${resolved.left}`, key)
+  const value = resolved.right
+  if (value === undefined || (positive && value === 0)) {
+    return refuse(operation, code, `${name} must be a ${positive ? "positive, " : ""}finite duration`, key)
+  }
+  return Either.right(value)
 }
+
+const staleWindow = (operation: Operation, key: string, name: string, input: Duration.DurationInput | undefined) =>
+  millis(operation, key, name, input, 0, { code: "INVALID_TIME_TO_LIVE" })
 
 /** The settings of a `getOrSet` lock: `undefined` without one. */
 export const lock = (
@@ -111,12 +95,14 @@ export const lock = (
   if (input.poll !== undefined && !Schedule.isSchedule(input.poll)) {
     return refuse(operation, "INVALID_ARGUMENT", "lock.poll must be a Schedule", key)
   }
-  return Either.flatMap(lockMillis(operation, key, "lock.timeout", input.timeout, Lock.defaultTimeout), (timeout) =>
-    // By default a waiter waits two lock lifetimes: enough for a crashed holder's lock to expire and for the
-    // process that takes over to finish a lookup as long as the lock allows.
-    Either.map(lockMillis(operation, key, "lock.wait", input.wait, 2 * timeout), (wait) =>
-      Lock.make(timeout, wait, input.poll)
-    )
+  return Either.flatMap(
+    millis(operation, key, "lock.timeout", input.timeout, Lock.defaultTimeout, { positive: true }),
+    (timeout) =>
+      // By default a waiter waits two lock lifetimes: enough for a crashed holder's lock to expire and for the
+      // process that takes over to finish a lookup as long as the lock allows.
+      Either.map(millis(operation, key, "lock.wait", input.wait, 2 * timeout, { positive: true }), (wait) =>
+        Lock.make(timeout, wait, input.poll)
+      )
   )
 }
 
@@ -187,8 +173,8 @@ const lookupControls = (
     return noControls
   }
   return Either.gen(function* () {
-    const soft = yield* finiteMillis(operation, key, "softTimeout", softTimeout)
-    const hard = yield* finiteMillis(operation, key, "hardTimeout", hardTimeout)
+    const soft = yield* millis(operation, key, "softTimeout", softTimeout, undefined)
+    const hard = yield* millis(operation, key, "hardTimeout", hardTimeout, undefined)
     if (soft !== undefined && hard !== undefined && soft >= hard) {
       return yield* refuse(operation, "INVALID_ARGUMENT", "softTimeout must be shorter than hardTimeout", key)
     }
@@ -201,7 +187,7 @@ const lookupControls = (
         key
       )
     }
-    const throttle = yield* finiteMillis(operation, key, "failSafeThrottle", failSafeThrottle)
+    const throttle = yield* millis(operation, key, "failSafeThrottle", failSafeThrottle, undefined)
     return {
       softTimeout: soft,
       hardTimeout: hard,
