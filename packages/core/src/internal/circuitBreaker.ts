@@ -32,7 +32,7 @@ export const settings = (options?: Options | undefined): Either.Either<Settings,
   const input = options?.cooldown
   if (input === undefined) return Either.right({ failureThreshold, cooldown: defaultCooldown })
   const cooldown = Duration.decodeUnknown(input)
-  // Whole milliseconds, rounded up: a cooldown that rounds to zero would never open the circuit.
+  // Rounded up to whole milliseconds, and at least one: an open circuit fails fast for a while.
   return Option.isSome(cooldown) &&
     Duration.isFinite(cooldown.value) &&
     Math.ceil(Duration.toMillis(cooldown.value)) >= 1
@@ -91,7 +91,8 @@ export const unsafeMake = (settings: Settings, clock: Clock.Clock): CircuitBreak
         probing = false
       }
     },
-    // No outcome: the circuit stays as it is, and the next operation after the cooldown probes instead.
+    // No outcome: the circuit stays as it is, and the next command after the cooldown probes instead. Told by a
+    // command that was not the probe, it lets a second probe out early, whose outcome counts like any other.
     onInterrupt: () => {
       probing = false
     }

@@ -12,6 +12,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { RedisCacheOptions, RedisSentinelOptions } from "../RedisCache.js"
 
+// A variable's text goes through the core's parser, which also takes the compact forms (`90s`, `2h30m`); the layer
+// then checks the duration as it checks any option.
 const optionalDuration = (
   name: string,
   text: Option.Option<string>
