@@ -4,7 +4,12 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     // The soak runs last and alone (its own project, a later group).
-    projects: ["packages/*/vitest.config.ts", "packages/redis/vitest.soak.config.ts", "test/vitest.config.ts"],
+    projects: [
+      "packages/*/vitest.config.ts",
+      "packages/redis/vitest.soak.config.ts",
+      "test/vitest.config.ts",
+      "dev/vitest.config.ts"
+    ],
     // Redis tests wait on real servers; a list of "slow" tests would only repeat that.
     slowTestThreshold: 60_000
   }

@@ -13,9 +13,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { freePort, launch, stop } from "@cachet/dev"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freePort, launch, stop } from "../packages/redis/test/harness.js"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 

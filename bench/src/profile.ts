@@ -8,10 +8,11 @@
  * Cases: memory-get, memory-get-bare, memory-set, redis-get-sequential, redis-get-64, redis-get-64-bare,
  * redis-getmany. Summarise the profile with `node bench/src/selfTime.mjs <file>.cpuprofile`.
  */
+
+import { startServer } from "@cachet/dev"
 import { MemoryCache } from "@cachet/memory"
 import { RedisCache } from "@cachet/redis"
 import * as Effect from "effect/Effect"
-import { startServer } from "../../packages/redis/test/harness.js"
 import { batchOf, keyAt, keys, valueAt, values } from "./data.js"
 import { inFlightEffect } from "./workloads.js"
 

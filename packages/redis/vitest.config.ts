@@ -6,7 +6,7 @@ export default defineProject({
   ssr: { resolve: { conditions: ["@cachet/source"] } },
   test: {
     ...sharedTestOptions,
-    globalSetup: ["test/globalSetup.ts"],
+    globalSetup: ["../../dev/src/globalSetup.ts"],
     name: "redis",
     include: ["test/**/*.test.ts"],
     // The soak is a project of its own, run after this one (vitest.soak.config.ts).

@@ -8,7 +8,7 @@ export default defineProject({
   ssr: { resolve: { conditions: ["@cachet/source"] } },
   test: {
     ...sharedTestOptions,
-    globalSetup: ["test/globalSetup.ts"],
+    globalSetup: ["../../dev/src/globalSetup.ts"],
     name: "redis-soak",
     include: ["test/RedisSoak.test.ts"],
     sequence: { groupOrder: 1 },

@@ -19,6 +19,10 @@ export * as CacheKeyValueStore from "./CacheKeyValueStore.js"
  */
 export * as CacheResult from "./CacheResult.js"
 /**
+ * @since 0.4.0
+ */
+export * as CircuitBreaker from "./CircuitBreaker.js"
+/**
  * @since 0.1.0
  */
 export * as Codec from "./Codec.js"

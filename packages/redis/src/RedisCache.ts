@@ -18,21 +18,19 @@
 
 import type { ConnectionOptions as TlsOptions } from "node:tls"
 import type { Backend } from "@cachet/core/Backend"
-import * as Cache from "@cachet/core/Cache"
-import { type CacheError, CacheInvalidInputError } from "@cachet/core/CacheError"
-import * as Config from "effect/Config"
-import * as ConfigError from "effect/ConfigError"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Cache from "@cachet/core/Cache"
+import type { CacheError, CacheInvalidInputError } from "@cachet/core/CacheError"
+import type * as CircuitBreaker from "@cachet/core/CircuitBreaker"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { Cluster, type Redis } from "ioredis"
-import * as internalBackend from "./internal/backend.js"
-import * as circuit from "./internal/circuit.js"
-import * as client from "./internal/client.js"
-import * as cluster from "./internal/cluster.js"
+import type { Cluster, Redis } from "ioredis"
+import * as environment from "./internal/environment.js"
+import * as internal from "./internal/redisCache.js"
 
 /**
  * Circuit breaker settings: after `failureThreshold` consecutive unavailable or timeout failures (default 5),
@@ -43,10 +41,7 @@ import * as cluster from "./internal/cluster.js"
  * @since 0.1.0
  * @category models
  */
-export interface CircuitBreakerOptions {
-  readonly failureThreshold?: number | undefined
-  readonly cooldown?: Duration.DurationInput | undefined
-}
+export type CircuitBreakerOptions = CircuitBreaker.Options
 
 /**
  * Options that do not depend on how the connection is made, shared by `layer` and `layerFromClient`.
@@ -218,287 +213,6 @@ export interface RedisCacheOptions extends RedisCacheClientOptions {
   readonly startup?: "check" | "lazy" | undefined
 }
 
-const defaultConnectTimeout = 5000
-const defaultCommandTimeout = 1000
-const defaultFailureThreshold = 5
-const defaultCooldown = 2000
-
-const invalid = (reason: string): CacheInvalidInputError =>
-  new CacheInvalidInputError({ operation: "make", code: "INVALID_ARGUMENT", reason })
-
-const millis = (
-  name: string,
-  input: Duration.DurationInput | undefined,
-  fallback: number,
-  minimum: 0 | 1 = 1
-): Effect.Effect<number, CacheInvalidInputError> => {
-  if (input === undefined) return Effect.succeed(fallback)
-  const decoded = Duration.decodeUnknown(input)
-  if (Option.isSome(decoded) && Duration.isFinite(decoded.value)) {
-    const ms = Math.ceil(Duration.toMillis(decoded.value))
-    if (ms >= minimum) return Effect.succeed(ms)
-  }
-  return Effect.fail(invalid(`${name} must be a ${minimum === 1 ? "positive" : "non-negative"}, finite duration`))
-}
-
-const defaultRedisPort = 6379
-const defaultSentinelPort = 26379
-const defaultMaxRedirections = 16
-const defaultRetryDelay = 100
-
-const validPort = (port: unknown): port is number =>
-  typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535
-
-const parseUrl = (text: string): URL | undefined => {
-  try {
-    return new URL(text.includes("://") ? text : `redis://${text}`)
-  } catch {
-    return undefined
-  }
-}
-
-const addressOf = (
-  name: string,
-  input: RedisAddress,
-  defaultPort: number
-): Effect.Effect<client.Address, CacheInvalidInputError> => {
-  // The input is not echoed: a URL may carry a password.
-  const problem = invalid(`${name} must be { host, port }, "host:port" or a redis:// URL without credentials`)
-  if (typeof input !== "string") {
-    return typeof input.host === "string" && input.host !== "" && validPort(input.port)
-      ? Effect.succeed({ host: input.host, port: input.port })
-      : Effect.fail(problem)
-  }
-  const url = parseUrl(input)
-  if (url === undefined) return Effect.fail(problem)
-  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname
-  const port = url.port === "" ? defaultPort : Number(url.port)
-  const onlyAddress =
-    (url.protocol === "redis:" || url.protocol === "rediss:") &&
-    url.username === "" &&
-    url.password === "" &&
-    (url.pathname === "" || url.pathname === "/") &&
-    url.search === "" &&
-    url.hash === ""
-  return onlyAddress && host !== "" && validPort(port) ? Effect.succeed({ host, port }) : Effect.fail(problem)
-}
-
-const addresses = (
-  name: string,
-  inputs: ReadonlyArray<RedisAddress>,
-  defaultPort: number
-): Effect.Effect<ReadonlyArray<client.Address>, CacheInvalidInputError> =>
-  inputs.length === 0
-    ? Effect.fail(invalid(`${name} must list at least one address`))
-    : Effect.forEach(inputs, (input, i) => addressOf(`${name}[${i}]`, input, defaultPort))
-
-interface Timing {
-  readonly connectTimeout: number
-  readonly commandTimeout: number
-}
-
-const timing = (options: RedisCacheClientOptions): Effect.Effect<Timing, CacheInvalidInputError> =>
-  Effect.zipWith(
-    millis("connectTimeout", options.connectTimeout, defaultConnectTimeout),
-    millis("commandTimeout", options.commandTimeout, defaultCommandTimeout),
-    (connectTimeout, commandTimeout) => ({ connectTimeout, commandTimeout })
-  )
-
-/** A maker of circuit breakers: one for a standalone server or Sentinel group, one per master on a Cluster. */
-type Breakers = () => circuit.CircuitBreaker
-
-const breakers = (options: RedisCacheClientOptions): Effect.Effect<Breakers, CacheInvalidInputError> => {
-  const settings = options.circuitBreaker
-  if (settings === false) return Effect.succeed(() => circuit.disabled)
-  const threshold = settings?.failureThreshold ?? defaultFailureThreshold
-  if (!Number.isInteger(threshold) || threshold < 1) {
-    return Effect.fail(invalid("circuitBreaker.failureThreshold must be a positive integer"))
-  }
-  return Effect.zipWith(
-    millis("circuitBreaker.cooldown", settings?.cooldown, defaultCooldown),
-    Effect.clock,
-    (cooldown, clock) => () =>
-      circuit.make({ failureThreshold: threshold, cooldown }, () => clock.unsafeCurrentTimeMillis())
-  )
-}
-
-const unwrap = (secret: Redacted.Redacted<string> | undefined): string | undefined =>
-  secret === undefined ? undefined : Redacted.value(secret)
-
-const clusterSettings = (
-  options: RedisClusterOptions,
-  common: client.CommonSettings
-): Effect.Effect<cluster.ClusterSettings, CacheInvalidInputError> => {
-  const maxRedirections = options.maxRedirections ?? defaultMaxRedirections
-  if (!Number.isInteger(maxRedirections) || maxRedirections < 1) {
-    return Effect.fail(invalid("cluster.maxRedirections must be a positive integer"))
-  }
-  return Effect.map(
-    Effect.all({
-      nodes: addresses("cluster.nodes", options.nodes, defaultRedisPort),
-      retryDelayOnFailover: millis("cluster.retryDelayOnFailover", options.retryDelayOnFailover, 0, 0),
-      retryDelayOnTryAgain: millis("cluster.retryDelayOnTryAgain", options.retryDelayOnTryAgain, defaultRetryDelay, 0),
-      retryDelayOnClusterDown: millis(
-        "cluster.retryDelayOnClusterDown",
-        options.retryDelayOnClusterDown,
-        defaultRetryDelay,
-        0
-      )
-    }),
-    (settings) => ({ ...common, ...settings, maxRedirections })
-  )
-}
-
-const sentinelSettings = (
-  options: RedisSentinelOptions
-): Effect.Effect<client.SentinelSettings, CacheInvalidInputError> =>
-  options.name === ""
-    ? Effect.fail(invalid("sentinel.name must name the master group"))
-    : Effect.map(addresses("sentinel.sentinels", options.sentinels, defaultSentinelPort), (sentinels) => ({
-        sentinels,
-        name: options.name,
-        username: options.sentinelUsername,
-        password: unwrap(options.sentinelPassword),
-        tls: options.sentinelTls
-      }))
-
-interface Server {
-  readonly host: string | undefined
-  readonly port: number | undefined
-  readonly db: number | undefined
-  readonly username: string | undefined
-  readonly password: string | undefined
-  readonly tls: boolean | TlsOptions | undefined
-}
-
-const validDb = (db: unknown): db is number => typeof db === "number" && Number.isInteger(db) && db >= 0
-
-const decoded = (text: string): string | undefined => {
-  try {
-    return decodeURIComponent(text)
-  } catch {
-    return undefined
-  }
-}
-
-// The URL is read here, once, and never handed to the driver: a malformed one would otherwise throw inside it, with
-// the whole URL (password included) in the defect. No message echoes it.
-const urlProblem = invalid("url must be redis://[[username]:password@]host[:port][/db] or rediss://… for TLS")
-
-const fromUrl = (text: string): Effect.Effect<Server, CacheInvalidInputError> => {
-  if (!/^rediss?:\/\//i.test(text)) return Effect.fail(invalid("url must start with redis:// or rediss:// (TLS)"))
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    return Effect.fail(urlProblem)
-  }
-  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname
-  const port = url.port === "" ? undefined : Number(url.port)
-  const dbText = url.pathname === "" || url.pathname === "/" ? undefined : url.pathname.slice(1)
-  const db = dbText === undefined ? undefined : /^\d+$/.test(dbText) ? Number(dbText) : Number.NaN
-  const username = url.username === "" ? "" : decoded(url.username)
-  const password = url.password === "" ? "" : decoded(url.password)
-  if (
-    host === "" ||
-    (port !== undefined && !validPort(port)) ||
-    (db !== undefined && !validDb(db)) ||
-    username === undefined ||
-    password === undefined ||
-    url.search !== "" ||
-    url.hash !== ""
-  ) {
-    return Effect.fail(urlProblem)
-  }
-  return Effect.succeed({
-    host,
-    port,
-    db,
-    username: username === "" ? undefined : username,
-    // `redis://user@host` names a user without a password; `redis://:@host` says nothing.
-    password: password === "" ? undefined : password,
-    tls: url.protocol === "rediss:" ? true : undefined
-  })
-}
-
-const noServer: Server = {
-  host: undefined,
-  port: undefined,
-  db: undefined,
-  username: undefined,
-  password: undefined,
-  tls: undefined
-}
-
-/** Where the one server is and how to log in: the explicit options, then what the `url` says. */
-const serverOf = (options: RedisCacheOptions): Effect.Effect<Server, CacheInvalidInputError> => {
-  if (options.host !== undefined && (typeof options.host !== "string" || options.host === "")) {
-    return Effect.fail(invalid("host must be a non-empty string"))
-  }
-  if (options.port !== undefined && !validPort(options.port)) {
-    return Effect.fail(invalid("port must be an integer from 1 to 65535"))
-  }
-  if (options.db !== undefined && !validDb(options.db)) {
-    return Effect.fail(invalid("db must be a non-negative integer"))
-  }
-  const text =
-    options.url === undefined ? undefined : Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
-  if (text !== undefined && typeof text !== "string") return Effect.fail(urlProblem)
-  return Effect.map(text === undefined ? Effect.succeed(noServer) : fromUrl(text), (url) => ({
-    host: options.host ?? url.host,
-    port: options.port ?? url.port,
-    db: options.db ?? url.db,
-    username: options.username ?? url.username,
-    password: unwrap(options.password) ?? url.password,
-    tls: options.tls ?? url.tls
-  }))
-}
-
-/** Connect as the options say: to one server, through Sentinel, or to a Cluster. */
-const acquire = (
-  options: RedisCacheOptions,
-  { connectTimeout, commandTimeout }: Timing,
-  newBreaker: Breakers
-): Effect.Effect<client.Client, CacheError, Scope.Scope> => {
-  const startup = options.startup ?? "check"
-  if (startup !== "check" && startup !== "lazy") return Effect.fail(invalid('startup must be "check" or "lazy"'))
-  const common: client.CommonSettings = {
-    startup,
-    username: options.username,
-    password: unwrap(options.password),
-    tls: options.tls,
-    connectTimeout,
-    commandTimeout,
-    autoPipelining: options.autoPipelining ?? false,
-    batching: options.batching ?? true,
-    connectionName: options.connectionName
-  }
-  const fixedServer = options.url !== undefined || options.host !== undefined || options.port !== undefined
-  if (options.cluster !== undefined) {
-    if (options.sentinel !== undefined) return Effect.fail(invalid("cluster and sentinel exclude each other"))
-    if (fixedServer || (options.db !== undefined && options.db !== 0)) {
-      return Effect.fail(invalid("url, host, port and db do not apply to a Cluster (it has database 0 only)"))
-    }
-    return Effect.flatMap(clusterSettings(options.cluster, common), (settings) =>
-      cluster.acquire(settings, circuit.perServer(newBreaker))
-    )
-  }
-  if (options.sentinel !== undefined && fixedServer) {
-    return Effect.fail(invalid("url, host and port do not apply with sentinel: the sentinels name the master"))
-  }
-  return Effect.flatMap(
-    Effect.zip(
-      serverOf(options),
-      options.sentinel === undefined ? Effect.succeed(undefined) : sentinelSettings(options.sentinel)
-    ),
-    ([server, sentinel]) => client.acquire({ ...common, ...server, sentinel })
-  )
-}
-
-// A Cluster's client breaks per master itself; any other client's server is the backend's.
-const backendOn = (c: client.Client, isCluster: boolean, newBreaker: Breakers, commandTimeout: number): Backend =>
-  internalBackend.make(c, { commandTimeout, circuit: isCluster ? circuit.disabled : newBreaker() })
-
 /**
  * The Redis `Backend` alone, connected and checked, closed with the scope. For building a service by hand or
  * wrapping the backend; most programs use `layer`.
@@ -506,12 +220,8 @@ const backendOn = (c: client.Client, isCluster: boolean, newBreaker: Breakers, c
  * @since 0.1.0
  * @category constructors
  */
-export const makeBackend = (options: RedisCacheOptions = {}): Effect.Effect<Backend, CacheError, Scope.Scope> =>
-  Effect.flatMap(Effect.zip(timing(options), breakers(options)), ([t, newBreaker]) =>
-    Effect.map(acquire(options, t, newBreaker), (c) =>
-      backendOn(c, options.cluster !== undefined, newBreaker, t.commandTimeout)
-    )
-  )
+export const makeBackend: (options?: RedisCacheOptions) => Effect.Effect<Backend, CacheError, Scope.Scope> =
+  internal.makeBackend
 
 /**
  * The Redis `Backend` on an ioredis client (standalone or Cluster) you own: checked with PING within
@@ -520,18 +230,10 @@ export const makeBackend = (options: RedisCacheOptions = {}): Effect.Effect<Back
  * @since 0.1.0
  * @category constructors
  */
-export const makeBackendFromClient = (
+export const makeBackendFromClient: (
   redis: Redis | Cluster,
-  options: RedisCacheClientOptions = {}
-): Effect.Effect<Backend, CacheError> =>
-  Effect.flatMap(Effect.zip(timing(options), breakers(options)), ([{ connectTimeout, commandTimeout }, newBreaker]) => {
-    const circuits = circuit.perServer(newBreaker)
-    const c = cluster.fromUserClient(redis, options.batching ?? true, { commandTimeout, circuits })
-    return Effect.as(
-      client.check(c.ping, connectTimeout, () => undefined),
-      backendOn(c, redis instanceof Cluster, newBreaker, commandTimeout)
-    )
-  })
+  options?: RedisCacheClientOptions
+) => Effect.Effect<Backend, CacheError> = internal.makeBackendFromClient
 
 /**
  * A `Cache` service on Redis, connected within the scope and closed with a bounded QUIT when it closes.
@@ -553,8 +255,8 @@ export const makeBackendFromClient = (
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: RedisCacheOptions = {}): Effect.Effect<Cache.Cache.Service, CacheError, Scope.Scope> =>
-  Effect.flatMap(makeBackend(options), (backend) => Cache.make(backend, options))
+export const make: (options?: RedisCacheOptions) => Effect.Effect<Cache.Cache.Service, CacheError, Scope.Scope> =
+  internal.make
 
 /**
  * The `Cache` layer on Redis. Building it connects and PINGs within `connectTimeout` and fails with a
@@ -582,8 +284,7 @@ export const make = (options: RedisCacheOptions = {}): Effect.Effect<Cache.Cache
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache.Cache, CacheError> =>
-  Layer.scoped(Cache.Cache, make(options))
+export const layer: (options?: RedisCacheOptions) => Layer.Layer<Cache.Cache, CacheError> = internal.layer
 
 /**
  * The `Cache` layer on an ioredis client (a `Redis`, or since 0.2.0 a `Cluster`) you own and close yourself: Cachet
@@ -604,44 +305,10 @@ export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache.Cache,
  * @since 0.1.0
  * @category layers
  */
-export const layerFromClient = (
+export const layerFromClient: (
   redis: Redis | Cluster,
-  options: RedisCacheClientOptions = {}
-): Layer.Layer<Cache.Cache, CacheError> =>
-  Layer.scoped(
-    Cache.Cache,
-    Effect.flatMap(makeBackendFromClient(redis, options), (backend) => Cache.make(backend, options))
-  )
-
-const optionalDuration = (
-  name: string,
-  text: Option.Option<string>
-): Effect.Effect<Duration.Duration | undefined, CacheInvalidInputError> =>
-  Option.isNone(text)
-    ? Effect.succeed(undefined)
-    : Effect.mapError(
-        Cache.parseTimeToLive(text.value),
-        (error) =>
-          new CacheInvalidInputError({
-            operation: "layerConfig",
-            code: "INVALID_DURATION",
-            reason: `${name}: ${error.reason}`,
-            cause: error
-          })
-      )
-
-// A comma-separated list of addresses; empty or blank means absent.
-const addressList = (name: string): Config.Config<Option.Option<ReadonlyArray<string>>> =>
-  Config.map(
-    Config.option(Config.string(name)),
-    Option.flatMap((text) => {
-      const list = text
-        .split(",")
-        .map((item) => item.trim())
-        .filter((item) => item !== "")
-      return list.length === 0 ? Option.none() : Option.some(list)
-    })
-  )
+  options?: RedisCacheClientOptions
+) => Layer.Layer<Cache.Cache, CacheError> = internal.layerFromClient
 
 /**
  * The options read from the environment: `REDIS_URL`, or `REDIS_HOST`, `REDIS_PORT`, `REDIS_DB`,
@@ -661,83 +328,7 @@ const addressList = (name: string): Config.Config<Option.Option<ReadonlyArray<st
  * @category config
  */
 export const fromEnvironment: Effect.Effect<RedisCacheOptions, ConfigError.ConfigError | CacheInvalidInputError> =
-  Effect.flatMap(
-    Config.all({
-      url: Config.option(Config.redacted("REDIS_URL")),
-      host: Config.option(Config.string("REDIS_HOST")),
-      port: Config.option(Config.port("REDIS_PORT")),
-      db: Config.option(Config.integer("REDIS_DB")),
-      username: Config.option(Config.string("REDIS_USERNAME")),
-      password: Config.option(Config.redacted("REDIS_PASSWORD")),
-      tls: Config.withDefault(Config.boolean("REDIS_TLS"), false),
-      clusterNodes: addressList("REDIS_CLUSTER_NODES"),
-      sentinels: addressList("REDIS_SENTINELS"),
-      sentinelName: Config.option(Config.string("REDIS_SENTINEL_NAME")),
-      sentinelUsername: Config.option(Config.string("REDIS_SENTINEL_USERNAME")),
-      sentinelPassword: Config.option(Config.redacted("REDIS_SENTINEL_PASSWORD")),
-      prefix: Config.option(Config.string("CACHE_PREFIX")),
-      defaultTimeToLive: Config.option(Config.string("CACHE_DEFAULT_TTL")),
-      commandTimeout: Config.option(Config.string("CACHE_COMMAND_TIMEOUT")),
-      startup: Config.option(Config.literal("check", "lazy")("CACHE_STARTUP"))
-    }),
-    (env) =>
-      Effect.gen(function* () {
-        const located =
-          Option.isSome(env.url) ||
-          Option.isSome(env.host) ||
-          Option.isSome(env.clusterNodes) ||
-          Option.isSome(env.sentinels)
-        if (!located) {
-          return yield* Effect.fail(
-            ConfigError.MissingData(
-              [],
-              "no Redis location in the environment: set REDIS_URL, REDIS_HOST (with REDIS_PORT), REDIS_CLUSTER_NODES, or REDIS_SENTINELS with REDIS_SENTINEL_NAME"
-            )
-          )
-        }
-        // An empty prefix would put the cache's keys among everyone else's: a blank variable is a mistake, not a choice.
-        if (Option.isSome(env.prefix) && env.prefix.value === "") {
-          return yield* Effect.fail(
-            ConfigError.InvalidData(
-              ["CACHE_PREFIX"],
-              'CACHE_PREFIX is empty: unset it for the default prefix "cachet:", or give a prefix such as "app:"'
-            )
-          )
-        }
-        const defaultTimeToLive = yield* optionalDuration("CACHE_DEFAULT_TTL", env.defaultTimeToLive)
-        const commandTimeout = yield* optionalDuration("CACHE_COMMAND_TIMEOUT", env.commandTimeout)
-        let sentinel: RedisSentinelOptions | undefined
-        if (Option.isSome(env.sentinels)) {
-          if (Option.isNone(env.sentinelName)) {
-            return yield* Effect.fail(
-              ConfigError.MissingData(["REDIS_SENTINEL_NAME"], "REDIS_SENTINELS needs REDIS_SENTINEL_NAME")
-            )
-          }
-          sentinel = {
-            sentinels: env.sentinels.value,
-            name: env.sentinelName.value,
-            sentinelUsername: Option.getOrUndefined(env.sentinelUsername),
-            sentinelPassword: Option.getOrUndefined(env.sentinelPassword)
-          }
-        }
-        const options: RedisCacheOptions = {
-          url: Option.getOrUndefined(env.url),
-          host: Option.getOrUndefined(env.host),
-          port: Option.getOrUndefined(env.port),
-          db: Option.getOrUndefined(env.db),
-          username: Option.getOrUndefined(env.username),
-          password: Option.getOrUndefined(env.password),
-          tls: env.tls,
-          cluster: Option.isSome(env.clusterNodes) ? { nodes: env.clusterNodes.value } : undefined,
-          sentinel,
-          prefix: Option.getOrUndefined(env.prefix),
-          defaultTimeToLive,
-          commandTimeout,
-          startup: Option.getOrUndefined(env.startup)
-        }
-        return options
-      })
-  )
+  environment.fromEnvironment
 
 /**
  * The `Cache` layer on Redis from configuration: by default the environment variables of `fromEnvironment`, or
@@ -760,10 +351,6 @@ export const fromEnvironment: Effect.Effect<RedisCacheOptions, ConfigError.Confi
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (
+export const layerConfig: (
   config?: Config.Config.Wrap<RedisCacheOptions>
-): Layer.Layer<Cache.Cache, CacheError | ConfigError.ConfigError> =>
-  Layer.scoped(
-    Cache.Cache,
-    Effect.flatMap(config === undefined ? fromEnvironment : Config.unwrap(config), (options) => make(options))
-  )
+) => Layer.Layer<Cache.Cache, CacheError | ConfigError.ConfigError> = internal.layerConfig

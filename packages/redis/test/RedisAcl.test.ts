@@ -4,6 +4,8 @@
  * README.md, so the documentation and the commands Cachet sends (inside scripts too) cannot drift apart. Afterwards
  * the servers' ACL LOG must be empty: a refusal the core swallows (a lock release) shows there.
  */
+
+import { call, startCluster, startServer, uniquePrefix } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { CacheSuite } from "@cachet/testing"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -11,8 +13,6 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as TestServices from "effect/TestServices"
 import { clusterCommands, standaloneCommands } from "./aclCommands.js"
-import { call, startCluster } from "./cluster.js"
-import { startServer, uniquePrefix } from "./harness.js"
 
 const user = "cachet-acl"
 const password = "acl-password-1"

@@ -1,11 +1,11 @@
 import type { Backend } from "@cachet/core/Backend"
 import type { CacheError } from "@cachet/core/CacheError"
+import { admin, anyServer, uniquePrefix } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { admin, anyServer, uniquePrefix } from "./harness.js"
 
 const setup = (name: string) =>
   Effect.gen(function* () {

@@ -6,6 +6,7 @@
  */
 import * as Cache from "@cachet/core/Cache"
 import type { CacheError } from "@cachet/core/CacheError"
+import { admin, bounded, server, uniquePrefix } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
@@ -13,7 +14,6 @@ import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Schedule from "effect/Schedule"
 import type { Redis } from "ioredis"
-import { admin, bounded, server, uniquePrefix } from "./harness.js"
 import { answer, answerOf, sequence, waitsOut } from "./operations.js"
 
 /** How many times the server ran `command`, from INFO commandstats. */

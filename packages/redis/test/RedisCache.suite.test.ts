@@ -1,9 +1,9 @@
+import { externalUrl, startServer, uniquePrefix } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { CacheSuite } from "@cachet/testing"
 import { afterAll } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestServices from "effect/TestServices"
-import { externalUrl, startServer, uniquePrefix } from "./harness.js"
 
 // One server for the whole suite: every test builds its own connection from the layer and works in its own
 // namespace, so they can share it.

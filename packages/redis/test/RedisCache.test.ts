@@ -1,5 +1,6 @@
 import * as Cache from "@cachet/core/Cache"
 import * as CacheResult from "@cachet/core/CacheResult"
+import { admin, anyServer, externalUrl, redisCli, server, uniquePrefix } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -13,7 +14,6 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { Redis } from "ioredis"
 import { standaloneCommands } from "./aclCommands.js"
-import { admin, anyServer, externalUrl, redisCli, server, uniquePrefix } from "./harness.js"
 
 // These reconfigure a server or fill it with foreign keys: never on a shared one given by REDIS_URL.
 const ownServerOnly = externalUrl !== undefined

@@ -5,6 +5,18 @@
  */
 import * as Cache from "@cachet/core/Cache"
 import * as CacheResult from "@cachet/core/CacheResult"
+import * as CircuitBreaker from "@cachet/core/CircuitBreaker"
+import {
+  bounded,
+  call,
+  clusterNodes,
+  freePort,
+  server,
+  silentServer,
+  startCluster,
+  text,
+  uniquePrefix
+} from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { CacheSuite } from "@cachet/testing"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -17,11 +29,8 @@ import * as Stream from "effect/Stream"
 import * as TestServices from "effect/TestServices"
 import { Cluster } from "ioredis"
 import * as internalBackend from "../src/internal/backend.js"
-import * as circuit from "../src/internal/circuit.js"
 import { fromCluster } from "../src/internal/cluster.js"
 import { clusterCommands } from "./aclCommands.js"
-import { call, clusterNodes, startCluster, text } from "./cluster.js"
-import { bounded, freePort, server, silentServer, uniquePrefix } from "./harness.js"
 
 // One Cluster for the file: every test works under prefixes of its own, and the tests of a file run one by one,
 // so that the command statistics one of them reads are its own.
@@ -377,10 +386,10 @@ describe("RedisCache on a Cluster", () => {
       const unconnected = new Cluster(local.nodes.slice(), { lazyConnect: true, enableOfflineQueue: false })
       yield* Effect.addFinalizer(() => Effect.sync(() => unconnected.disconnect()))
       const backend = internalBackend.make(
-        fromCluster(unconnected, { commandTimeout: 1000, circuits: () => circuit.disabled }),
+        fromCluster(unconnected, { commandTimeout: 1000, circuits: () => CircuitBreaker.disabled }),
         {
           commandTimeout: 1000,
-          circuit: circuit.disabled
+          circuit: CircuitBreaker.disabled
         }
       )
       expect(yield* Effect.flip(Stream.runCollect(backend.scan("*")))).toMatchObject({

@@ -4,14 +4,13 @@
  * afterwards, and one master's failures open the circuit for that master's keys only.
  */
 import * as CacheResult from "@cachet/core/CacheResult"
+import { bounded, call, clusterNodes, paused, startCluster, uniquePrefix, until } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
-import { call, clusterNodes, paused, startCluster, until } from "./cluster.js"
-import { bounded, uniquePrefix } from "./harness.js"
 
 const local = await startCluster({ replicas: false, args: ["--cluster-require-full-coverage", "no"] })
 afterAll(() => local.stop())

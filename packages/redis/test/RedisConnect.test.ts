@@ -3,14 +3,13 @@
  * user built, a MOVED reply is a mistake to fix rather than an outage to retry.
  */
 import { Cache } from "@cachet/core"
+import { bounded, cluster, externalUrl } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Redis } from "ioredis"
-import { cluster } from "./cluster.js"
-import { bounded, externalUrl } from "./harness.js"
 
 const fast = { connectTimeout: "2 seconds", commandTimeout: "1 second" } as const
 

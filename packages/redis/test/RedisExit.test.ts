@@ -6,12 +6,11 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { call, cluster, externalUrl, freePort, redisCli, sentinel, server, silentServer } from "@cachet/dev"
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { call, cluster, sentinel } from "./cluster.js"
-import { externalUrl, freePort, redisCli, server, silentServer } from "./harness.js"
 
 const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "exitChild.ts")
 

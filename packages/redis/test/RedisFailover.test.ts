@@ -6,6 +6,8 @@
  */
 import * as Cache from "@cachet/core/Cache"
 import * as CacheError from "@cachet/core/CacheError"
+import { bounded, call, clusterNodes, pause, sentinel, startCluster, text, uniquePrefix, until } from "@cachet/dev"
+import { confirmOnReplicas, expectTyped, expectVersions, versions } from "@cachet/dev/versions"
 import { RedisCache } from "@cachet/redis"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -15,9 +17,6 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import { call, clusterNodes, pause, sentinel, startCluster, text, until } from "./cluster.js"
-import { bounded, uniquePrefix } from "./harness.js"
-import { confirmOnReplicas, expectTyped, expectVersions, versions } from "./versions.js"
 
 const local = await startCluster({ replicas: true })
 afterAll(() => local.stop())

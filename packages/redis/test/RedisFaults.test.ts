@@ -6,6 +6,7 @@
 import { CacheResult } from "@cachet/core"
 import type { Backend } from "@cachet/core/Backend"
 import type { CacheError } from "@cachet/core/CacheError"
+import { admin, bounded, externalUrl, freePort, server, silentServer } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -13,8 +14,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import * as circuit from "../src/internal/circuit.js"
-import { admin, bounded, externalUrl, freePort, server, silentServer } from "./harness.js"
 
 const fast = { commandTimeout: "250 millis", connectTimeout: "2 seconds" } as const
 
@@ -334,31 +333,4 @@ describe.skipIf(externalUrl !== undefined)("RedisCache faults", () => {
       expect(yield* backend.get("k")).toBe("again")
     })
   )
-})
-
-describe("circuit breaker", () => {
-  it("opens at the threshold, admits one probe after the cooldown, and re-opens on a failed probe", () => {
-    let now = 0
-    const breaker = circuit.make({ failureThreshold: 2, cooldown: 100 }, () => now)
-    const down = { _tag: "CacheUnavailableError", code: "CONNECTION_REFUSED" } as CacheError
-    const refused = { _tag: "CacheCommandError", code: "WRONG_TYPE" } as CacheError
-    expect(breaker.admit("get", "k")).toBeUndefined()
-    breaker.onFailure(down)
-    breaker.onFailure(refused) // the server answered: the count starts again
-    breaker.onFailure(down)
-    expect(breaker.admit("get", "k")).toBeUndefined()
-    breaker.onFailure(down)
-    expect(breaker.admit("get", "k")).toMatchObject({ _tag: "CacheUnavailableError", code: "CIRCUIT_OPEN", key: "k" })
-    now = 100
-    expect(breaker.admit("get", "k")).toBeUndefined() // the probe
-    expect(breaker.admit("get", "k")).toMatchObject({ code: "CIRCUIT_OPEN" }) // one probe at a time
-    breaker.onFailure(down)
-    now = 150
-    expect(breaker.admit("get", "k")).toMatchObject({ code: "CIRCUIT_OPEN" })
-    now = 200
-    expect(breaker.admit("get", "k")).toBeUndefined()
-    breaker.onSuccess()
-    expect(breaker.admit("get", "k")).toBeUndefined()
-    expect(breaker.admit("get", "k")).toBeUndefined()
-  })
 })

@@ -1,8 +1,8 @@
+import { admin, externalUrl, server } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { admin, externalUrl, server } from "./harness.js"
 
 // These fill a server with foreign keys and count them: never on a shared one given by REDIS_URL.
 const ownServerOnly = externalUrl !== undefined

@@ -1,7 +1,7 @@
+import { externalUrl, startServer, uniquePrefix } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { KeyValueStoreSuite } from "@cachet/testing"
 import { afterAll } from "@effect/vitest"
-import { externalUrl, startServer, uniquePrefix } from "./harness.js"
 
 const own = externalUrl === undefined ? await startServer() : undefined
 afterAll(() => own?.stop())

@@ -5,12 +5,12 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { admin, anyServer, uniquePrefix } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { admin, anyServer, uniquePrefix } from "./harness.js"
 
 const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "lockChild.ts")
 

@@ -7,14 +7,13 @@
 import type * as Cache from "@cachet/core/Cache"
 import * as CacheError from "@cachet/core/CacheError"
 import * as CacheResult from "@cachet/core/CacheResult"
+import { bounded, call, sentinel, server, startCluster, uniquePrefix, until } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import { call, sentinel, startCluster, until } from "./cluster.js"
-import { bounded, server, uniquePrefix } from "./harness.js"
 
 const keys = Array.from({ length: 32 }, (_, i) => `k${i}`)
 const hits = keys.map((key) => CacheResult.hit(key))

@@ -2,12 +2,12 @@
  * The failure policies of the core (fail-open, bypass, the loud default) against a real server that stops.
  */
 import { Cache, CacheResult } from "@cachet/core"
+import { bounded, externalUrl, server } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
-import { bounded, externalUrl, server } from "./harness.js"
 
 const fast = { commandTimeout: "300 millis", connectTimeout: "2 seconds", prefix: "policies:" } as const
 

@@ -4,6 +4,7 @@
  * password nowhere in the `Exit`, its causes, what was logged, or what was printed.
  */
 import type { CacheError } from "@cachet/core/CacheError"
+import { call, externalUrl, freePort, sentinel, server } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -12,8 +13,6 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { attempt } from "./capture.js"
-import { call, sentinel } from "./cluster.js"
-import { externalUrl, freePort, server } from "./harness.js"
 
 const secret = "s3cret-Pa55word-7731"
 const fast = { connectTimeout: "2 seconds", commandTimeout: "500 millis" } as const

@@ -4,13 +4,13 @@
  * with an acknowledgement or a typed `CacheError`; what a replica confirmed (`WAIT`) before the crash is never lost,
  * and no acknowledged older version lands over a newer one afterwards. No assertion is on timings.
  */
+
+import { call, sentinel, uniquePrefix, until } from "@cachet/dev"
+import { confirmOnReplicas, expectVersions, versions } from "@cachet/dev/versions"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { call, sentinel, until } from "./cluster.js"
-import { uniquePrefix } from "./harness.js"
-import { confirmOnReplicas, expectVersions, versions } from "./versions.js"
 
 describe("RedisCache through Sentinel, under a crash", () => {
   it.scopedLive("the master killed (kill -9) under versioned writes loses nothing confirmed, no write lands late", () =>

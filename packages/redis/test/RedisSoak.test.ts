@@ -12,6 +12,7 @@
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import type { CacheError } from "@cachet/core/CacheError"
+import { admin, externalUrl, type Server, server } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -21,7 +22,6 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { Redis } from "ioredis"
-import { admin, externalUrl, type Server, server } from "./harness.js"
 
 const seconds = (() => {
   const raw = process.env.CACHET_SOAK_SECONDS

@@ -6,6 +6,7 @@
 import type { ChildProcess } from "node:child_process"
 import { Cache, CacheResult } from "@cachet/core"
 import type { CacheError } from "@cachet/core/CacheError"
+import { bounded, call, externalUrl, freePort, freePorts, launch, sentinel, startCluster, stop } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as ConfigError from "effect/ConfigError"
@@ -17,8 +18,6 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { attempt } from "./capture.js"
-import { call, freePorts, sentinel, startCluster } from "./cluster.js"
-import { bounded, externalUrl, freePort, launch, stop } from "./harness.js"
 
 const fast = { connectTimeout: "2 seconds", commandTimeout: "500 millis" } as const
 

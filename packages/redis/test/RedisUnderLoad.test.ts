@@ -5,6 +5,8 @@
  */
 import { CacheResult } from "@cachet/core"
 import type { CacheError } from "@cachet/core/CacheError"
+import * as CircuitBreaker from "@cachet/core/CircuitBreaker"
+import { admin, bounded, externalUrl, server } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -13,9 +15,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import * as internalBackend from "../src/internal/backend.js"
-import * as circuit from "../src/internal/circuit.js"
-import type { Client } from "../src/internal/client.js"
-import { admin, bounded, externalUrl, server } from "./harness.js"
+import type { Client } from "../src/internal/commands.js"
 
 const range = (n: number): ReadonlyArray<number> => Array.from({ length: n }, (_, i) => i)
 
@@ -162,7 +162,7 @@ describe("per-command runner", () => {
       Effect.gen(function* () {
         const backend = internalBackend.make(
           fakeClient(() => new Promise<never>(() => {})),
-          { commandTimeout: 100, circuit: circuit.disabled }
+          { commandTimeout: 100, circuit: CircuitBreaker.disabled }
         )
         const failures = yield* Effect.forEach(
           [backend.get("k"), backend.setMany([{ key: "k", value: "v", timeToLive: undefined }]), backend.ping],
@@ -194,7 +194,7 @@ describe("per-command runner", () => {
       for (const reason of [hostile, closed]) {
         const backend = internalBackend.make(
           fakeClient(() => Promise.reject(reason)),
-          { commandTimeout: 1000, circuit: circuit.disabled }
+          { commandTimeout: 1000, circuit: CircuitBreaker.disabled }
         )
         const failure = yield* failureOf(backend.setMany([{ key: "k", value: "v", timeToLive: undefined }]))
         expect(failure).toMatchObject({ _tag: "Some", value: { _tag: "CacheUnavailableError" } })

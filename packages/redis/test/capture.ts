@@ -3,6 +3,7 @@
  * what was logged (through a logger that keeps every line) and what was printed on the console.
  */
 import { inspect } from "node:util"
+import { bounded } from "@cachet/dev"
 import { vi } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
@@ -12,7 +13,6 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
-import { bounded } from "./harness.js"
 
 const text = (u: unknown): string => {
   try {

@@ -4,6 +4,8 @@
  * after any write with a very short time-to-live both wait until it has surely expired, so that the comparison
  * never depends on which millisecond a command landed in.
  */
+
+import { admin, anyServer, uniquePrefix } from "@cachet/dev"
 import { MemoryCache } from "@cachet/memory"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
@@ -11,7 +13,6 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Stream from "effect/Stream"
-import { admin, anyServer, uniquePrefix } from "./harness.js"
 import { answer, getManyAndEachGet, names, sequence, waitsOut } from "./operations.js"
 
 describe("MemoryCache and RedisCache give the same answers", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { fromDriver, RedisDriverError } from "../src/internal/errors.js"
+import { RedisDriverError } from "../src/internal/driverError.js"
+import { fromDriver } from "../src/internal/errors.js"
 
 const replyError = (message: string) => Object.assign(new Error(message), { name: "ReplyError" })
 const socketError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:1`), { code })

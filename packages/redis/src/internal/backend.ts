@@ -6,14 +6,14 @@
 import type { Backend, Entry, ValueWithTimeToLive } from "@cachet/core/Backend"
 import type { Operation } from "@cachet/core/CacheError"
 import { CacheCommandError, type CacheError, CacheTimeoutError, CacheUnavailableError } from "@cachet/core/CacheError"
+import type { CircuitBreaker } from "@cachet/core/CircuitBreaker"
 import * as Effect from "effect/Effect"
 import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { type CircuitBreaker, CircuitOpen } from "./circuit.js"
-import type { Client, Scanner } from "./client.js"
+import type { Client, Scanner } from "./commands.js"
 import * as Deadline from "./deadline.js"
-import { fromDriver, locatedAt, UnexpectedReply } from "./errors.js"
+import { CircuitOpen, fromDriver, locatedAt, UnexpectedReply } from "./errors.js"
 
 export interface Settings {
   /** Milliseconds; the deadline of every command, unless the client's driver has a command timeout of its own. */

@@ -1,39 +1,31 @@
 /**
- * The Cluster side of the only two modules that touch ioredis (the other is `client.ts`). A multi-key command is
- * split by hash slot, one command per slot, all sent at once: GET answers are put back in the caller's order,
- * MULTI/EXEC is atomic within each slot (never across slots), UNLINK counts are summed. SCAN runs on every master,
- * listed afresh for every scan so that a failover is followed.
+ * A Redis Cluster's `Client` and its connection. A multi-key command is split by hash slot, one command per slot,
+ * all sent at once: GET answers are put back in the caller's order, MULTI/EXEC is atomic within each slot (never
+ * across slots), UNLINK counts are summed. SCAN runs on every master, listed afresh for every scan so that a
+ * failover is followed. Each slot's command goes through the circuit breaker of the master serving it.
  */
 
 /// <reference path="./cluster-key-slot.d.ts" />
 import type { Entry } from "@cachet/core/Backend"
-import type { CacheError } from "@cachet/core/CacheError"
+import { type CacheError, CacheTimeoutError, type Operation } from "@cachet/core/CacheError"
+import type { CircuitBreaker } from "@cachet/core/CircuitBreaker"
 import calculateSlot from "cluster-key-slot"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { Cluster, type ClusterOptions, type Command, type Redis } from "ioredis"
-import { type CircuitBreaker, CircuitOpen } from "./circuit.js"
+import { Cluster, type ClusterOptions } from "ioredis"
+import { type Call, tracker } from "./clusterCalls.js"
+import { type Client, getEach, scannerOf, singleKey, transaction, valuesOrFirstError } from "./commands.js"
 import {
   type Address,
   acquireDriver,
   addressText,
-  type Client,
   type CommonSettings,
-  evalScript,
-  evalShaScript,
-  fromRedis,
-  getEach,
-  isNoScript,
   type NodeOptions,
   nodeOptions,
-  reconnectDelay,
-  type ScriptRunner,
-  scannerOf,
-  singleKey,
-  transaction,
-  valuesOrFirstError
-} from "./client.js"
-import { fromDriver } from "./errors.js"
+  reconnectDelay
+} from "./connection.js"
+import { CircuitOpen, fromDriver } from "./errors.js"
+import * as Scripts from "./scripts.js"
 
 /**
  * Where the Cluster is and how to ride out its reconfigurations. Durations are whole milliseconds.
@@ -85,98 +77,6 @@ const settleAll = <A>(promises: ReadonlyArray<Promise<A>>): Promise<Array<A>> =>
 
 const sum = (counts: ReadonlyArray<number>): number => counts.reduce((total, n) => total + n, 0)
 
-/** The message ioredis gives a command whose timer ran out; `fromDriver` maps it to `CacheTimeoutError`. */
-const timedOut = "Command timed out"
-
-/**
- * One call of the `Client`: the commands it issues (redirections and retries included) may be written to a node
- * only while it is open. It closes when it settles or its time is up; `onTimeout` tells the circuit breakers of
- * the slots still waiting then.
- */
-interface Call {
-  open: boolean
-  readonly onTimeout: Array<() => void>
-}
-
-/**
- * Who issued each command, and a guard on every node connection that refuses to write a command whose call has
- * been answered. ioredis re-sends a command on its own: after MOVED or ASK (at once, even when the reply comes
- * late), and after TRYAGAIN and CLUSTERDOWN (after a delay and a refresh of the slot map); a MULTI/EXEC is re-sent
- * whole. Without the guard a write Cachet answered as timed out could land seconds later, over a newer one.
- * Every one of those writes goes through a node's `sendCommand`; every command of a call goes through the
- * Cluster's `sendCommand` first, synchronously within the call (never auto-pipelined: see `clusterOptions`).
- */
-const tracker = (cluster: Cluster) => {
-  let current: Call | undefined
-  const owners = new WeakMap<Command, Call>()
-
-  const enter = <A>(call: Call, issue: () => A): A => {
-    const previous = current
-    current = call
-    try {
-      return issue()
-    } finally {
-      current = previous
-    }
-  }
-
-  const sendCommand = cluster.sendCommand.bind(cluster)
-  cluster.sendCommand = (command, stream, node) => {
-    if (current !== undefined && !owners.has(command)) owners.set(command, current)
-    return sendCommand(command, stream, node)
-  }
-  const guard = (redis: Redis) => {
-    const write = redis.sendCommand.bind(redis)
-    redis.sendCommand = (command, stream) => {
-      if (owners.get(command)?.open !== false) return write(command, stream)
-      if (!command.isSettled) command.reject(new Error(timedOut))
-      return command.promise
-    }
-  }
-  for (const node of cluster.nodes()) guard(node)
-  cluster.on("+node", guard)
-
-  return {
-    /** `issue` as one call, answered within `timeout` milliseconds. */
-    bounded: <A>(timeout: number, issue: (call: Call) => Promise<A>): Promise<A> =>
-      new Promise<A>((resolve, reject) => {
-        const call: Call = { open: true, onTimeout: [] }
-        const timer = setTimeout(() => {
-          call.open = false
-          for (const report of call.onTimeout) report()
-          reject(new Error(timedOut))
-        }, timeout)
-        const settle = () => {
-          call.open = false
-          clearTimeout(timer)
-        }
-        let promise: Promise<A>
-        try {
-          promise = enter(call, () => issue(call))
-        } catch (error) {
-          settle()
-          return reject(error)
-        }
-        promise.then(
-          (value) => {
-            settle()
-            resolve(value)
-          },
-          (error: unknown) => {
-            settle()
-            reject(error)
-          }
-        )
-      }),
-    /** A command issued later by the call that is current now (a script's EVAL after NOSCRIPT), if still open. */
-    later: (): (<A>(issue: () => Promise<A>) => Promise<A>) => {
-      const call = current
-      return (issue) =>
-        call === undefined ? issue() : call.open ? enter(call, issue) : Promise.reject(new Error(timedOut))
-    }
-  }
-}
-
 /**
  * How a Cluster client bounds and guards its calls.
  */
@@ -199,10 +99,13 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
 
   const serverOfSlot = (slot: number): string => cluster.slots[slot]?.[0] ?? "unknown"
 
-  /** `send` through the circuit of `server`, which learns its outcome by the end of `call` at the latest. */
-  const through = <A>(call: Call, server: string, send: () => Promise<A>): Promise<A> => {
+  /**
+   * `send` through the circuit of `server`, which learns its outcome by the end of `call` at the latest (as an error
+   * of `operation`, the backend's name for the command).
+   */
+  const through = <A>(call: Call, server: string, operation: Operation, send: () => Promise<A>): Promise<A> => {
     const circuit = circuits(server)
-    if (circuit.admit("connect", undefined) !== undefined) return Promise.reject(new CircuitOpen())
+    if (!circuit.allow()) return Promise.reject(new CircuitOpen())
     let reported = false
     const report = (error: CacheError | undefined) => {
       if (reported) return
@@ -210,61 +113,61 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
       if (error === undefined) circuit.onSuccess()
       else circuit.onFailure(error)
     }
-    call.onTimeout.push(() => report(fromDriver(new Error(timedOut), "connect", undefined)))
+    call.onTimeout.push(() => report(new CacheTimeoutError({ operation, code: "COMMAND_TIMEOUT" })))
     return send().then(
       (value) => {
         report(undefined)
         return value
       },
       (error: unknown) => {
-        report(fromDriver(error, "connect", undefined))
+        report(fromDriver(error, operation, undefined))
         throw error
       }
     )
   }
 
   const onKey =
-    <Args extends ReadonlyArray<unknown>, A>(command: (key: string, ...args: Args) => Promise<A>) =>
+    <Args extends ReadonlyArray<unknown>, A>(
+      operation: Operation,
+      command: (key: string, ...args: Args) => Promise<A>
+    ) =>
     (key: string, ...args: Args): Promise<A> =>
       calls.bounded(commandTimeout, (call) =>
-        through(call, serverOfSlot(calculateSlot(key)), () => command(key, ...args))
+        through(call, serverOfSlot(calculateSlot(key)), operation, () => command(key, ...args))
       )
 
   const perSlot = <A, R>(
+    operation: Operation,
     items: ReadonlyArray<A>,
     keyOf: (item: A) => string,
     command: (group: Group<A>) => Promise<R>
   ): Promise<Array<R>> =>
     calls.bounded(commandTimeout, (call) =>
-      settleAll(bySlot(items, keyOf).map((group) => through(call, serverOfSlot(group.slot), () => command(group))))
+      settleAll(
+        bySlot(items, keyOf).map((group) => through(call, serverOfSlot(group.slot), operation, () => command(group)))
+      )
     )
 
-  const runScript: ScriptRunner = (s, keys, args) => {
-    const later = calls.later()
-    return evalShaScript(cluster, s, keys, args).catch((error: unknown) => {
-      if (isNoScript(error)) return later(() => evalScript(cluster, s, keys, args))
-      throw error
-    })
-  }
+  const runScript = Scripts.evalShaFirst(cluster, calls.later)
   const commands = singleKey(cluster, runScript)
 
   return {
-    get: onKey(commands.get),
-    getWithTimeToLive: onKey(commands.getWithTimeToLive),
-    set: onKey(commands.set),
-    setIfAbsent: onKey(commands.setIfAbsent),
-    deleteIfEquals: onKey(commands.deleteIfEquals),
-    exists: onKey(commands.exists),
-    pttl: onKey(commands.pttl),
-    pexpire: onKey(commands.pexpire),
-    persist: onKey(commands.persist),
-    incrementBy: onKey(commands.incrementBy),
+    get: onKey("get", commands.get),
+    getWithTimeToLive: onKey("get", commands.getWithTimeToLive),
+    set: onKey("set", commands.set),
+    setIfAbsent: onKey("add", commands.setIfAbsent),
+    deleteIfEquals: onKey("deleteIfEquals", commands.deleteIfEquals),
+    exists: onKey("has", commands.exists),
+    pttl: onKey("timeToLive", commands.pttl),
+    pexpire: onKey("expire", commands.pexpire),
+    persist: onKey("persist", commands.persist),
+    incrementBy: onKey("increment", commands.incrementBy),
     ping: () => calls.bounded(commandTimeout, () => cluster.ping()),
     // GET of every key, one read-only script call per slot: the values in the caller's order, or the error of the
     // first key (in that order) that failed, as on a standalone server.
     getMany: (keys) => {
       const answers = new Array<unknown>(keys.length).fill(null)
-      return perSlot(keys, itself, (group) =>
+      return perSlot("getMany", keys, itself, (group) =>
         getEach(runScript, group.items).then((reply) => {
           reply.forEach((answer, i) => {
             const index = group.indices[i]
@@ -274,8 +177,8 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
       ).then(() => valuesOrFirstError(answers))
     },
     setMany: (entries) =>
-      perSlot(entries, keyOfEntry, (group) => transaction(cluster, group.items)).then(() => undefined),
-    unlink: (keys) => perSlot(keys, itself, (group) => cluster.unlink(group.items)).then(sum),
+      perSlot("setMany", entries, keyOfEntry, (group) => transaction(cluster, group.items)).then(() => undefined),
+    unlink: (keys) => perSlot("delete", keys, itself, (group) => cluster.unlink(group.items)).then(sum),
     scanners: () => {
       const masters = cluster.nodes("master")
       // No master known (not connected yet, or reconnecting): SCAN through the Cluster itself fails typed, where an
@@ -288,7 +191,7 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
         const scan = scannerOf(node)
         const server = `${node.options.host}:${node.options.port}`
         return (cursor, pattern, count) =>
-          calls.bounded(commandTimeout, (call) => through(call, server, () => scan(cursor, pattern, count)))
+          calls.bounded(commandTimeout, (call) => through(call, server, "scan", () => scan(cursor, pattern, count)))
       })
     },
     // Every call above is bounded here, redirections and retries included (the node connections' own command
@@ -352,9 +255,3 @@ export const acquire = (
     },
     settings
   )
-
-/**
- * The `Client` of an ioredis client a user owns, standalone or Cluster (which never batches: see `fromRedis`).
- */
-export const fromUserClient = (driver: Redis | Cluster, batching: boolean, guards: Guards): Client =>
-  driver instanceof Cluster ? fromCluster(driver, guards) : fromRedis(driver, batching)

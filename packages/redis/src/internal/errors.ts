@@ -1,124 +1,10 @@
 /**
- * Turns whatever ioredis rejects with into a `CacheError`. The driver's error is kept as the `cause`, but as a
- * sanitized copy: ioredis attaches the failed command with its arguments (a `HELLO ... AUTH user password`, a
- * stored value) to reply errors, and a cause is logged and serialized with the error.
+ * Turns whatever ioredis rejects with into a `CacheError`. The driver's error is kept as the `cause`, as a sanitized
+ * copy (`driverError.ts`).
  */
 import type { Operation } from "@cachet/core/CacheError"
 import { CacheCommandError, type CacheError, CacheTimeoutError, CacheUnavailableError } from "@cachet/core/CacheError"
-
-/**
- * The part of a driver error that is safe to keep: its name, message and socket codes, never the command
- * arguments ioredis attaches.
- */
-export class RedisDriverError extends Error {
-  readonly code: string | undefined
-  readonly syscall: string | undefined
-  readonly previousErrors: ReadonlyArray<RedisDriverError> | undefined
-  /** On a Cluster that could not be reached at all: why the last node failed. */
-  readonly lastNodeError: RedisDriverError | undefined
-  constructor(
-    name: string,
-    message: string,
-    code: string | undefined,
-    syscall: string | undefined,
-    previousErrors: ReadonlyArray<RedisDriverError> | undefined,
-    lastNodeError: RedisDriverError | undefined
-  ) {
-    super(message)
-    this.name = name
-    this.code = code
-    this.syscall = syscall
-    this.previousErrors = previousErrors
-    this.lastNodeError = lastNodeError
-  }
-}
-
-// A driver error is read defensively: ioredis shares one error among every command of a dropped connection and lists
-// it in its own `previousErrors`, and a user's client (or a wrapper around it) may reject with anything at all. So a
-// copy keeps at most `maxPrevious` previous errors per error, `maxDepth` levels of nesting and `maxCopies` errors in
-// all, drops any error already on the path from the root (a cycle), and treats a field whose read throws as absent.
-const maxPrevious = 16
-const maxDepth = 4
-const maxCopies = 64
-
-const field = (u: object, name: string | number): unknown => {
-  try {
-    return Reflect.get(u, name)
-  } catch {
-    return undefined
-  }
-}
-
-const stringField = (u: object, name: string): string | undefined => {
-  const value = field(u, name)
-  return typeof value === "string" ? value : undefined
-}
-
-const isArray = (u: unknown): u is ReadonlyArray<unknown> => {
-  try {
-    return Array.isArray(u)
-  } catch {
-    // A revoked Proxy.
-    return false
-  }
-}
-
-interface Copying {
-  /** The errors from the root down to the one being copied. */
-  readonly path: Array<object>
-  copies: number
-}
-
-const copyOf = (u: unknown, copying: Copying): RedisDriverError | undefined => {
-  if (typeof u !== "object" || u === null) {
-    copying.copies++
-    return new RedisDriverError(
-      "Error",
-      typeof u === "string" ? u : "unknown failure",
-      undefined,
-      undefined,
-      undefined,
-      undefined
-    )
-  }
-  if (copying.path.includes(u)) return undefined
-  copying.copies++
-  const nested = copying.path.length < maxDepth
-  copying.path.push(u)
-  const previousErrors = nested ? previousOf(field(u, "previousErrors"), copying) : undefined
-  const lastNode = nested ? field(u, "lastNodeError") : undefined
-  const lastNodeError =
-    lastNode === undefined || lastNode === null || copying.copies >= maxCopies ? undefined : copyOf(lastNode, copying)
-  copying.path.pop()
-  const copy = new RedisDriverError(
-    stringField(u, "name") ?? "Error",
-    stringField(u, "message") ?? "",
-    stringField(u, "code"),
-    stringField(u, "syscall"),
-    previousErrors,
-    lastNodeError
-  )
-  const stack = stringField(u, "stack")
-  if (stack !== undefined) copy.stack = stack
-  return copy
-}
-
-const previousOf = (previous: unknown, copying: Copying): ReadonlyArray<RedisDriverError> | undefined => {
-  if (!isArray(previous)) return undefined
-  const length = field(previous, "length")
-  const count = typeof length === "number" ? Math.min(length, maxPrevious) : 0
-  const copies: Array<RedisDriverError> = []
-  for (let i = 0; i < count && copying.copies < maxCopies; i++) {
-    const copy = copyOf(field(previous, i), copying)
-    if (copy !== undefined) copies.push(copy)
-  }
-  return copies
-}
-
-/** A copy of whatever the driver rejected with, safe to keep and to log; never throws. */
-const sanitize = (u: unknown): RedisDriverError =>
-  copyOf(u, { path: [], copies: 0 }) ??
-  new RedisDriverError("Error", "unknown failure", undefined, undefined, undefined, undefined)
+import { type RedisDriverError, sanitize } from "./driverError.js"
 
 /**
  * A reply of a shape the command never gives (a script answering something else, a batch of the wrong length):
@@ -126,6 +12,14 @@ const sanitize = (u: unknown): RedisDriverError =>
  */
 export class UnexpectedReply extends Error {
   override readonly name = "UnexpectedReply"
+}
+
+/**
+ * What a client that breaks per server (a Cluster's, per master) rejects with when the server's circuit is open; the
+ * backend turns it into `CacheUnavailableError` code `CIRCUIT_OPEN` with its own operation and key.
+ */
+export class CircuitOpen extends Error {
+  override readonly name = "CircuitOpen"
 }
 
 type UnavailableCode = CacheUnavailableError["code"]
@@ -207,7 +101,10 @@ const isUnavailableCode = (code: string): code is UnavailableCode =>
 export const fromDriver = (error: unknown, operation: Operation, key: string | undefined): CacheError =>
   classify(sanitize(error), operation, key)
 
-const classify = (cause: RedisDriverError, operation: Operation, key: string | undefined): CacheError => {
+/**
+ * The `CacheError` for a driver failure already sanitized.
+ */
+export const classify = (cause: RedisDriverError, operation: Operation, key: string | undefined): CacheError => {
   const message = cause.message
   if (message === "Command timed out") {
     return new CacheTimeoutError({ operation, key, cause, code: "COMMAND_TIMEOUT" })
@@ -259,101 +156,6 @@ const classify = (cause: RedisDriverError, operation: Operation, key: string | u
     return new CacheCommandError({ operation, key, cause, code: "COMMAND_FAILED" })
   }
   return new CacheUnavailableError({ operation, key, cause, code: "UNAVAILABLE" })
-}
-
-/**
- * What a connection is pointed at, as its failures name it.
- */
-export interface Where {
-  /** `host:port`, or the servers tried with what they are (`sentinels a:26379, b:26379`); never a credential. */
-  readonly server: string
-  /** Whether the connection speaks TLS: a timeout then hints at the other way round. */
-  readonly tls: boolean
-  /** The master group asked of the sentinels. */
-  readonly sentinelName?: string | undefined
-}
-
-// Node's codes for a certificate the client does not accept.
-const untrusted = new Set([
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "CERT_UNTRUSTED",
-  "CERT_SIGNATURE_FAILURE"
-])
-
-/**
- * A hint from one driver error, in words of our own: a driver's or a server's message may quote the command that
- * failed, with its arguments (an AUTH password), so none is ever copied.
- */
-const hintOf = (error: RedisDriverError, where: Where): string | undefined => {
-  const code = error.code
-  if (code !== undefined) {
-    if (untrusted.has(code)) return "the server's TLS certificate is not trusted: give its authority in tls.ca"
-    if (code === "CERT_HAS_EXPIRED") return "the server's TLS certificate has expired"
-    if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-      return "the server's TLS certificate does not name this host: connect by a name it lists, or set tls.servername"
-    }
-    if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "the host name does not resolve"
-  }
-  // A sentinel that knows no such group answers GET-MASTER-ADDR-BY-NAME with an error (Redis 7: "ERR No such master
-  // with that name") or, before, with nil (ioredis: "... successfully, but got an invalid reply: null").
-  if (
-    where.sentinelName !== undefined &&
-    (error.message.includes("No such master with that name") || error.message.endsWith("got an invalid reply: null"))
-  ) {
-    return `the sentinels know no master named ${JSON.stringify(where.sentinelName)}`
-  }
-  return undefined
-}
-
-// What ioredis reports once every sentinel failed, when no error says more.
-const noSentinel = (error: RedisDriverError): string | undefined =>
-  error.message.startsWith("All sentinels are unreachable") ? "no sentinel gave the master's address" : undefined
-
-// What a startup that timed out or was cut short most often means: the two ends disagree on TLS (a TLS client waits
-// for a handshake that a plain server never answers; a TLS server resets a plain client).
-const tlsHint = (where: Where): string =>
-  where.tls
-    ? "is the server expecting plain text? use redis:// without tls"
-    : "is the server expecting TLS? use rediss:// or tls"
-
-/**
- * The failure of a startup check against `where`: the reason the driver gave last (`undefined` when it gave none
- * before the deadline), explained by the errors it reported meanwhile (`seen`, oldest first).
- */
-export const connectFailure = (reason: unknown, seen: ReadonlyArray<unknown>, where: Where): CacheError => {
-  const last = reason === undefined ? undefined : sanitize(reason)
-  const error =
-    last === undefined
-      ? new CacheTimeoutError({ operation: "connect", code: "CONNECT_TIMEOUT" })
-      : classify(last, "connect", undefined)
-  let detail: string | undefined
-  for (let i = seen.length - 1; i >= 0 && detail === undefined; i--) detail = hintOf(sanitize(seen[i]), where)
-  if (last !== undefined) detail ??= hintOf(last, where) ?? noSentinel(last)
-  switch (error._tag) {
-    case "CacheTimeoutError":
-      return new CacheTimeoutError({
-        operation: error.operation,
-        code: error.code,
-        cause: error.cause,
-        server: where.server,
-        detail: detail ?? (error.code === "CONNECT_TIMEOUT" ? tlsHint(where) : undefined)
-      })
-    case "CacheUnavailableError":
-      return new CacheUnavailableError({
-        operation: error.operation,
-        code: error.code,
-        cause: error.cause,
-        server: where.server,
-        // A TLS server resets a client that speaks plain text to it.
-        detail: detail ?? (error.code === "CONNECTION_RESET" ? tlsHint(where) : undefined)
-      })
-    default:
-      return error
-  }
 }
 
 /**

@@ -1,0 +1,144 @@
+/**
+ * The `Client` the backend talks to, the handful of commands it needs, and the ones a standalone connection and a
+ * Cluster issue alike, so that the Cluster's client (per-slot batches, SCAN on every master) slots in beside the
+ * standalone one without touching the backend.
+ */
+
+import type { Entry } from "@cachet/core/Backend"
+import type { Redis } from "ioredis"
+import { UnexpectedReply } from "./errors.js"
+import * as Scripts from "./scripts.js"
+
+/**
+ * One SCAN step on one server: the next cursor (`"0"` when done) and the keys of this step.
+ */
+export type Scanner = (
+  cursor: string,
+  pattern: string,
+  count: number
+) => Promise<readonly [cursor: string, keys: ReadonlyArray<string>]>
+
+/**
+ * The commands the backend uses. Replies of scripts are `unknown`: the backend checks their shape.
+ */
+export interface Client {
+  readonly get: (key: string) => Promise<string | null>
+  /** `[value, pttl]`, or `null` when absent, read atomically. */
+  readonly getWithTimeToLive: (key: string) => Promise<unknown>
+  /** GET of every key (per hash slot on a Cluster); rejects with the first failed key's error, in key order. */
+  readonly getMany: (keys: ReadonlyArray<string>) => Promise<ReadonlyArray<string | null>>
+  readonly set: (key: string, value: string, timeToLive: number | undefined) => Promise<unknown>
+  /** SET NX: `"OK"` when written, `null` otherwise. */
+  readonly setIfAbsent: (key: string, value: string, timeToLive: number | undefined) => Promise<unknown>
+  /** All or nothing (per hash slot on a Cluster); rejects with the first failure. */
+  readonly setMany: (entries: ReadonlyArray<Entry>) => Promise<void>
+  /** DEL only if the value is `expected`, in one script: `1` when deleted, `0` otherwise. */
+  readonly deleteIfEquals: (key: string, expected: string) => Promise<unknown>
+  readonly unlink: (keys: ReadonlyArray<string>) => Promise<number>
+  readonly exists: (key: string) => Promise<number>
+  readonly pttl: (key: string) => Promise<number>
+  readonly pexpire: (key: string, timeToLive: number) => Promise<number>
+  readonly persist: (key: string) => Promise<number>
+  /** INCRBY then GET in one script: the new value as a decimal string, exact in 64 bits. */
+  readonly incrementBy: (key: string, by: string) => Promise<unknown>
+  /** One scanner per server holding a share of the keys: one for a standalone server, one per master. */
+  readonly scanners: () => ReadonlyArray<Scanner>
+  readonly ping: () => Promise<unknown>
+  /** Milliseconds: the command timeout the driver enforces itself, if any; the backend's deadline matches it. */
+  readonly commandTimeout: number | undefined
+  /** The server its commands go to, named in their errors; `undefined` where it moves (Sentinel, Cluster). */
+  readonly server?: string | undefined
+  /**
+   * Why the driver's last connection attempt failed, until it is ready again: a command refused meanwhile only
+   * learns "not connected", and this tells a refused login (a rotated password) from a server that is down.
+   */
+  readonly connectionError?: (() => unknown) | undefined
+}
+
+/**
+ * The commands a standalone connection and a Cluster share. A Cluster routes each by its key's slot, so a MULTI on
+ * it must keep to one slot.
+ */
+export type Commands = Pick<Redis, "get" | "set" | "exists" | "pttl" | "pexpire" | "persist" | "ping" | "multi">
+
+export const noArgs: ReadonlyArray<string> = []
+
+/**
+ * SET of every entry in one MULTI/EXEC on `redis`; rejects with the first failure.
+ */
+export const transaction = (redis: Commands, entries: ReadonlyArray<Entry>): Promise<void> => {
+  const multi = redis.multi()
+  for (const entry of entries) {
+    if (entry.timeToLive === undefined) multi.set(entry.key, entry.value)
+    else multi.set(entry.key, entry.value, "PX", entry.timeToLive)
+  }
+  return multi.exec().then((results) => {
+    if (results === null) throw new Error("EXECABORT transaction aborted")
+    for (const [error] of results) {
+      if (error !== null) throw error
+    }
+  })
+}
+
+/** The commands on one key, issued the same way on a standalone connection and on a Cluster. */
+export type SingleKey = Omit<Client, "getMany" | "setMany" | "unlink" | "scanners" | "commandTimeout">
+
+/**
+ * The commands on one key, the same on a standalone connection and on a Cluster.
+ */
+export const singleKey = (redis: Commands, runScript: Scripts.ScriptRunner): SingleKey => ({
+  get: (key) => redis.get(key),
+  getWithTimeToLive: (key) => runScript(Scripts.getWithTimeToLive, [key], noArgs),
+  set: (key, value, timeToLive) =>
+    timeToLive === undefined ? redis.set(key, value) : redis.set(key, value, "PX", timeToLive),
+  setIfAbsent: (key, value, timeToLive) =>
+    timeToLive === undefined ? redis.set(key, value, "NX") : redis.set(key, value, "PX", timeToLive, "NX"),
+  deleteIfEquals: (key, expected) => runScript(Scripts.deleteIfEquals, [key], [expected]),
+  exists: (key) => redis.exists(key),
+  pttl: (key) => redis.pttl(key),
+  pexpire: (key, timeToLive) => redis.pexpire(key, timeToLive),
+  persist: (key) => redis.persist(key),
+  incrementBy: (key, by) => runScript(Scripts.increment, [key], [by]),
+  ping: () => redis.ping()
+})
+
+export const stringOrNull = (reply: unknown): string | null => {
+  if (reply === null || typeof reply === "string") return reply
+  throw new UnexpectedReply("GET answered with something other than a string or nil")
+}
+
+/**
+ * GET of every key in one script call (the caller keeps to one slot on a Cluster): per key, its value, `null`, or
+ * the `Error` that `get` of that key would fail with.
+ */
+export const getEach = (
+  runScript: Scripts.ScriptRunner,
+  keys: ReadonlyArray<string>
+): Promise<ReadonlyArray<unknown>> =>
+  runScript(Scripts.getEach, keys, noArgs).then((reply) => {
+    if (!Array.isArray(reply) || reply.length !== keys.length) {
+      throw new UnexpectedReply("a GET script answered with a different number of values than keys asked")
+    }
+    return reply
+  })
+
+/**
+ * The values of `getEach`'s answers, or the error of the first key that failed.
+ */
+export const valuesOrFirstError = (answers: ReadonlyArray<unknown>): Array<string | null> => {
+  const values = new Array<string | null>(answers.length)
+  for (let i = 0; i < answers.length; i++) {
+    const answer = answers[i]
+    if (answer instanceof Error) throw answer
+    values[i] = stringOrNull(answer)
+  }
+  return values
+}
+
+/**
+ * SCAN on one server.
+ */
+export const scannerOf =
+  (redis: Pick<Redis, "scan">): Scanner =>
+  (cursor, pattern, count) =>
+    redis.scan(cursor, "MATCH", pattern, "COUNT", count)
