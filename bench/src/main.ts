@@ -2,7 +2,7 @@
  * `npm run bench` (about four minutes) or `npm run bench -- --quick` (under a minute): Cachet side by side
  * with raw ioredis, lru-cache, an Effect floor, effect/Cache, bentocache and cache-manager, in one process, on a
  * redis-server of its own. Prints markdown tables: rates per peer, ratios pair by pair, and the targets of
- * issue 5. `--only=<text>` runs the workloads whose name contains the text (for profiling).
+ * the project. `--only=<text>` runs the workloads whose name contains the text (for profiling).
  */
 import { execFile } from "node:child_process"
 import * as os from "node:os"
@@ -170,7 +170,7 @@ const targets: ReadonlyArray<Target> = [
 ]
 
 const targetTable = (results: ReadonlyArray<WorkloadResult>) => {
-  out("### Targets (issue 5)")
+  out("### Targets")
   out()
   out("| workload | target | measured: median (min–max) | |")
   out("| --- | --- | --- | --- |")
