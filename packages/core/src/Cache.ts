@@ -9,7 +9,6 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
-import type * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -55,18 +54,16 @@ export class Cache extends Context.Tag("@cachet/core/Cache")<Cache, Cache.Servic
  * @example
  * ```ts
  * import { Cache } from "@cachet/core"
- * import { Effect, Option } from "effect"
+ * import { Effect } from "effect"
  *
- * const price = Cache.getOrSet(
- *   "price:42",
+ * // A job still running is answered, not stored.
+ * const status = Cache.getOrSet(
+ *   "job:7",
  *   Effect.gen(function* () {
  *     const lookup = yield* Cache.Lookup
- *     const fetched = 42
- *     // A price that did not change since the stale one lives longer.
- *     if (Option.contains(lookup.stale, fetched)) yield* lookup.setTimeToLive("1 hour")
- *     return fetched
- *   }),
- *   { timeToLive: "5 minutes", staleIfError: "1 hour" }
+ *     yield* lookup.skipStore
+ *     return "running"
+ *   })
  * )
  * ```
  *
@@ -83,14 +80,7 @@ export declare namespace Lookup {
    * @since 0.3.0
    * @category models
    */
-  export interface Service {
-    /** The value this lookup replaces, when the entry is still there past its freshness (a stale window). */
-    readonly stale: Option.Option<unknown>
-    /** Store the looked-up value with this time-to-live instead of the call's (zero: do not store). */
-    readonly setTimeToLive: (timeToLive: Duration.DurationInput) => Effect.Effect<void>
-    /** Return the looked-up value without storing it. */
-    readonly skipStore: Effect.Effect<void>
-  }
+  export type Service = Model.LookupService
 }
 
 /**
@@ -324,15 +314,12 @@ export type MetricRow = observe.MetricRow
 export const metricsSnapshot: Effect.Effect<ReadonlyArray<MetricRow>> = observe.snapshot
 
 /**
- * Options of `refreshEvery`.
+ * Options of `refreshEvery`: those of a write, and whether to jitter the schedule.
  *
  * @since 0.1.0
  * @category models
  */
-export interface RefreshOptions extends Cache.SetOptions {
-  /** Randomise each delay (Effect's `Schedule.jittered`) so that processes do not refresh in step. Default `true`. */
-  readonly jitter?: boolean | undefined
-}
+export type RefreshOptions = Model.RefreshOptions
 
 /**
  * Keep a hot key warm: run `lookup` now and on every recurrence of `schedule`, storing each result, in a fiber

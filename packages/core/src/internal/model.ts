@@ -246,3 +246,24 @@ export interface CachedFunction<Args extends ReadonlyArray<unknown>, A, E, R> {
   /** Delete the cached result of these arguments: whether there was one. */
   readonly invalidate: (...args: Args) => Effect.Effect<boolean, CacheError, CacheTag>
 }
+
+/** What a lookup reads and decides: `Cache.Lookup.Service`. */
+export interface LookupService {
+  /** The value this lookup replaces, when the entry is still there past its freshness (a stale window). */
+  readonly stale: Option.Option<unknown>
+  /** Store the looked-up value with this time-to-live instead of the call's (zero: do not store). */
+  readonly setTimeToLive: (timeToLive: Duration.DurationInput) => Effect.Effect<void>
+  /** Return the looked-up value without storing it. */
+  readonly skipStore: Effect.Effect<void>
+}
+
+/**
+ * Options of `refreshEvery`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RefreshOptions extends SetOptions {
+  /** Randomise each delay (Effect's `Schedule.jittered`) so that processes do not refresh in step. Default `true`. */
+  readonly jitter?: boolean | undefined
+}
