@@ -36,6 +36,7 @@ const expected: Record<(typeof packages)[number], ReadonlyArray<string>> = {
     "Cache.get",
     "Cache.getMany",
     "Cache.getOrSet",
+    "Cache.getOrSetMany",
     "Cache.has",
     "Cache.increment",
     "Cache.keys",

@@ -102,6 +102,12 @@ export declare namespace Cache {
   export type GetOrSetOptions<A> = Model.GetOrSetOptions<A>
 
   /**
+   * @since 0.3.0
+   * @category models
+   */
+  export type GetOrSetManyOptions<A> = Model.GetOrSetManyOptions<A>
+
+  /**
    * @since 0.2.0
    * @category models
    */
@@ -426,6 +432,36 @@ export const getOrSet: {
     options?: Cache.GetOrSetOptions<A>
   ): Effect.Effect<A, E | CacheError, Cache | Exclude<R, Lookup>>
 } = internal.getOrSet
+
+/**
+ * `getOrSetMany` through the service in context: one read of every key, one `lookupMany` of the misses (in
+ * order), one write of their values; the answers in the order of `keys`. With `schema`, as `getOrSet`.
+ *
+ * @example
+ * ```ts
+ * import { Cache } from "@cachet/core"
+ * import { Effect } from "effect"
+ *
+ * const names = Cache.getOrSetMany(["user:1", "user:2"], (missing) => Effect.succeed(missing.map((key) => `name of ${key}`)), {
+ *   timeToLive: "10 minutes"
+ * })
+ * ```
+ *
+ * @since 0.3.0
+ * @category accessors
+ */
+export const getOrSetMany: {
+  <A, I, E, R>(
+    keys: Iterable<string>,
+    lookupMany: (missing: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<A>, E, R>,
+    options: Cache.GetOrSetManyOptions<A> & { readonly schema: Schema.Schema<A, I, never> & RequireJsonEncoded<I> }
+  ): Effect.Effect<ReadonlyArray<A>, E | CacheError, Cache | R>
+  <A, E, R>(
+    keys: Iterable<string>,
+    lookupMany: (missing: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<A>, E, R> & RequireJsonSafe<A>,
+    options?: Cache.GetOrSetManyOptions<A>
+  ): Effect.Effect<ReadonlyArray<A>, E | CacheError, Cache | R>
+} = internal.getOrSetMany
 
 /**
  * @since 0.1.0

@@ -46,6 +46,7 @@ export const operations = [
   "keys",
   "clear",
   "getOrSet",
+  "getOrSetMany",
   "ping",
   "namespace",
   "forSchema",

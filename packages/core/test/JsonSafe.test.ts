@@ -28,6 +28,8 @@ describe("JsonSafe", () => {
     Cache.getOrSet("k", Effect.succeed(new Map<string, number>()))
     // @ts-expect-error bytes would come back as an object of indices (the JSON codec refuses them)
     Cache.getOrSet("k", Effect.succeed(new Uint8Array(2)))
+    // @ts-expect-error a batch of Dates would come back as strings
+    Cache.getOrSetMany(["k"], () => Effect.succeed([new Date()]))
 
     const withSchema = Cache.cached({ key: () => "d", schema: Schema.Date })(() => Effect.succeed(new Date()))
     Cache.getOrSet("k", Effect.succeed({ big: 1n }), { schema: Schema.Struct({ big: Schema.BigInt }) })

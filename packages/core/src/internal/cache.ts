@@ -14,6 +14,7 @@ import * as Backends from "./backend.js"
 import { json, schemaValue, type ValueCodec } from "./codec.js"
 import type { Place, Shared, ViewContext } from "./context.js"
 import * as GetOrSet from "./getOrSet.js"
+import * as GetOrSetMany from "./getOrSetMany.js"
 import * as Heal from "./heal.js"
 import * as KeySpace from "./keySpace.js"
 import { metrics } from "./metrics.js"
@@ -62,6 +63,7 @@ const makeView = <A>(shared: Shared, place: Place, codec: ValueCodec<A>): Cache.
   const view: Cache.View<A> = {
     ...View.make(context),
     getOrSet: GetOrSet.make(context),
+    getOrSetMany: GetOrSetMany.make(context),
     namespace: memo((name) => {
       const child = childPlace(place, name)
       return Either.isLeft(child) ? Refused.view<A>(child.left, place.prefix) : makeView(shared, child.right, codec)

@@ -75,3 +75,11 @@ export const refreshEvery = <A, I, E, R, Out, R2>(
     const recurrence = options?.jitter === false ? schedule : Schedule.jittered(schedule)
     return Effect.forkScoped(Effect.asVoid(Effect.repeat(once, recurrence)))
   })
+
+/** @internal */
+export const getOrSetMany = <A, I, E, R>(
+  keys: Iterable<string>,
+  lookupMany: (missing: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<A>, E, R>,
+  options?: Cache.GetOrSetManyOptions<A> & { readonly schema?: Schema.Schema<A, I, never> | undefined }
+): Effect.Effect<ReadonlyArray<A>, E | CacheError, Cache | R> =>
+  Effect.flatMap(Cache, (cache) => viewOf<A, I>(options?.schema)(cache).getOrSetMany(keys, lookupMany, options))

@@ -61,6 +61,8 @@ export const view = <A>(self: Cache.View<A>, backend: string): Cache.View<A> => 
     // A failing backend makes getOrSet run the lookup and return its value, as "bypass" does; the bypass reports
     // to the same outage.
     getOrSet: (key, lookup, options) => self.getOrSet(key, lookup, { ...options, onCacheError: "bypass" }),
+    getOrSetMany: (keys, lookupMany, options) =>
+      self.getOrSetMany(keys, lookupMany, { ...options, onCacheError: "bypass" }),
     namespace: (name) => view(self.namespace(name), backend)
   }
   return Outage.register(failOpen, outage)

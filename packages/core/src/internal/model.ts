@@ -91,6 +91,17 @@ export interface GetOrSetOptions<A> {
 }
 
 /**
+ * Options of `getOrSetMany`: each value's time-to-live (a duration, or a function of the value; zero: return it
+ * without storing it), its jitter, and what a backend failure does.
+ */
+export interface GetOrSetManyOptions<A> {
+  readonly timeToLive?: Duration.DurationInput | ((value: A) => Duration.DurationInput) | undefined
+  readonly timeToLiveJitter?: number | undefined
+  /** `"bypass"`: when the backend is unavailable or times out, look every key up and answer (see `getOrSet`). */
+  readonly onCacheError?: "fail" | "bypass" | undefined
+}
+
+/**
  * The cross-process lock of `getOrSet`.
  *
  * @since 0.2.0
@@ -154,6 +165,17 @@ export interface View<A> {
     lookup: Effect.Effect<A, E, R>,
     options?: GetOrSetOptions<A>
   ) => Effect.Effect<A, E | CacheError, Exclude<R, Lookup>>
+  /**
+   * Cache-aside for many keys at once: one `getMany`, then one call of `lookupMany` with the keys that missed (in
+   * the order of `keys`), which must answer one value per key in that order, then one `setMany` of those values.
+   * Answers one value per key, in the order of `keys`. Duplicate keys are refused. There is no single-flight across
+   * calls here: batch callers are expected to batch.
+   */
+  readonly getOrSetMany: <E, R>(
+    keys: Iterable<string>,
+    lookupMany: (missing: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<A>, E, R>,
+    options?: GetOrSetManyOptions<A>
+  ) => Effect.Effect<ReadonlyArray<A>, E | CacheError, R>
   /** A view whose keys live under `<prefix><name>:`. */
   readonly namespace: (name: string) => View<A>
   /** The round-trip time to the backend. */

@@ -34,6 +34,7 @@ export const view = <A>(error: CacheInvalidInputError, prefix: string): Cache.Vi
     deletePattern: fail("deletePattern"),
     clear: fail("clear"),
     getOrSet: fail("getOrSet"),
+    getOrSetMany: fail("getOrSetMany"),
     keys: () => Stream.fail(Validate.relabel(error, "keys")),
     ping: Effect.fail(Validate.relabel(error, "ping")),
     namespace: () => self

@@ -35,8 +35,8 @@ const existed = (n: number): boolean => n > 0
 
 const refused = (checked: Either.Left<CacheError, unknown>) => Effect.fail(checked.left)
 
-/** The operations every view has, except `getOrSet` and `namespace` (which need more than a context). */
-export type PlainOperations<A> = Omit<Cache.View<A>, "getOrSet" | "namespace">
+/** The operations every view has, except cache-aside and `namespace` (which have files of their own). */
+export type PlainOperations<A> = Omit<Cache.View<A>, "getOrSet" | "getOrSetMany" | "namespace">
 
 /** @internal */
 export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {

@@ -1,0 +1,149 @@
+/**
+ * Cache-aside for a batch: one read of every key, one lookup of the keys that missed, one write of what it found.
+ * An entry that does not decode heals as in `getOrSet` (a miss, overwritten).
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import type { Entry } from "../Backend.js"
+import type { Cache } from "../Cache.js"
+import { type CacheError, CacheInvalidInputError, isRetryable } from "../CacheError.js"
+import type { ViewContext } from "./context.js"
+import type { Outcome } from "./metrics.js"
+import { withContext } from "./relabel.js"
+import * as Validate from "./validate.js"
+
+const operation = "getOrSetMany"
+
+const classify = (texts: ReadonlyArray<string | undefined>): Outcome =>
+  texts.some((text) => text !== undefined) ? "hit" : "miss"
+
+/** The keys, well formed and each once. */
+const checkKeys = (input: Iterable<string>): Validate.Checked<ReadonlyArray<string>> =>
+  Either.flatMap(Validate.keys(operation, input), (keys) =>
+    new Set(keys).size === keys.length
+      ? Either.right(keys)
+      : Either.left(
+          Validate.invalid(operation, "INVALID_ARGUMENT", "the keys must be distinct (a key is listed twice)")
+        )
+  )
+
+const checkOptions = (input: Cache.GetOrSetManyOptions<never> | undefined): Validate.Checked<void> =>
+  Either.flatMap(Validate.options(operation, input), () => {
+    if (input === undefined) return Validate.ok
+    const mode: unknown = input.onCacheError
+    if (mode !== undefined && mode !== "fail" && mode !== "bypass") {
+      return Either.left(Validate.invalid(operation, "INVALID_ARGUMENT", 'onCacheError must be "fail" or "bypass"'))
+    }
+    return Either.flatMap(Validate.jitter(operation, undefined, input.timeToLiveJitter), () =>
+      typeof input.timeToLive === "function"
+        ? Validate.ok
+        : Either.map(Validate.timeToLive(operation, undefined, input.timeToLive, undefined), () => undefined)
+    )
+  })
+
+/** @internal */
+export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] => {
+  const { prefix, values, observer, heals, shared } = context
+  const { commands } = shared.backend
+  const { outage, planner } = shared
+
+  return <E, R>(
+    input: Iterable<string>,
+    lookupMany: (missing: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<A>, E, R>,
+    options?: Cache.GetOrSetManyOptions<A>
+  ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> => {
+    const checked = Either.flatMap(checkKeys(input), (keys) => Either.map(checkOptions(options), () => keys))
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    const keys = checked.right
+    if (keys.length === 0) return Effect.succeed([])
+    const bypass = options?.onCacheError === "bypass"
+    const full = keys.map((key) => prefix + key)
+
+    const lookup = (missing: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
+      Effect.flatMap(
+        Effect.suspend(() => lookupMany(missing)),
+        (found) =>
+          Array.isArray(found) && found.length === missing.length
+            ? Effect.succeed(found)
+            : Effect.fail(
+                new CacheInvalidInputError({
+                  operation,
+                  code: "INVALID_ARGUMENT",
+                  reason: `lookupMany must answer one value per missing key, in order: asked ${missing.length}, answered ${
+                    Array.isArray(found) ? found.length : typeof found
+                  }`
+                })
+              )
+      )
+
+    const store = (found: ReadonlyArray<readonly [key: string, value: A]>): Effect.Effect<void, CacheError> => {
+      const input = options?.timeToLive
+      const plans = found.map(([key, value]) =>
+        planner.plan(operation, key, typeof input === "function" ? input(value) : input, options?.timeToLiveJitter)
+      )
+      const written = Effect.flatMap(Effect.all(plans), (ttls) => {
+        const entries: Array<Entry> = []
+        for (const [i, [key, value]] of found.entries()) {
+          const ttl = ttls[i]
+          if (ttl === 0) continue
+          const encoded = values.encode(operation, key, value)
+          if (Exit.isFailure(encoded)) return encoded
+          entries.push({ key: prefix + key, value: encoded.value, timeToLive: ttl })
+        }
+        return entries.length === 0 ? Effect.void : commands.setMany(entries)
+      })
+      const stored = Effect.mapError(
+        observer.run(
+          "setMany",
+          undefined,
+          Effect.suspend(() => written)
+        ),
+        (error) => withContext(error, operation, undefined)
+      )
+      return bypass ? Effect.catchIf(stored, isRetryable, (error) => outage.degraded(operation, error)) : stored
+    }
+
+    const answer = (texts: ReadonlyArray<string | undefined>) =>
+      Effect.gen(function* () {
+        const hits: Array<{ readonly value: A } | undefined> = []
+        const missing: Array<string> = []
+        for (const [i, key] of keys.entries()) {
+          const text = texts[i]
+          if (text !== undefined) {
+            const decoded = values.decode(operation, key, text)
+            if (Exit.isSuccess(decoded)) {
+              hits.push({ value: decoded.value })
+              continue
+            }
+            // An entry that no longer decodes heals: a miss, overwritten below.
+            if (decoded.cause._tag === "Fail") yield* heals.report(key, decoded.cause.error)
+          }
+          hits.push(undefined)
+          missing.push(key)
+        }
+        const found = missing.length === 0 ? [] : yield* lookup(missing)
+        if (found.length > 0) yield* store(found.map((value, i) => [missing[i] ?? "", value] as const))
+        // The looked-up values fill the misses in order (`lookup` checked there is one per missing key).
+        const looked = found[Symbol.iterator]()
+        const answers: Array<A> = []
+        for (const hit of hits) {
+          if (hit !== undefined) answers.push(hit.value)
+          else {
+            const next = looked.next()
+            if (next.done !== true) answers.push(next.value)
+          }
+        }
+        return answers
+      })
+
+    const read = observer.call(operation, undefined, () => commands.getMany(full), Exit.succeed, classify)
+    return Effect.matchEffect(bypass ? Effect.tap(read, () => (outage.active() ? outage.ended : Effect.void)) : read, {
+      onFailure: (error) =>
+        bypass && isRetryable(error)
+          ? Effect.zipRight(outage.degraded(operation, error), answer(keys.map(() => undefined)))
+          : Effect.fail(error),
+      onSuccess: answer
+    })
+  }
+}
