@@ -9,6 +9,8 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
+import type * as Request from "effect/Request"
+import type * as RequestResolver from "effect/RequestResolver"
 import type * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -23,6 +25,7 @@ import type * as Shape from "./internal/jsonShape.js"
 import * as observe from "./internal/metrics.js"
 import { metrics as observeMetrics } from "./internal/metrics.js"
 import type * as Model from "./internal/model.js"
+import * as resolverInternal from "./internal/resolver.js"
 import * as TimeToLive from "./internal/timeToLive.js"
 
 /**
@@ -462,6 +465,59 @@ export const getOrSetMany: {
     options?: Cache.GetOrSetManyOptions<A>
   ): Effect.Effect<ReadonlyArray<A>, E | CacheError, Cache | R>
 } = internal.getOrSetMany
+
+/**
+ * Options of `Cache.resolver`.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ResolverOptions<A extends Request.Request<unknown, unknown>, I> {
+  /** The cache key of a request. */
+  readonly key: (request: A) => string
+  /** How long a looked-up value lives: a duration, or a function of the value. */
+  readonly timeToLive?:
+    | Duration.DurationInput
+    | ((value: Request.Request.Success<A>) => Duration.DurationInput)
+    | undefined
+  /** Values that JSON cannot carry go through a schema, as in `getOrSet`. */
+  readonly schema?: Schema.Schema<Request.Request.Success<A>, I, never> | undefined
+}
+
+/**
+ * A `RequestResolver` in front of `resolver`, so that `Effect.request` batches go through the cache: a batch is one
+ * `getMany`; hits never reach `resolver`; the misses reach it as one batch, each request answered with its own
+ * success or failure; what it found is stored. The cache never fails a request: when the backend cannot be read the
+ * batch goes to `resolver` (logged and counted as in `failOpen`), and a failed store is logged.
+ *
+ * @example
+ * ```ts
+ * import { Cache } from "@cachet/core"
+ * import { Effect, Request, RequestResolver } from "effect"
+ *
+ * class GetUser extends Request.TaggedClass("GetUser")<string, never, { readonly id: number }> {}
+ * const users = RequestResolver.makeBatched((requests: ReadonlyArray<GetUser>) =>
+ *   Effect.forEach(requests, (request) => Request.succeed(request, `user ${request.id}`), { discard: true })
+ * )
+ * const cachedUsers = Cache.resolver(users, { key: (request) => `user:${request.id}`, timeToLive: "5 minutes" })
+ * const user = Effect.request(new GetUser({ id: 1 }), cachedUsers)
+ * ```
+ *
+ * @since 0.3.0
+ * @category combinators
+ */
+export const resolver: {
+  <A extends Request.Request<unknown, unknown>, I>(
+    resolver: RequestResolver.RequestResolver<A>,
+    options: ResolverOptions<A, I> & {
+      readonly schema: Schema.Schema<Request.Request.Success<A>, I, never> & RequireJsonEncoded<I>
+    }
+  ): Effect.Effect<RequestResolver.RequestResolver<A>, never, Cache>
+  <A extends Request.Request<unknown, unknown>>(
+    resolver: RequestResolver.RequestResolver<A>,
+    options: Omit<ResolverOptions<A, never>, "schema"> & RequireJsonSafe<Request.Request.Success<A>>
+  ): Effect.Effect<RequestResolver.RequestResolver<A>, never, Cache>
+} = resolverInternal.resolver
 
 /**
  * @since 0.1.0

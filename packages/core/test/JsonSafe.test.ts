@@ -2,6 +2,8 @@ import { Cache, Codec } from "@cachet/core"
 import { MemoryCache } from "@cachet/memory"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Request from "effect/Request"
+import * as RequestResolver from "effect/RequestResolver"
 import * as Schema from "effect/Schema"
 
 // These are compile-time checks: `tsc -b` fails if a schema-less cached value could come back changed by JSON.
@@ -11,6 +13,9 @@ interface User {
   readonly tags: ReadonlyArray<string>
   readonly nickname?: string | undefined
 }
+
+class GetDate extends Request.TaggedClass("GetDate")<Date, never, {}> {}
+class GetName extends Request.TaggedClass("GetName")<string, never, {}> {}
 
 describe("JsonSafe", () => {
   it("accepts JSON-shaped types, interfaces included, and rejects Date, bigint, Map without a schema", () => {
@@ -30,6 +35,20 @@ describe("JsonSafe", () => {
     Cache.getOrSet("k", Effect.succeed(new Uint8Array(2)))
     // @ts-expect-error a batch of Dates would come back as strings
     Cache.getOrSetMany(["k"], () => Effect.succeed([new Date()]))
+    // @ts-expect-error a resolver's Dates would come back as strings
+    Cache.resolver(
+      RequestResolver.fromFunction((_: GetDate) => new Date()),
+      { key: () => "d" }
+    )
+    // With a schema they round-trip; JSON-safe values need none.
+    Cache.resolver(
+      RequestResolver.fromFunction((_: GetDate) => new Date()),
+      { key: () => "d", schema: Schema.Date }
+    )
+    Cache.resolver(
+      RequestResolver.fromFunction((_: GetName) => "Ada"),
+      { key: () => "n" }
+    )
 
     const withSchema = Cache.cached({ key: () => "d", schema: Schema.Date })(() => Effect.succeed(new Date()))
     Cache.getOrSet("k", Effect.succeed({ big: 1n }), { schema: Schema.Struct({ big: Schema.BigInt }) })

@@ -19,7 +19,7 @@ import * as Refresh from "./refresh.js"
 const jsonView = <A>(cache: Cache.Service): Cache.View<A> => cache as unknown as Cache.View<A>
 
 /** The view of `schema` (with the cache's own codec), or the JSON view. */
-const viewOf =
+export const viewOf =
   <A, I>(schema: Schema.Schema<A, I, never> | undefined) =>
   (cache: Cache.Service): Cache.View<A> =>
     schema === undefined ? jsonView<A>(cache) : cache.forSchema(schema, cache.codec)
