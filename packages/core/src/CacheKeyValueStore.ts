@@ -5,37 +5,11 @@
  * @since 0.1.0
  */
 
-import * as PlatformError from "@effect/platform/Error"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
-import { Cache } from "./Cache.js"
-import type { CacheError } from "./CacheError.js"
-import * as CacheResult from "./CacheResult.js"
-
-/**
- * What the store keeps: text as a JSON string, so that any Redis client reads it; bytes as base64 in a
- * one-field object, so that the two are never confused.
- */
-const Stored = Schema.Union(Schema.String, Schema.Struct({ bytes: Schema.Uint8ArrayFromBase64 }))
-
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
-
-const toPlatformError =
-  (method: string) =>
-  (error: CacheError): PlatformError.PlatformError =>
-    new PlatformError.SystemError({
-      module: "KeyValueStore",
-      method,
-      reason:
-        error._tag === "CacheTimeoutError" ? "TimedOut" : error._tag === "CacheDecodeError" ? "InvalidData" : "Unknown",
-      description: error.message,
-      cause: error
-    })
+import type { Cache } from "./Cache.js"
+import * as internal from "./internal/keyValueStore.js"
 
 /**
  * @since 0.1.0
@@ -50,31 +24,7 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<KeyValueStore.KeyValueStore, never, Cache> =>
-  Effect.map(Cache, (cache) => {
-    const view = (options.namespace === undefined ? cache : cache.namespace(options.namespace)).forSchema(Stored)
-    const read = (key: string) => Effect.mapError(view.get(key), toPlatformError("get"))
-    return KeyValueStore.make({
-      get: (key) =>
-        Effect.map(read(key), (result) =>
-          Option.map(CacheResult.toOption(result), (value) =>
-            typeof value === "string" ? value : decoder.decode(value.bytes)
-          )
-        ),
-      getUint8Array: (key) =>
-        Effect.map(read(key), (result) =>
-          Option.map(CacheResult.toOption(result), (value) =>
-            typeof value === "string" ? encoder.encode(value) : value.bytes
-          )
-        ),
-      set: (key, value) =>
-        Effect.mapError(view.set(key, typeof value === "string" ? value : { bytes: value }), toPlatformError("set")),
-      remove: (key) => Effect.mapError(Effect.asVoid(view.delete(key)), toPlatformError("remove")),
-      has: (key) => Effect.mapError(view.has(key), toPlatformError("has")),
-      clear: Effect.mapError(Effect.asVoid(view.clear()), toPlatformError("clear")),
-      size: Effect.mapError(Stream.runCount(view.keys()), toPlatformError("size"))
-    })
-  })
+export const make: (options?: Options) => Effect.Effect<KeyValueStore.KeyValueStore, never, Cache> = internal.make
 
 /**
  * Provide `KeyValueStore` from the `Cache` in context.

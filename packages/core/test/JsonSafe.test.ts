@@ -35,16 +35,11 @@ describe("JsonSafe", () => {
     Cache.getOrSet("k", Effect.succeed(new Uint8Array(2)))
     // @ts-expect-error a batch of Dates would come back as strings
     Cache.getOrSetMany(["k"], () => Effect.succeed([new Date()]))
+    const dates = RequestResolver.fromFunction((_: GetDate) => new Date())
     // @ts-expect-error a resolver's Dates would come back as strings
-    Cache.resolver(
-      RequestResolver.fromFunction((_: GetDate) => new Date()),
-      { key: () => "d" }
-    )
+    Cache.resolver(dates, { key: () => "d" })
     // With a schema they round-trip; JSON-safe values need none.
-    Cache.resolver(
-      RequestResolver.fromFunction((_: GetDate) => new Date()),
-      { key: () => "d", schema: Schema.Date }
-    )
+    Cache.resolver(dates, { key: () => "d", schema: Schema.Date })
     Cache.resolver(
       RequestResolver.fromFunction((_: GetName) => "Ada"),
       { key: () => "n" }
