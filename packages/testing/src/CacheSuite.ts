@@ -22,6 +22,7 @@ import { lock } from "./internal/lock.js"
 import { operations } from "./internal/operations.js"
 import { prefixes } from "./internal/prefixes.js"
 import { schemas } from "./internal/schemas.js"
+import { staleWindows } from "./internal/staleWindows.js"
 import { timeToLive } from "./internal/timeToLive.js"
 
 /**
@@ -81,6 +82,7 @@ export const run = (name: string, layer: Layer.Layer<Cache.Cache, CacheError, ne
     keys(harness)
     schemas(harness)
     getOrSet(harness)
+    staleWindows(harness)
     lock(harness)
     accessors(harness)
     invalidInput(harness)
