@@ -386,9 +386,26 @@ export const redisGetMany = (p: Peers): ReadonlyArray<Peer> => {
             )
           )
         )
+    },
+    {
+      // Every key present: the batch cache-aside's hit path, one read per call (its lookup must never run).
+      name: "Cachet Redis getOrSetMany",
+      run: (ops) =>
+        Effect.runPromise(
+          sequentialEffect(ops, (i) =>
+            Effect.map(p.cachetRedis.getOrSetMany(batches[i & 255] ?? [], noLookupMany), (values) =>
+              checkBatch("Cachet getOrSetMany", values)
+            )
+          )
+        )
     }
   ]
 }
+
+const noLookupMany = (): Effect.Effect<ReadonlyArray<unknown>> =>
+  Effect.sync(() => {
+    throw new Error("getOrSetMany hit path ran its lookup")
+  })
 
 export const redisGetOrSet = (p: Peers): ReadonlyArray<Peer> => {
   const fallback = Effect.sync(() => {

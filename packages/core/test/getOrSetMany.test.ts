@@ -93,12 +93,22 @@ describe("getOrSetMany", () => {
     }).pipe(Effect.provide(memory))
   )
 
-  it.scoped("duplicate keys, bad keys and bad options are refused before anything is read, looked up or written", () =>
+  it.scoped("a key listed twice is looked up once and answered wherever it is listed", () =>
+    Effect.gen(function* () {
+      const cache = yield* Cache.Cache
+      yield* cache.set("b", "cached:b")
+      const { asked, lookupMany } = recording()
+      const answers = yield* cache.getOrSetMany(["a", "b", "a", "c", "b"], lookupMany)
+      assert.deepStrictEqual(answers, ["value:a", "cached:b", "value:a", "value:c", "cached:b"])
+      assert.deepStrictEqual(asked, [["a", "c"]])
+    }).pipe(Effect.provide(memory))
+  )
+
+  it.scoped("bad keys and bad options are refused before anything is read, looked up or written", () =>
     Effect.gen(function* () {
       const cache = yield* Cache.Cache
       const { asked, lookupMany } = recording()
       const refused = [
-        cache.getOrSetMany(["a", "b", "a"], lookupMany),
         cache.getOrSetMany(["a", ""], lookupMany),
         cache.getOrSetMany(["a"], lookupMany, { timeToLive: -1 }),
         cache.getOrSetMany(["a"], lookupMany, { timeToLiveJitter: 2 }),

@@ -18,16 +18,6 @@ const operation = "getOrSetMany"
 const classify = (texts: ReadonlyArray<string | undefined>): Outcome =>
   texts.some((text) => text !== undefined) ? "hit" : "miss"
 
-/** The keys, well formed and each once. */
-const checkKeys = (input: Iterable<string>): Validate.Checked<ReadonlyArray<string>> =>
-  Either.flatMap(Validate.keys(operation, input), (keys) =>
-    new Set(keys).size === keys.length
-      ? Either.right(keys)
-      : Either.left(
-          Validate.invalid(operation, "INVALID_ARGUMENT", "the keys must be distinct (a key is listed twice)")
-        )
-  )
-
 const checkOptions = (input: Cache.GetOrSetManyOptions<never> | undefined): Validate.Checked<void> =>
   Either.flatMap(Validate.options(operation, input), () => {
     if (input === undefined) return Validate.ok
@@ -53,10 +43,14 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
     lookupMany: (missing: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<A>, E, R>,
     options?: Cache.GetOrSetManyOptions<A>
   ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> => {
-    const checked = Either.flatMap(checkKeys(input), (keys) => Either.map(checkOptions(options), () => keys))
+    const checked = Either.flatMap(Validate.keys(operation, input), (keys) =>
+      Either.map(checkOptions(options), () => keys)
+    )
     if (Either.isLeft(checked)) return Effect.fail(checked.left)
-    const keys = checked.right
-    if (keys.length === 0) return Effect.succeed([])
+    const asked = checked.right
+    if (asked.length === 0) return Effect.succeed([])
+    // A key listed twice is read, looked up and stored once, and answered wherever it is listed.
+    const keys = Array.from(new Set(asked))
     const bypass = options?.onCacheError === "bypass"
     const full = keys.map((key) => prefix + key)
 
@@ -106,35 +100,34 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
 
     const answer = (texts: ReadonlyArray<string | undefined>) =>
       Effect.gen(function* () {
-        const hits: Array<{ readonly value: A } | undefined> = []
+        const answers = new Map<string, { readonly value: A }>()
         const missing: Array<string> = []
         for (const [i, key] of keys.entries()) {
           const text = texts[i]
           if (text !== undefined) {
             const decoded = values.decode(operation, key, text)
             if (Exit.isSuccess(decoded)) {
-              hits.push({ value: decoded.value })
+              answers.set(key, { value: decoded.value })
               continue
             }
             // An entry that no longer decodes heals: a miss, overwritten below.
             if (decoded.cause._tag === "Fail") yield* heals.report(key, decoded.cause.error)
           }
-          hits.push(undefined)
           missing.push(key)
         }
-        const found = missing.length === 0 ? [] : yield* lookup(missing)
-        if (found.length > 0) yield* store(found.map((value, i) => [missing[i] ?? "", value] as const))
-        // The looked-up values fill the misses in order (`lookup` checked there is one per missing key).
-        const looked = found[Symbol.iterator]()
-        const answers: Array<A> = []
-        for (const hit of hits) {
-          if (hit !== undefined) answers.push(hit.value)
-          else {
-            const next = looked.next()
-            if (next.done !== true) answers.push(next.value)
-          }
+        if (missing.length > 0) {
+          const found = yield* lookup(missing)
+          const pairs = found.map((value, i) => [missing[i] ?? "", value] as const)
+          yield* store(pairs)
+          for (const [key, value] of pairs) answers.set(key, { value })
         }
-        return answers
+        // Every key has its answer: a hit, or one of the values `lookup` checked there is one of per missing key.
+        const ordered: Array<A> = []
+        for (const key of asked) {
+          const answer = answers.get(key)
+          if (answer !== undefined) ordered.push(answer.value)
+        }
+        return ordered
       })
 
     const read = observer.call(operation, undefined, () => commands.getMany(full), Exit.succeed, classify)

@@ -168,8 +168,8 @@ export interface View<A> {
   /**
    * Cache-aside for many keys at once: one `getMany`, then one call of `lookupMany` with the keys that missed (in
    * the order of `keys`), which must answer one value per key in that order, then one `setMany` of those values.
-   * Answers one value per key, in the order of `keys`. Duplicate keys are refused. There is no single-flight across
-   * calls here: batch callers are expected to batch.
+   * Answers one value per key, in the order of `keys`; a key listed twice is read, looked up and stored once, and
+   * answered wherever it is listed. There is no single-flight across calls here: batch callers are expected to batch.
    */
   readonly getOrSetMany: <E, R>(
     keys: Iterable<string>,
