@@ -11,26 +11,13 @@ import { type CacheError, CacheInvalidInputError, isRetryable } from "../CacheEr
 import type { ViewContext } from "./context.js"
 import type { Outcome } from "./metrics.js"
 import { withContext } from "./relabel.js"
+import * as Settings from "./settings.js"
 import * as Validate from "./validate.js"
 
 const operation = "getOrSetMany"
 
 const classify = (texts: ReadonlyArray<string | undefined>): Outcome =>
   texts.some((text) => text !== undefined) ? "hit" : "miss"
-
-const checkOptions = (input: Cache.GetOrSetManyOptions<never> | undefined): Validate.Checked<void> =>
-  Either.flatMap(Validate.options(operation, input), () => {
-    if (input === undefined) return Validate.ok
-    const mode: unknown = input.onCacheError
-    if (mode !== undefined && mode !== "fail" && mode !== "bypass") {
-      return Either.left(Validate.invalid(operation, "INVALID_ARGUMENT", 'onCacheError must be "fail" or "bypass"'))
-    }
-    return Either.flatMap(Validate.jitter(operation, undefined, input.timeToLiveJitter), () =>
-      typeof input.timeToLive === "function"
-        ? Validate.ok
-        : Either.map(Validate.timeToLive(operation, undefined, input.timeToLive, undefined), () => undefined)
-    )
-  })
 
 /** @internal */
 export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] => {
@@ -43,8 +30,9 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
     lookupMany: (missing: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<A>, E, R>,
     options?: Cache.GetOrSetManyOptions<A>
   ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> => {
+    // The options are a subset of getOrSet's, checked by the same rules.
     const checked = Either.flatMap(Validate.keys(operation, input), (keys) =>
-      Either.map(checkOptions(options), () => keys)
+      Either.map(Settings.getOrSet(operation, undefined, options), () => keys)
     )
     if (Either.isLeft(checked)) return Effect.fail(checked.left)
     const asked = checked.right

@@ -37,10 +37,6 @@ export interface Planner {
 }
 
 /** @internal */
-export const toExit = <A>(checked: Validate.Checked<A>): Exit.Exit<A, CacheInvalidInputError> =>
-  Either.isLeft(checked) ? Exit.fail(checked.left) : Exit.succeed(checked.right)
-
-/** @internal */
 export const make = (defaultTimeToLive: Ttl, defaultJitter: number | undefined): Planner => {
   const plan: Planner["plan"] = (operation, key, input, ratio) => {
     const spread = Validate.jitter(operation, key, ratio)

@@ -59,7 +59,7 @@ const plainGetOrSet: GetOrSetPlan = {
  */
 const millis = <F extends number | undefined>(
   operation: Operation,
-  key: string,
+  key: string | undefined,
   name: string,
   input: Duration.DurationInput | undefined,
   fallback: F,
@@ -78,13 +78,17 @@ const millis = <F extends number | undefined>(
   return Either.right(value)
 }
 
-const staleWindow = (operation: Operation, key: string, name: string, input: Duration.DurationInput | undefined) =>
-  millis(operation, key, name, input, 0, { code: "INVALID_TIME_TO_LIVE" })
+const staleWindow = (
+  operation: Operation,
+  key: string | undefined,
+  name: string,
+  input: Duration.DurationInput | undefined
+) => millis(operation, key, name, input, 0, { code: "INVALID_TIME_TO_LIVE" })
 
 /** The settings of a `getOrSet` lock: `undefined` without one. */
 export const lock = (
   operation: Operation,
-  key: string,
+  key: string | undefined,
   input: Cache.GetOrSetOptions<never>["lock"]
 ): Checked<Lock.LockSettings | undefined> => {
   if (input === undefined || input === false) return Either.right(undefined)
@@ -115,7 +119,7 @@ const plainGetOrSetChecked: Checked<GetOrSetPlan> = Either.right(plainGetOrSet)
  */
 export const getOrSet = (
   operation: Operation,
-  key: string,
+  key: string | undefined,
   input: Cache.GetOrSetOptions<never> | undefined
 ): Checked<GetOrSetPlan> => {
   if (input === undefined) return plainGetOrSetChecked
@@ -160,7 +164,7 @@ const noControls: Checked<LookupControls> = Either.right({
 /** The timeouts, refresh-ahead and fail-safe throttle of a `getOrSet`. */
 const lookupControls = (
   operation: Operation,
-  key: string,
+  key: string | undefined,
   input: Cache.GetOrSetOptions<never>
 ): Checked<LookupControls> => {
   const { softTimeout, hardTimeout, refreshAhead, failSafeThrottle } = input
