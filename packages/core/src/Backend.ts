@@ -23,6 +23,7 @@
  */
 import type * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
+import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { CacheError } from "./CacheError.js"
 import * as internal from "./internal/backend.js"
@@ -99,6 +100,75 @@ export interface Backend {
   readonly deleteMatching?: ((pattern: string) => Effect.Effect<number, CacheError>) | undefined
   /** PING. */
   readonly ping: Effect.Effect<void, CacheError>
+  /**
+   * Optional: how a local tier in front of this backend learns of changes made by other processes. Called once by
+   * `Cache.make` when the cache has a local tier; what it sets up (connections, subscriptions) lives in the scope.
+   * Without it, a local tier is coherent with this process's own writes only.
+   *
+   * @since 0.4.0
+   */
+  readonly coherence?: ((request: CoherenceRequest) => Effect.Effect<Coherence, CacheError, Scope.Scope>) | undefined
+}
+
+/**
+ * Why a local tier dropped everything it held.
+ *
+ * - `"flushed"`: the backend was flushed (Redis `FLUSHDB`/`FLUSHALL`), or a bus message said so;
+ * - `"cleared"`: this cache's own `clear`, `deletePattern` or tag invalidation;
+ * - `"disconnected"`: the connection that delivers invalidations closed;
+ * - `"unresponsive"`: it stopped answering PING;
+ * - `"reconnected"`: the data connection reconnected (tracking is per connection);
+ * - `"topology"`: a Cluster's masters changed;
+ * - `"failover"`: Sentinel moved the master.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export type FlushReason =
+  | "flushed"
+  | "cleared"
+  | "disconnected"
+  | "unresponsive"
+  | "reconnected"
+  | "topology"
+  | "failover"
+
+/**
+ * What a backend tells the local tier: these keys changed; everything may have changed; coherence is lost (serve and
+ * keep nothing) or restored (start again, empty).
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export type Invalidation =
+  | { readonly _tag: "Keys"; readonly keys: ReadonlyArray<string> }
+  | { readonly _tag: "Flush"; readonly reason: FlushReason }
+  | { readonly _tag: "Lost"; readonly reason: FlushReason }
+  | { readonly _tag: "Restored"; readonly reason: FlushReason }
+
+/**
+ * What `Backend.coherence` is asked for: the full keys under `prefix`, by `mode` (`undefined`: the backend's
+ * default), reported to `receive` (synchronously, in the order they happen).
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface CoherenceRequest {
+  readonly prefix: string
+  readonly mode: "tracking" | "bus" | undefined
+  readonly receive: (event: Invalidation) => void
+}
+
+/**
+ * Coherence once set up: the mode in use, and how this process's own writes reach the others (the bus publishes
+ * them; with tracking the server sees them itself and `announce` does nothing).
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface Coherence {
+  readonly mode: "tracking" | "bus"
+  readonly announce: (keys: ReadonlyArray<string> | "all") => void
 }
 
 /**

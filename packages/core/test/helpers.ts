@@ -61,16 +61,22 @@ export const faultyLayer = (faults: Faults, options: Cache.Cache.Options = {}): 
     Effect.flatMap(MemoryCache.makeBackend(), (backend) => Cache.make(faulty(backend, faults), options))
   )
 
-/** How many operations of a memory cache's namespace ended with `outcome`, by `cachet_operations_total`. */
-export const operationCount = (namespace: string, operation: Operation, outcome: string): Effect.Effect<number> =>
-  Effect.map(
-    Metric.value(
-      Cache.metrics.operations.pipe(
-        Metric.tagged("backend", "memory"),
-        Metric.tagged("namespace", namespace),
-        Metric.tagged("operation", operation),
-        Metric.tagged("outcome", outcome)
-      )
-    ),
-    (state) => state.count
+/**
+ * How many operations of a memory cache's namespace ended with `outcome`, by `cachet_operations_total`. Hits, misses
+ * and stale serves also say which tier answered.
+ */
+export const operationCount = (
+  namespace: string,
+  operation: Operation,
+  outcome: string,
+  tier: "local" | "remote" = "remote"
+): Effect.Effect<number> => {
+  const series = Cache.metrics.operations.pipe(
+    Metric.tagged("backend", "memory"),
+    Metric.tagged("namespace", namespace),
+    Metric.tagged("operation", operation),
+    Metric.tagged("outcome", outcome)
   )
+  const read = ["hit", "miss", "stale"].includes(outcome) ? series.pipe(Metric.tagged("tier", tier)) : series
+  return Effect.map(Metric.value(read), (state) => state.count)
+}

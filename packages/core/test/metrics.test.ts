@@ -90,7 +90,13 @@ describe("metrics", () => {
           row.name === "cachet_operations_total" && row.labels.operation === "get" && row.labels.outcome === "miss"
       )
       assert.strictEqual(misses?.value, 2)
-      assert.deepStrictEqual(misses?.labels, { backend: "memory", namespace, operation: "get", outcome: "miss" })
+      assert.deepStrictEqual(misses?.labels, {
+        backend: "memory",
+        namespace,
+        operation: "get",
+        outcome: "miss",
+        tier: "remote"
+      })
       const duration = rows.find((row) => row.name === "cachet_operation_duration_seconds")
       assert.strictEqual(duration?.value, 2)
       assert.isNumber(duration?.sum)

@@ -4,6 +4,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as MetricLabel from "effect/MetricLabel"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { Backend } from "../Backend.js"
@@ -17,6 +19,7 @@ import * as GetOrSet from "./getOrSet.js"
 import * as GetOrSetMany from "./getOrSetMany.js"
 import * as Heal from "./heal.js"
 import * as KeySpace from "./keySpace.js"
+import * as Local from "./local.js"
 import { metrics } from "./metrics.js"
 import { makeObserver } from "./observe.js"
 import * as Outage from "./outage.js"
@@ -24,6 +27,7 @@ import * as Planner from "./plan.js"
 import * as Refused from "./refused.js"
 import * as Settings from "./settings.js"
 import * as SingleFlight from "./singleFlight.js"
+import * as Tiered from "./tiered.js"
 import * as Validate from "./validate.js"
 import * as Values from "./values.js"
 import * as View from "./view.js"
@@ -52,13 +56,16 @@ const memo = <V>(make: (name: string) => V): ((name: string) => V) => {
 
 const makeView = <A>(shared: Shared, place: Place, codec: ValueCodec<A>): Cache.View<A> => {
   const observer = makeObserver(shared.observe, place.namespace)
+  const values = Values.make(codec)
   const context: ViewContext<A> = {
     ...place,
     shared,
-    values: Values.make(codec),
+    values,
     observer,
     heals: Heal.make(shared.observe.backend, place.namespace),
-    flights: SingleFlight.make<A>(() => observer.count(metrics.singleFlightJoins))
+    flights: SingleFlight.make<A>(() => observer.count(metrics.singleFlightJoins)),
+    // A value decoded by one codec (and schema) is only ever served to views of the same one.
+    tiered: shared.local === undefined ? undefined : Tiered.make(shared.local, codec, values, shared.backend.commands)
   }
   const view: Cache.View<A> = {
     ...View.make(context),
@@ -112,10 +119,15 @@ const makeService = (shared: Shared, place: Place): Cache.Service => {
       )
     }
     const amount = checked.right
-    return observer.run(
+    const full = prefix + key
+    const { local } = shared
+    return observer.call(
       operation,
       key,
-      Effect.suspend(() => commands.increment(prefix + key, amount))
+      local === undefined
+        ? () => commands.increment(full, amount)
+        : () => Tiered.changed(local, [full], () => commands.increment(full, amount)),
+      Exit.succeed
     )
   }
 
@@ -157,24 +169,57 @@ export const make = (
     if (Either.isLeft(checked)) return Effect.fail(checked.left)
     const { prefix, defaultTimeToLive, jitter } = checked.right
     const complete = Backends.complete(backend)
-    return Effect.map(Effect.scope, (scope) =>
-      makeService(
-        {
-          backend: complete,
-          codec: options.codec ?? json,
-          planner: Planner.make(defaultTimeToLive, jitter),
-          scope,
-          outage: Outage.make(backend.name),
-          observe: {
-            backend: backend.name,
-            retry: options.retry,
-            metrics: options.metrics ?? true,
-            spans: options.spans ?? true,
-            spanKeys: options.spanKeys ?? false,
-            synchronous: complete.synchronous
-          }
-        },
-        { prefix, namespace: "" }
+    return Effect.flatMap(Effect.scope, (scope) =>
+      Effect.map(localTier(backend, prefix, checked.right.local), (local) =>
+        makeService(
+          {
+            backend: complete,
+            codec: options.codec ?? json,
+            planner: Planner.make(defaultTimeToLive, jitter),
+            scope,
+            outage: Outage.make(backend.name),
+            local,
+            observe: {
+              backend: backend.name,
+              retry: options.retry,
+              metrics: options.metrics ?? true,
+              spans: options.spans ?? true,
+              spanKeys: options.spanKeys ?? false,
+              synchronous: complete.synchronous
+            }
+          },
+          { prefix, namespace: "" }
+        )
       )
     )
   })
+
+/** The local tier of a cache that asked for one, wired to the backend's coherence (set up in the scope). */
+const localTier = (
+  backend: Backend,
+  prefix: string,
+  settings: Local.LocalSettings | undefined
+): Effect.Effect<Local.Tier | undefined, CacheError, Scope.Scope> => {
+  if (settings === undefined) return Effect.succeed(undefined)
+  const { coherence } = backend
+  if (coherence === undefined && settings.invalidation !== undefined) {
+    return Effect.fail(
+      new CacheInvalidInputError({
+        operation: "make",
+        code: "INVALID_ARGUMENT",
+        reason: `local.invalidation "${settings.invalidation}": the ${backend.name} backend has no cross-process invalidation (its local tier follows this process's writes)`
+      })
+    )
+  }
+  return Effect.flatMap(Effect.clock, (clock) => {
+    const tier = Local.make(settings, clock, [MetricLabel.make("backend", backend.name)])
+    if (coherence === undefined) return Effect.succeed(tier)
+    return Effect.map(
+      coherence({ prefix, mode: settings.invalidation, receive: tier.receive }),
+      (made) => {
+        tier.connect(made)
+        return tier
+      }
+    )
+  })
+}

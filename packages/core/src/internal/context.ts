@@ -6,10 +6,12 @@ import type * as Scope from "effect/Scope"
 import type { Codec } from "../Codec.js"
 import type * as Backends from "./backend.js"
 import type { Heals } from "./heal.js"
+import type { Tier } from "./local.js"
 import type { ObserveOptions, Observer } from "./observe.js"
 import type { Outage } from "./outage.js"
 import type { Planner } from "./plan.js"
 import type { SingleFlight } from "./singleFlight.js"
+import type { Tiered } from "./tiered.js"
 import type { Values } from "./values.js"
 
 /** @internal */
@@ -22,6 +24,8 @@ export interface Shared {
   readonly scope: Scope.Scope
   /** Calls that fail open (`onCacheError: "bypass"`, `failOpen`) report here. */
   readonly outage: Outage
+  /** The local tier, when the cache has one. */
+  readonly local: Tier | undefined
 }
 
 /** Where a view's keys live. */
@@ -38,4 +42,6 @@ export interface ViewContext<A> extends Place {
   readonly observer: Observer
   readonly heals: Heals
   readonly flights: SingleFlight<A>
+  /** The view's reads and writes through the local tier, when the cache has one. */
+  readonly tiered: Tiered<A> | undefined
 }

@@ -22,6 +22,7 @@ import * as Refresh from "./refresh.js"
 import { withContext } from "./relabel.js"
 import * as Settings from "./settings.js"
 import * as Throttle from "./throttle.js"
+import type { Read } from "./tiered.js"
 import * as Validate from "./validate.js"
 
 const softLabel = [MetricLabel.make("kind", "soft")]
@@ -32,11 +33,6 @@ const isCacheInputError = (error: unknown): boolean =>
 
 const classifyPresent = (value: unknown): Outcome => (value === undefined ? "miss" : "hit")
 
-interface Read<A> {
-  readonly value: A
-  /** Remaining milliseconds, `-1` when the entry never expires. */
-  readonly timeToLive: number
-}
 
 /** What a lookup decided from inside (`Cache.Lookup`). */
 interface Decisions {
@@ -46,13 +42,15 @@ interface Decisions {
 
 /** @internal */
 export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
-  const { prefix, values, observer, heals, flights, shared } = context
+  const { prefix, values, observer, heals, flights, shared, tiered } = context
   const { commands, backend } = shared.backend
   const { outage, scope } = shared
   const throttles = Throttle.make()
 
-  const readWithTimeToLive = (key: string, full: string) =>
-    Backends.flatMap(commands.getWithTimeToLive(full), (entry) =>
+  const readWithTimeToLive = (key: string, full: string): Effect.Effect<Read<A> | undefined, CacheError> =>
+    tiered !== undefined
+      ? tiered.read("getOrSet", key, full)
+      : Backends.flatMap(commands.getWithTimeToLive(full), (entry) =>
       entry === undefined
         ? Exit.succeed(undefined)
         : Exit.map(
@@ -86,10 +84,13 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
         Backends.flatMap(ttlPlan, (ttl) =>
           ttl === 0
             ? Exit.void
-            : Backends.flatMap(values.encode("getOrSet", key, value), (text) =>
+            : Backends.flatMap(values.encode("getOrSet", key, value), (text) => {
                 // Stale windows extend the stored life past freshness; freshness is read back from the remaining time.
-                commands.set(full, text, ttl === undefined ? undefined : ttl + grace)
-              )
+                const stored = ttl === undefined ? undefined : ttl + grace
+                return tiered === undefined
+                  ? commands.set(full, text, stored)
+                  : tiered.wrote({ full, value, text, timeToLive: stored }, () => commands.set(full, text, stored))
+              })
         )
       const stored = Effect.mapError(observer.call("set", key, write, Exit.succeed), (error) =>
         withContext(error, "getOrSet", key)
@@ -224,7 +225,7 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
     const answered = <X>(read: Effect.Effect<X, CacheError>): Effect.Effect<X, CacheError> =>
       bypass ? Effect.tap(read, () => (outage.active() ? outage.ended : Effect.void)) : read
 
-    if (grace === 0 && refreshAhead === undefined) {
+    if (grace === 0 && refreshAhead === undefined && tiered === undefined) {
       const read = answered(observer.call("getOrSet", key, () => commands.get(full), Exit.succeed, classifyPresent))
       return Effect.matchEffect(read, {
         onFailure: onReadError,
@@ -246,7 +247,16 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
     const refresh = (value: A, ahead: boolean) =>
       flights.refresh(full, compute(Option.some(value), ahead), value, scope, reportRefresh)
 
-    const read = observer.call("getOrSet", key, () => readWithTimeToLive(key, full), Exit.succeed, classifyEntry)
+    const remote = observer.call("getOrSet", key, () => readWithTimeToLive(key, full), Exit.succeed, classifyEntry)
+    const read: Effect.Effect<Read<A> | undefined, CacheError> =
+      tiered === undefined
+        ? remote
+        : Effect.withFiberRuntime<Read<A> | undefined, CacheError>((fiber) => {
+            const slot = tiered.find(full)
+            if (slot === undefined) return remote
+            const entry: Read<A> = { value: slot.value, timeToLive: tiered.remaining(slot) }
+            return observer.local(fiber, "getOrSet", key, classifyEntry(entry), Exit.succeed(entry))
+          })
     return Effect.matchEffect(answered(read), {
       onFailure: onReadError,
       onSuccess: (entry) => {

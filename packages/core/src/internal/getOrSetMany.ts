@@ -12,16 +12,17 @@ import type { ViewContext } from "./context.js"
 import type { Outcome } from "./metrics.js"
 import { withContext } from "./relabel.js"
 import * as Settings from "./settings.js"
+import type { Local, Written } from "./tiered.js"
 import * as Validate from "./validate.js"
 
 const operation = "getOrSetMany"
 
-const classify = (texts: ReadonlyArray<string | undefined>): Outcome =>
+const classify = (texts: ReadonlyArray<unknown>): Outcome =>
   texts.some((text) => text !== undefined) ? "hit" : "miss"
 
 /** @internal */
 export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] => {
-  const { prefix, values, observer, heals, shared } = context
+  const { prefix, values, observer, heals, shared, tiered } = context
   const { commands } = shared.backend
   const { outage, planner } = shared
 
@@ -66,14 +67,19 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
       )
       const written = Effect.flatMap(Effect.all(plans), (ttls) => {
         const entries: Array<Entry> = []
+        const kept: Array<Written<A>> = []
         for (const [i, [key, value]] of found.entries()) {
           const ttl = ttls[i]
           if (ttl === 0) continue
           const encoded = values.encode(operation, key, value)
           if (Exit.isFailure(encoded)) return encoded
           entries.push({ key: prefix + key, value: encoded.value, timeToLive: ttl })
+          kept.push({ full: prefix + key, value, text: encoded.value, timeToLive: ttl })
         }
-        return entries.length === 0 ? Effect.void : commands.setMany(entries)
+        if (entries.length === 0) return Effect.void
+        return tiered === undefined
+          ? commands.setMany(entries)
+          : tiered.wroteMany(kept, () => commands.setMany(entries))
       })
       const stored = Effect.mapError(
         observer.run(
@@ -86,12 +92,16 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
       return bypass ? Effect.catchIf(stored, isRetryable, (error) => outage.degraded(operation, error)) : stored
     }
 
-    const answer = (texts: ReadonlyArray<string | undefined>) =>
+    const answer = (texts: ReadonlyArray<Local<A> | string | undefined>) =>
       Effect.gen(function* () {
         const answers = new Map<string, { readonly value: A }>()
         const missing: Array<string> = []
         for (const [i, key] of keys.entries()) {
           const text = texts[i]
+          if (typeof text === "object") {
+            answers.set(key, text)
+            continue
+          }
           if (text !== undefined) {
             const decoded = values.decode(operation, key, text)
             if (Exit.isSuccess(decoded)) {
@@ -118,7 +128,14 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
         return ordered
       })
 
-    const read = observer.call(operation, undefined, () => commands.getMany(full), Exit.succeed, classify)
+    const read = observer.call(
+      operation,
+      undefined,
+      (): Effect.Effect<ReadonlyArray<Local<A> | string | undefined>, CacheError> =>
+        tiered === undefined ? commands.getMany(full) : tiered.readMany(full),
+      Exit.succeed,
+      classify
+    )
     return Effect.matchEffect(bypass ? Effect.tap(read, () => (outage.active() ? outage.ended : Effect.void)) : read, {
       onFailure: (error) =>
         bypass && isRetryable(error)

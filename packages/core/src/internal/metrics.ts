@@ -52,6 +52,14 @@ export const metrics = {
     "cachet_fail_safe_throttled_total",
     "Stale values getOrSet served without a lookup, within failSafeThrottle of a failed one"
   ),
+  localInvalidations: counter(
+    "cachet_local_invalidations_total",
+    "Keys the local tier dropped because the backend reported them changed by another writer"
+  ),
+  localFlushes: counter(
+    "cachet_local_flushes_total",
+    "Times the local tier dropped everything it held, by reason (flushed, cleared, disconnected, unresponsive, reconnected, topology, failover)"
+  ),
   failOpen: counter(
     "cachet_fail_open_total",
     'Operations whose backend failure was turned into a miss or a no-op (failOpen, or getOrSet with onCacheError: "bypass")'

@@ -244,6 +244,37 @@ export interface Options {
   readonly spans?: boolean | undefined
   /** Put keys in spans (they may be personal data). Default `false`. */
   readonly spanKeys?: boolean | undefined
+  /**
+   * A local tier: decoded values in process, in front of the backend, kept coherent across processes by the
+   * backend (Redis: server-assisted tracking, or a pub/sub bus). See `LocalOptions`.
+   *
+   * @since 0.4.0
+   */
+  readonly local?: LocalOptions | undefined
+}
+
+/**
+ * The local tier's options.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface LocalOptions {
+  /** The most entries it holds (a positive whole number); the least recently used go first. */
+  readonly capacity: number
+  /** The most encoded bytes (the entries' stored sizes) it holds. */
+  readonly maxBytes?: number | undefined
+  /** How long a local entry lives at most (never past the backend entry's own remaining time-to-live). */
+  readonly timeToLive: Duration.DurationInput
+  /**
+   * How other processes' writes reach this tier (Redis): `"tracking"` (default), Redis's server-assisted client-side
+   * caching, which sees every write under the prefix, by any program; `"bus"`, a pub/sub channel Cachet's own writers
+   * publish on, for servers that refuse `CLIENT TRACKING`. Without a mode, a server that refuses tracking gets the
+   * bus (with a warning). A backend without cross-process invalidation (memory) refuses either.
+   */
+  readonly invalidation?: "tracking" | "bus" | undefined
+  /** Deep-freeze values on their way in, so that a reader mutating a shared value throws (for tests). */
+  readonly freeze?: boolean | undefined
 }
 
 /**

@@ -70,11 +70,27 @@ export interface Observer {
     classify?: (value: A) => Outcome
   ) => Effect.Effect<A, CacheError>
   readonly count: (metric: Metric.Metric.Counter<number>, extra?: ReadonlyArray<MetricLabel.MetricLabel>) => void
+  /**
+   * An answer of the local tier, in the caller's step: counted with `tier: "local"` (its latency, a map lookup, is
+   * not recorded), in a span of its own when inside a trace.
+   */
+  readonly local: <A>(
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    operation: Operation,
+    key: string | undefined,
+    outcome: Outcome,
+    answer: Exit.Exit<A, CacheError>
+  ) => Effect.Effect<A, CacheError>
 }
 
 const ok = (): Outcome => "ok"
 
-type OperationLabels = { readonly [K in Outcome | "duration"]: ReadonlyArray<MetricLabel.MetricLabel> }
+type OperationLabels = {
+  readonly [K in Outcome | "duration"]: ReadonlyArray<MetricLabel.MetricLabel>
+} & { readonly local: { readonly [K in Outcome]: ReadonlyArray<MetricLabel.MetricLabel> } }
+
+/** Reads answer from a tier: hits, misses and stale serves say which one. */
+const tiered = (outcome: Outcome): boolean => outcome === "hit" || outcome === "miss" || outcome === "stale"
 
 /** @internal */
 export const makeObserver = (options: ObserveOptions, namespace: string): Observer => {
@@ -85,14 +101,19 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
     let found = operationLabels.get(operation)
     if (found === undefined) {
       const base = [...labels, MetricLabel.make("operation", operation)]
-      const withOutcome = (outcome: Outcome) => [...base, MetricLabel.make("outcome", outcome)]
+      const withOutcome = (outcome: Outcome, tier: "local" | "remote" = "remote") =>
+        tiered(outcome)
+          ? [...base, MetricLabel.make("outcome", outcome), MetricLabel.make("tier", tier)]
+          : [...base, MetricLabel.make("outcome", outcome)]
+      const local = (outcome: Outcome) => withOutcome(outcome, "local")
       found = {
         duration: base,
         hit: withOutcome("hit"),
         miss: withOutcome("miss"),
         stale: withOutcome("stale"),
         ok: withOutcome("ok"),
-        error: withOutcome("error")
+        error: withOutcome("error"),
+        local: { hit: local("hit"), miss: local("miss"), stale: local("stale"), ok: local("ok"), error: local("error") }
       }
       operationLabels.set(operation, found)
     }
@@ -101,9 +122,15 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
 
   // Built on first use inside a trace, once per operation (keys vary, so with spanKeys once per call).
   const spanOptionsCache = new Map<Operation, Tracer.SpanOptions>()
-  const spanOptionsFor = (operation: Operation, key: string | undefined): Tracer.SpanOptions => {
+  const localSpanOptionsCache = new Map<Operation, Tracer.SpanOptions>()
+  const spanOptionsFor = (
+    operation: Operation,
+    key: string | undefined,
+    tier: "local" | "remote" = "remote"
+  ): Tracer.SpanOptions => {
     const withKey = options.spanKeys && key !== undefined
-    const cached = withKey ? undefined : spanOptionsCache.get(operation)
+    const cache = tier === "local" ? localSpanOptionsCache : spanOptionsCache
+    const cached = withKey ? undefined : cache.get(operation)
     if (cached !== undefined) return cached
     const made: Tracer.SpanOptions = {
       kind: "client",
@@ -112,10 +139,11 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
         "db.system.name": options.backend,
         "db.operation.name": operation,
         "cachet.namespace": namespace,
+        ...(tier === "local" ? { "cachet.tier": "local" } : {}),
         ...(withKey ? { "cachet.key": key } : {})
       }
     }
-    if (!withKey) spanOptionsCache.set(operation, made)
+    if (!withKey) cache.set(operation, made)
     return made
   }
 
@@ -206,6 +234,10 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
     labels,
     call,
     run: (operation, key, effect, classify) => call(operation, key, () => effect, Exit.succeed, classify),
-    count: (metric, extra = []) => metric.unsafeUpdate(1, extra.length === 0 ? labels : [...labels, ...extra])
+    count: (metric, extra = []) => metric.unsafeUpdate(1, extra.length === 0 ? labels : [...labels, ...extra]),
+    local: (fiber, operation, key, outcome, answer) => {
+      if (options.metrics) metrics.operations.unsafeUpdate(1, labelsFor(operation).local[outcome])
+      return traced(fiber) ? Effect.withSpan(answer, `cachet.${operation}`, spanOptionsFor(operation, key, "local")) : answer
+    }
   }
 }

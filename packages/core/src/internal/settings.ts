@@ -8,6 +8,7 @@ import * as Schedule from "effect/Schedule"
 import type { Cache } from "../Cache.js"
 import type { Operation } from "../CacheError.js"
 import { separator } from "./keySpace.js"
+import type { LocalSettings } from "./local.js"
 import * as Lock from "./lock.js"
 import * as TimeToLive from "./timeToLive.js"
 import {
@@ -218,7 +219,41 @@ export interface MakePlan {
   readonly prefix: string
   readonly defaultTimeToLive: Ttl
   readonly jitter: number | undefined
+  readonly local: LocalSettings | undefined
 }
+
+const positiveInteger = (name: string, input: unknown): Checked<number> =>
+  typeof input === "number" && Number.isSafeInteger(input) && input > 0
+    ? Either.right(input)
+    : refuse("make", "INVALID_ARGUMENT", `${name} must be a positive whole number, got ${describe(input)}`)
+
+/** The `local` option: the tier's bounds, the life of its entries and how it stays coherent. */
+const local = (input: Cache.Options["local"]): Checked<LocalSettings | undefined> =>
+  Either.gen(function* () {
+    if (input === undefined) return undefined
+    if (!isRecord(input)) {
+      return yield* refuse("make", "INVALID_ARGUMENT", `local must be an object, got ${describe(input)}`)
+    }
+    const capacity = yield* positiveInteger("local.capacity", input.capacity)
+    const maxBytes = input.maxBytes === undefined ? undefined : yield* positiveInteger("local.maxBytes", input.maxBytes)
+    if (input.timeToLive === undefined) {
+      return yield* refuse("make", "INVALID_ARGUMENT", "local.timeToLive is required: how long a local entry may live")
+    }
+    const life = yield* millis("make", undefined, "local.timeToLive", input.timeToLive, 0, { positive: true })
+    const invalidation: unknown = input.invalidation
+    if (invalidation !== undefined && invalidation !== "tracking" && invalidation !== "bus") {
+      return yield* refuse(
+        "make",
+        "INVALID_ARGUMENT",
+        `local.invalidation must be "tracking" or "bus", got ${describe(invalidation)}`
+      )
+    }
+    const freeze: unknown = input.freeze
+    if (freeze !== undefined && typeof freeze !== "boolean") {
+      return yield* refuse("make", "INVALID_ARGUMENT", `local.freeze must be a boolean, got ${describe(freeze)}`)
+    }
+    return { capacity, maxBytes, timeToLive: life, invalidation, freeze: freeze === true }
+  })
 
 /** The options of `Cache.make`. */
 export const make = (input: Cache.Options, defaultPrefix: string): Checked<MakePlan> =>
@@ -244,5 +279,5 @@ export const make = (input: Cache.Options, defaultPrefix: string): Checked<MakeP
         return yield* refuse("make", "INVALID_ARGUMENT", `${flag} must be a boolean, got ${describe(value)}`)
       }
     }
-    return { prefix: effective, defaultTimeToLive: resolved, jitter: spread }
+    return { prefix: effective, defaultTimeToLive: resolved, jitter: spread, local: yield* local(input.local) }
   })

@@ -2,6 +2,7 @@
  * A view's plain operations: each validates its arguments, then is one backend command (or a few, composed with
  * `Backends.map`/`flatMap` so that a synchronous backend still answers in one step) run by the view's observer.
  */
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -17,6 +18,7 @@ import type { ViewContext } from "./context.js"
 import * as KeySpace from "./keySpace.js"
 import type { Outcome } from "./metrics.js"
 import type { Plan } from "./plan.js"
+import type { Local, Read } from "./tiered.js"
 import { withContext } from "./relabel.js"
 import * as Validate from "./validate.js"
 
@@ -40,9 +42,9 @@ export type PlainOperations<A> = Omit<Cache.View<A>, "getOrSet" | "getOrSetMany"
 
 /** @internal */
 export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
-  const { prefix, values, observer, shared } = context
+  const { prefix, values, observer, shared, tiered } = context
   const { commands, backend, deleteMatching: deleteAll } = shared.backend
-  const { call, run } = observer
+  const { call } = observer
   const { planner } = shared
   const globPrefix = escapeGlob(prefix)
 
@@ -50,10 +52,24 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   const store = (operation: Operation, key: string, value: A, ttl: Validate.Ttl): Effect.Effect<void, CacheError> => {
     const encoded = values.encode(operation, key, value)
     if (encoded._tag === "Failure") return encoded
+    const full = prefix + key
+    if (tiered !== undefined) {
+      return ttl === 0
+        ? tiered.changed([full], () => Backends.map(commands.delete([full]), () => undefined))
+        : tiered.wrote({ full, value, text: encoded.value, timeToLive: ttl }, () =>
+            commands.set(full, encoded.value, ttl)
+          )
+    }
     return ttl === 0
-      ? Backends.map(commands.delete([prefix + key]), () => undefined)
-      : commands.set(prefix + key, encoded.value, ttl)
+      ? Backends.map(commands.delete([full]), () => undefined)
+      : commands.set(full, encoded.value, ttl)
   }
+
+  /** An own write the tier does not follow: it drops the keys. */
+  const change = <R>(fulls: ReadonlyArray<string>, write: () => Effect.Effect<R, CacheError>) =>
+    tiered === undefined ? write() : tiered.changed(fulls, write)
+  const changeAll = <R>(write: () => Effect.Effect<R, CacheError>) =>
+    tiered === undefined ? write() : tiered.changedAll(write)
 
   // Written out rather than with `Backends.flatMap`: the write path is hot, and this way it allocates no closure.
   const write = (operation: Operation, key: string, value: A, plan: Plan): Effect.Effect<void, CacheError> => {
@@ -65,6 +81,13 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     const checked = Validate.key("get", key)
     if (Either.isLeft(checked)) return refused(checked)
     const full = prefix + key
+    if (tiered !== undefined) {
+      return Effect.withFiberRuntime((fiber) => {
+        const slot = tiered.find(full)
+        if (slot !== undefined) return observer.local(fiber, "get", key, "hit", slot.hit)
+        return call("get", key, () => tiered.read("get", key, full), answerRead, classifyResult)
+      })
+    }
     return call(
       "get",
       key,
@@ -80,6 +103,15 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     const userKeys = checked.right
     if (userKeys.length === 0) return Effect.succeed([])
     const full = userKeys.map((key) => prefix + key)
+    if (tiered !== undefined) {
+      return call(
+        "getMany",
+        undefined,
+        () => tiered.readMany(full),
+        (answers) => answerMixed(userKeys, answers),
+        classifyMany
+      )
+    }
     return call(
       "getMany",
       undefined,
@@ -87,6 +119,28 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
       (texts) => values.answerMany(userKeys, texts),
       classifyMany
     )
+  }
+
+  const answerRead = (read: Read<A> | undefined): Exit.Exit<CacheResult.CacheResult<A>, CacheError> =>
+    Exit.succeed(read === undefined ? CacheResult.miss : CacheResult.hit(read.value))
+
+  // Local values as they are, the backend's texts decoded.
+  const answerMixed = (
+    keys: ReadonlyArray<string>,
+    answers: ReadonlyArray<Local<A> | string | undefined>
+  ): Exit.Exit<ReadonlyArray<CacheResult.CacheResult<A>>, CacheError> => {
+    const results: Array<CacheResult.CacheResult<A>> = new Array(answers.length)
+    for (let i = 0; i < answers.length; i++) {
+      const answer = answers[i]
+      if (typeof answer === "object") {
+        results[i] = CacheResult.hit(answer.value)
+        continue
+      }
+      const one = values.answer(keys[i] ?? "", answer)
+      if (Exit.isFailure(one)) return Exit.failCause(Cause.map(one.cause, (error) => withContext(error, "getMany", keys[i])))
+      results[i] = one.value
+    }
+    return Exit.succeed(results)
   }
 
   const set = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<void, CacheError> => {
@@ -118,13 +172,23 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
         ? Exit.map(plan, (ttl) => list.map(() => ttl))
         : Effect.forEach(list, () => plan)
       return Backends.flatMap(plans, (ttls) => {
-        if (ttls[0] === 0) return Backends.map(commands.delete(list.map(([key]) => prefix + key)), () => undefined)
+        if (ttls[0] === 0) {
+          const fulls = list.map(([key]) => prefix + key)
+          return change(fulls, () => Backends.map(commands.delete(fulls), () => undefined))
+        }
         const written: Array<Entry> = list.map(([key], i) => ({
           key: prefix + key,
           value: texts[i] ?? "",
           timeToLive: ttls[i]
         }))
-        return commands.setMany(written)
+        if (tiered === undefined) return commands.setMany(written)
+        const kept = list.map(([, value], i) => ({
+          full: written[i]?.key ?? "",
+          value,
+          text: texts[i] ?? "",
+          timeToLive: ttls[i]
+        }))
+        return tiered.wroteMany(kept, () => commands.setMany(written))
       })
     }
     return call("setMany", undefined, batch, Exit.succeed)
@@ -135,9 +199,13 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     if (Either.isLeft(checked)) return refused(checked)
     const adding = () =>
       Backends.flatMap(planner.options("add", key, options), (ttl) =>
-        Backends.flatMap(values.encode("add", key, value), (text) =>
-          ttl === 0 ? Exit.succeed(false) : commands.add(prefix + key, text, ttl)
-        )
+        Backends.flatMap(values.encode("add", key, value), (text) => {
+          if (ttl === 0) return Exit.succeed(false)
+          const full = prefix + key
+          return tiered === undefined
+            ? commands.add(full, text, ttl)
+            : tiered.wrote({ full, value, text, timeToLive: ttl }, () => commands.add(full, text, ttl), same)
+        })
       )
     return call("add", key, adding, Exit.succeed)
   }
@@ -171,7 +239,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     const full = checked.right.map((key) => prefix + key)
     return full.length === 0
       ? Effect.succeed(0)
-      : call("deleteMany", undefined, () => commands.delete(full), Exit.succeed)
+      : call("deleteMany", undefined, () => change(full, () => commands.delete(full)), Exit.succeed)
   }
 
   const expire = (key: string, input: Duration.DurationInput): Effect.Effect<boolean, CacheError> => {
@@ -180,11 +248,13 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     const ttl = checked.right
     const full = prefix + key
     const expiring = () =>
-      ttl === 0
-        ? Backends.map(commands.delete([full]), existed)
-        : ttl === undefined
-          ? Backends.flatMap(commands.persist(full), () => commands.has(full))
-          : commands.expire(full, ttl)
+      change([full], () =>
+        ttl === 0
+          ? Backends.map(commands.delete([full]), existed)
+          : ttl === undefined
+            ? Backends.flatMap(commands.persist(full), () => commands.has(full))
+            : commands.expire(full, ttl)
+      )
     return call("expire", key, expiring, Exit.succeed)
   }
 
@@ -195,7 +265,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   const deletePattern = (glob: string): Effect.Effect<number, CacheError> => {
     const checked = checkGlob("deletePattern", glob)
     if (Either.isLeft(checked)) return refused(checked)
-    return run("deletePattern", undefined, deleteAll(globPrefix + glob))
+    return call("deletePattern", undefined, () => changeAll(() => deleteAll(globPrefix + glob)), Exit.succeed)
   }
 
   const keys = (glob = "*"): Stream.Stream<string, CacheError> => {
@@ -217,7 +287,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   const clear = (): Effect.Effect<number, CacheError> => {
     const checked = Validate.scoped("clear", prefix)
     if (Either.isLeft(checked)) return refused(checked)
-    return run("clear", undefined, deleteAll(`${globPrefix}*`))
+    return call("clear", undefined, () => changeAll(() => deleteAll(`${globPrefix}*`)), Exit.succeed)
   }
 
   return {
@@ -227,12 +297,12 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     set,
     setMany,
     add,
-    delete: single("delete", (full) => commands.delete([full]), existed),
+    delete: single("delete", (full) => change([full], () => commands.delete([full])), existed),
     deleteMany,
     has: single("has", commands.has, same),
     timeToLive: single("timeToLive", commands.timeToLive, toTimeToLiveResult, classifyResult),
     expire,
-    persist: single("persist", commands.persist, same),
+    persist: single("persist", (full) => change([full], () => commands.persist(full)), same),
     deletePattern,
     keys,
     clear,

@@ -1,0 +1,233 @@
+/**
+ * The local tier: decoded values in process, in front of the backend. One store per cache, bounded by entries and
+ * by the encoded size of what it holds, least recently used out first. Every entry belongs to the view that
+ * decoded it (its codec and schema), lives at most the tier's time-to-live and never past the backend entry's own.
+ *
+ * Coherence is a matter of order. Every read of the backend and every own write of a key takes a ticket when it
+ * starts; every invalidation (a message from the backend, an own write, a flush) advances the tier's epoch and marks
+ * the keys of the tickets in flight. A reply is kept only if nothing touched its key (or the whole tier) since its
+ * ticket: a value that raced an invalidation is served once, never kept. While coherence is lost (the subscriber
+ * disconnected, stopped answering, the data connection reconnected) the tier serves and keeps nothing.
+ */
+import type * as Clock from "effect/Clock"
+import * as Exit from "effect/Exit"
+import * as MetricLabel from "effect/MetricLabel"
+import type { Coherence, FlushReason, Invalidation } from "../Backend.js"
+import type { CacheError } from "../CacheError.js"
+import * as CacheResult from "../CacheResult.js"
+import { metrics } from "./metrics.js"
+
+/** The checked `local` options. */
+export interface LocalSettings {
+  readonly capacity: number
+  readonly maxBytes: number | undefined
+  /** Whole milliseconds ≥ 1. */
+  readonly timeToLive: number
+  readonly invalidation: "tracking" | "bus" | undefined
+  readonly freeze: boolean
+}
+
+/** One value the tier holds, for the view (`owner`) that decoded it. */
+export interface Slot {
+  readonly owner: object
+  readonly value: unknown
+  /** `get`'s answer, made once: a local hit allocates nothing. */
+  readonly hit: Exit.Exit<CacheResult.CacheResult<unknown>, CacheError>
+  readonly expiresAt: number
+  /** When the backend entry expires, `Infinity` when it never does. */
+  readonly remoteExpiresAt: number
+  readonly weight: number
+  /** When it was last moved to the recent end. */
+  stamp: number
+}
+
+/** @internal */
+export interface Tier {
+  readonly settings: LocalSettings
+  /** The clock's milliseconds (`TestClock` drives them in tests). */
+  readonly now: () => number
+  /** The value `owner` may serve for `full`, if the tier holds a live one of its own. */
+  readonly find: (owner: object, full: string) => Slot | undefined
+  /** A read or own write of `full` starts: its ticket. */
+  readonly begin: (full: string) => number
+  /** It ended: keep `value` (decoded by `owner`) unless something touched `full` since `ticket`. */
+  readonly keep: (
+    owner: object,
+    full: string,
+    ticket: number,
+    value: unknown,
+    weight: number,
+    remoteTimeToLive: number | undefined
+  ) => void
+  /** It ended without a value to keep. */
+  readonly end: (full: string, ticket: number) => void
+  /** Drop `full` and mark its tickets in flight: an own write of it, or an invalidation. */
+  readonly touch: (full: string) => void
+  /** Drop everything and mark every ticket in flight. */
+  readonly flush: (reason: FlushReason) => void
+  /** Tell other processes that these keys (or all of them) changed; only the bus needs it. */
+  readonly announce: (keys: ReadonlyArray<string> | "all") => void
+  /** Wire the backend's coherence in, once it is set up. */
+  readonly connect: (coherence: Coherence) => void
+  /** How many entries and encoded bytes the tier holds. */
+  readonly size: () => { readonly entries: number; readonly bytes: number }
+  /** What the backend reports: the handler `Backend.coherence` is given. */
+  readonly receive: (event: Invalidation) => void
+}
+
+/** Values are shared by every reader: with `freeze`, made immutable on their way in (for tests). */
+const deepFreeze = (value: unknown, seen: Set<object> = new Set()): void => {
+  if (typeof value !== "object" || value === null || seen.has(value)) return
+  // A typed array's elements cannot be frozen: it stays as it is.
+  if (ArrayBuffer.isView(value)) return
+  seen.add(value)
+  Object.freeze(value)
+  for (const key of Reflect.ownKeys(value)) deepFreeze(Reflect.get(value, key), seen)
+}
+
+/** @internal */
+export const make = (settings: LocalSettings, clock: Clock.Clock, labels: ReadonlyArray<MetricLabel.MetricLabel>) => {
+  const slots = new Map<string, Slot>()
+  let bytes = 0
+  let counter = 0
+  // Ticket bookkeeping: only keys with a read or write in flight are tracked, so it stays as small as the load.
+  let epoch = 0
+  let flushedAt = 0
+  const inFlight = new Map<string, number>()
+  const touchedAt = new Map<string, number>()
+  // Until the backend's coherence says otherwise (a backend without any is coherent within this process).
+  let coherent = true
+  let coherence: Coherence | undefined
+  const now = () => clock.unsafeCurrentTimeMillis()
+  const flushLabels = new Map<FlushReason, ReadonlyArray<MetricLabel.MetricLabel>>()
+
+  const remove = (full: string, slot: Slot) => {
+    slots.delete(full)
+    bytes -= slot.weight
+  }
+
+  const evict = () => {
+    // Map order is insertion order, refreshed by `find` for entries that have aged: the first is the least recent.
+    for (const [full, slot] of slots) {
+      if (slots.size <= settings.capacity && (settings.maxBytes === undefined || bytes <= settings.maxBytes)) return
+      remove(full, slot)
+    }
+  }
+
+  const find = (owner: object, full: string): Slot | undefined => {
+    if (!coherent) return undefined
+    const slot = slots.get(full)
+    if (slot === undefined || slot.owner !== owner) return undefined
+    if (slot.expiresAt <= now()) {
+      remove(full, slot)
+      return undefined
+    }
+    // Recency is refreshed only for entries in the older half: a hot key moves rarely, and a hit stays cheap.
+    if (counter - slot.stamp > settings.capacity >> 1) {
+      slots.delete(full)
+      slots.set(full, slot)
+      slot.stamp = ++counter
+    }
+    return slot
+  }
+
+  const begin = (full: string): number => {
+    inFlight.set(full, (inFlight.get(full) ?? 0) + 1)
+    return epoch
+  }
+
+  const end = (full: string, ticket: number): boolean => {
+    const clean = coherent && flushedAt <= ticket && (touchedAt.get(full) ?? 0) <= ticket
+    const left = (inFlight.get(full) ?? 1) - 1
+    if (left <= 0) {
+      inFlight.delete(full)
+      touchedAt.delete(full)
+    } else {
+      inFlight.set(full, left)
+    }
+    return clean
+  }
+
+  const keep: Tier["keep"] = (owner, full, ticket, value, weight, remoteTimeToLive) => {
+    if (!end(full, ticket)) return
+    const previous = slots.get(full)
+    if (previous !== undefined) remove(full, previous)
+    if (settings.maxBytes !== undefined && weight > settings.maxBytes) return
+    const at = now()
+    const remoteExpiresAt = remoteTimeToLive === undefined || remoteTimeToLive < 0 ? Infinity : at + remoteTimeToLive
+    if (settings.freeze) deepFreeze(value)
+    const slot: Slot = {
+      owner,
+      value,
+      hit: Exit.succeed(CacheResult.hit(value)),
+      expiresAt: Math.min(at + settings.timeToLive, remoteExpiresAt),
+      remoteExpiresAt,
+      weight,
+      stamp: ++counter
+    }
+    slots.set(full, slot)
+    bytes += weight
+    evict()
+  }
+
+  const touch = (full: string) => {
+    epoch++
+    if (inFlight.has(full)) touchedAt.set(full, epoch)
+    const slot = slots.get(full)
+    if (slot !== undefined) remove(full, slot)
+  }
+
+  const flush = (reason: FlushReason) => {
+    epoch++
+    flushedAt = epoch
+    slots.clear()
+    bytes = 0
+    if (!flushLabels.has(reason)) flushLabels.set(reason, [...labels, MetricLabel.make("reason", reason)])
+    metrics.localFlushes.unsafeUpdate(1, flushLabels.get(reason) ?? labels)
+  }
+
+  const receive = (event: Invalidation) => {
+    switch (event._tag) {
+      case "Keys": {
+        for (const full of event.keys) touch(full)
+        metrics.localInvalidations.unsafeUpdate(event.keys.length, labels)
+        return
+      }
+      case "Flush":
+        return flush(event.reason)
+      case "Lost":
+        coherent = false
+        return flush(event.reason)
+      case "Restored":
+        // Whatever changed while coherence was lost is unknown: start empty.
+        flush(event.reason)
+        coherent = true
+        return
+    }
+  }
+
+  const tier: Tier = {
+    settings,
+    now,
+    find,
+    begin,
+    keep,
+    end: (full, ticket) => {
+      end(full, ticket)
+    },
+    touch,
+    flush,
+    announce: (keys) => {
+      if (coherence !== undefined && (keys === "all" || keys.length > 0)) coherence.announce(keys)
+    },
+    connect: (made) => {
+      coherence = made
+    },
+    size: () => ({ entries: slots.size, bytes }),
+    receive
+  }
+  return tier
+}
+
+/** The encoded size of a value, as the tier weighs it. */
+export const weigh = (encoded: string): number => encoded.length

@@ -1,0 +1,186 @@
+/**
+ * A view's reads and writes through the local tier (`local.ts`): reads served from it, or from the backend and kept
+ * (unless they raced an invalidation); own writes kept or dropped at once, and announced to other processes.
+ */
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type { CacheError, Operation } from "../CacheError.js"
+import type * as CacheResult from "../CacheResult.js"
+import * as Backends from "./backend.js"
+import type { Commands } from "./backend.js"
+import type { Slot, Tier } from "./local.js"
+import { weigh } from "./local.js"
+import type { Values } from "./values.js"
+
+/** A value with its remaining time-to-live (`-1`: none), as cache-aside reads it. */
+export interface Read<A> {
+  readonly value: A
+  readonly timeToLive: number
+}
+
+/** A local value, told apart from a backend's text in `readMany`. */
+export interface Local<A> {
+  readonly value: A
+}
+
+/** One own write of a batch: the full key, the value, its encoded text and time-to-live. */
+export interface Written<A> {
+  readonly full: string
+  readonly value: A
+  readonly text: string
+  readonly timeToLive: number | undefined
+}
+
+/** @internal */
+export interface Tiered<A> {
+  /** The tier's value for `full`, if this view may serve it. */
+  readonly find: (full: string) => TypedSlot<A> | undefined
+  /** Remaining time-to-live of a local value, as the backend would answer it now. */
+  readonly remaining: (slot: TypedSlot<A>) => number
+  /** GET with PTTL from the backend, decoded and kept (unless an invalidation raced it). */
+  readonly read: (operation: Operation, key: string, full: string) => Effect.Effect<Read<A> | undefined, CacheError>
+  /** Local values where the tier has them, the backend's texts (MGET of the rest) elsewhere. */
+  readonly readMany: (
+    fulls: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<Local<A> | string | undefined>, CacheError>
+  /** An own write of one value: kept when it succeeds (and `written` of its reply says so), dropped otherwise. */
+  readonly wrote: <R>(
+    entry: Written<A>,
+    write: () => Effect.Effect<R, CacheError>,
+    written?: (reply: R) => boolean
+  ) => Effect.Effect<R, CacheError>
+  readonly wroteMany: <R>(
+    entries: ReadonlyArray<Written<A>>,
+    write: () => Effect.Effect<R, CacheError>
+  ) => Effect.Effect<R, CacheError>
+  /** An own write that changes these keys in a way the tier does not follow (delete, expire, increment): dropped. */
+  readonly changed: <R>(
+    fulls: ReadonlyArray<string>,
+    write: () => Effect.Effect<R, CacheError>
+  ) => Effect.Effect<R, CacheError>
+  /** An own write that may change any key (clear, deletePattern, tag invalidation): the tier starts again. */
+  readonly changedAll: <R>(write: () => Effect.Effect<R, CacheError>) => Effect.Effect<R, CacheError>
+}
+
+/** A slot the view owns, so its value is the view's type. */
+export interface TypedSlot<A> extends Slot {
+  readonly value: A
+  readonly hit: Exit.Exit<CacheResult.CacheResult<A>, CacheError>
+}
+
+/** `f` of the command's exit, at once when it answered at once. */
+const after = <R>(
+  reply: Effect.Effect<R, CacheError>,
+  f: (exit: Exit.Exit<R, CacheError>) => void
+): Effect.Effect<R, CacheError> => {
+  if (Backends.isExit(reply)) {
+    f(reply)
+    return reply
+  }
+  return Effect.onExit(reply, (exit) => Effect.sync(() => f(exit)))
+}
+
+/** An own write that changes these keys in a way the tier does not follow: dropped before and after. */
+export const changed = <R>(
+  tier: Tier,
+  fulls: ReadonlyArray<string>,
+  write: () => Effect.Effect<R, CacheError>
+): Effect.Effect<R, CacheError> => {
+  const tickets = fulls.map((full) => {
+    tier.touch(full)
+    return tier.begin(full)
+  })
+  return after(write(), () => {
+    fulls.forEach((full, i) => {
+      tier.end(full, tickets[i] ?? 0)
+      tier.touch(full)
+    })
+    tier.announce(fulls)
+  })
+}
+
+/** An own write that may change any key: the tier starts again, before and after. */
+export const changedAll = <R>(tier: Tier, write: () => Effect.Effect<R, CacheError>): Effect.Effect<R, CacheError> => {
+  tier.flush("cleared")
+  return after(write(), () => {
+    tier.flush("cleared")
+    tier.announce("all")
+  })
+}
+
+/** @internal */
+export const make = <A>(tier: Tier, owner: object, values: Values<A>, commands: Commands): Tiered<A> => {
+  // Sound by construction: a slot's owner is the view's codec, and only this view's `keep` stores under it values
+  // of its type.
+  const find = (full: string) => tier.find(owner, full) as TypedSlot<A> | undefined
+
+  const keep = (entry: Written<A>, ticket: number) =>
+    tier.keep(owner, entry.full, ticket, entry.value, weigh(entry.text), entry.timeToLive)
+
+  const wroteMany = <R>(
+    entries: ReadonlyArray<Written<A>>,
+    write: () => Effect.Effect<R, CacheError>,
+    written?: (reply: R) => boolean
+  ) => {
+    const tickets = entries.map((entry) => {
+      tier.touch(entry.full)
+      return tier.begin(entry.full)
+    })
+    return after(write(), (exit) => {
+      entries.forEach((entry, i) => {
+        const ticket = tickets[i] ?? 0
+        if (Exit.isSuccess(exit) && (written === undefined || written(exit.value))) keep(entry, ticket)
+        else tier.end(entry.full, ticket)
+      })
+      tier.announce(entries.map((entry) => entry.full))
+    })
+  }
+
+  return {
+    find,
+    remaining: (slot) =>
+      slot.remoteExpiresAt === Infinity ? -1 : Math.max(1, Math.ceil(slot.remoteExpiresAt - tier.now())),
+    read: (operation, key, full) => {
+      const ticket = tier.begin(full)
+      const reply = commands.getWithTimeToLive(full)
+      return after(
+        Backends.flatMap(reply, (entry): Effect.Effect<Read<A> | undefined, CacheError> => {
+          if (entry === undefined) return Exit.succeed(undefined)
+          const decoded = values.decode(operation, key, entry.value)
+          if (Exit.isFailure(decoded)) return Exit.failCause(decoded.cause)
+          tier.keep(owner, full, ticket, decoded.value, weigh(entry.value), entry.timeToLive)
+          return Exit.succeed({ value: decoded.value, timeToLive: entry.timeToLive })
+        }),
+        (exit) => {
+          // A kept value has ended its ticket already.
+          if (Exit.isFailure(exit) || exit.value === undefined) tier.end(full, ticket)
+        }
+      )
+    },
+    readMany: (fulls) => {
+      const answers: Array<Local<A> | string | undefined> = new Array(fulls.length)
+      const rest: Array<string> = []
+      const at: Array<number> = []
+      fulls.forEach((full, i) => {
+        const slot = find(full)
+        if (slot === undefined) {
+          rest.push(full)
+          at.push(i)
+        } else {
+          answers[i] = slot
+        }
+      })
+      if (rest.length === 0) return Exit.succeed(answers)
+      return Backends.map(commands.getMany(rest), (texts) => {
+        texts.forEach((text, j) => {
+          answers[at[j] ?? 0] = text
+        })
+        return answers
+      })
+    },
+    wrote: (entry, write, written) => wroteMany([entry], write, written),
+    wroteMany,
+    changed: (fulls, write) => changed(tier, fulls, write),
+    changedAll: (write) => changedAll(tier, write)
+  }
+}
