@@ -107,6 +107,12 @@ export declare namespace Cache {
   export type LockOptions = Model.LockOptions
 
   /**
+   * @since 0.4.0
+   * @category models
+   */
+  export type LocalOptions = Model.LocalOptions
+
+  /**
    * @since 0.1.0
    * @category models
    */

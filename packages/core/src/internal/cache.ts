@@ -214,12 +214,9 @@ const localTier = (
   return Effect.flatMap(Effect.clock, (clock) => {
     const tier = Local.make(settings, clock, [MetricLabel.make("backend", backend.name)])
     if (coherence === undefined) return Effect.succeed(tier)
-    return Effect.map(
-      coherence({ prefix, mode: settings.invalidation, receive: tier.receive }),
-      (made) => {
-        tier.connect(made)
-        return tier
-      }
-    )
+    return Effect.map(coherence({ prefix, mode: settings.invalidation, receive: tier.receive }), (made) => {
+      tier.connect(made)
+      return tier
+    })
   })
 }

@@ -33,7 +33,6 @@ const isCacheInputError = (error: unknown): boolean =>
 
 const classifyPresent = (value: unknown): Outcome => (value === undefined ? "miss" : "hit")
 
-
 /** What a lookup decided from inside (`Cache.Lookup`). */
 interface Decisions {
   timeToLive: Duration.DurationInput | undefined
@@ -51,13 +50,13 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
     tiered !== undefined
       ? tiered.read("getOrSet", key, full)
       : Backends.flatMap(commands.getWithTimeToLive(full), (entry) =>
-      entry === undefined
-        ? Exit.succeed(undefined)
-        : Exit.map(
-            values.decode("getOrSet", key, entry.value),
-            (value): Read<A> => ({ value, timeToLive: entry.timeToLive })
-          )
-    )
+          entry === undefined
+            ? Exit.succeed(undefined)
+            : Exit.map(
+                values.decode("getOrSet", key, entry.value),
+                (value): Read<A> => ({ value, timeToLive: entry.timeToLive })
+              )
+        )
 
   const reportRefresh = Refresh.reporter(observer.labels, "cachet: background refresh failed; the stale value stays")
 
@@ -89,7 +88,7 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
                 const stored = ttl === undefined ? undefined : ttl + grace
                 return tiered === undefined
                   ? commands.set(full, text, stored)
-                  : tiered.wrote({ full, value, text, timeToLive: stored }, () => commands.set(full, text, stored))
+                  : tiered.wrote({ key: full, value: text, timeToLive: stored }, () => commands.set(full, text, stored))
               })
         )
       const stored = Effect.mapError(observer.call("set", key, write, Exit.succeed), (error) =>

@@ -12,13 +12,12 @@ import type { ViewContext } from "./context.js"
 import type { Outcome } from "./metrics.js"
 import { withContext } from "./relabel.js"
 import * as Settings from "./settings.js"
-import type { Local, Written } from "./tiered.js"
+import type { Local } from "./tiered.js"
 import * as Validate from "./validate.js"
 
 const operation = "getOrSetMany"
 
-const classify = (texts: ReadonlyArray<unknown>): Outcome =>
-  texts.some((text) => text !== undefined) ? "hit" : "miss"
+const classify = (texts: ReadonlyArray<unknown>): Outcome => (texts.some((text) => text !== undefined) ? "hit" : "miss")
 
 /** @internal */
 export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] => {
@@ -67,19 +66,17 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
       )
       const written = Effect.flatMap(Effect.all(plans), (ttls) => {
         const entries: Array<Entry> = []
-        const kept: Array<Written<A>> = []
         for (const [i, [key, value]] of found.entries()) {
           const ttl = ttls[i]
           if (ttl === 0) continue
           const encoded = values.encode(operation, key, value)
           if (Exit.isFailure(encoded)) return encoded
           entries.push({ key: prefix + key, value: encoded.value, timeToLive: ttl })
-          kept.push({ full: prefix + key, value, text: encoded.value, timeToLive: ttl })
         }
         if (entries.length === 0) return Effect.void
         return tiered === undefined
           ? commands.setMany(entries)
-          : tiered.wroteMany(kept, () => commands.setMany(entries))
+          : tiered.wroteMany(entries, () => commands.setMany(entries))
       })
       const stored = Effect.mapError(
         observer.run(

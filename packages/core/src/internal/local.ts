@@ -27,12 +27,17 @@ export interface LocalSettings {
   readonly freeze: boolean
 }
 
-/** One value the tier holds, for the view (`owner`) that decoded it. */
+/**
+ * One value the tier holds, for the view (`owner`) that decoded it. An own write keeps its encoded text, decoded by
+ * the first read that finds it: what a read returns is what the backend would hand back, never the writer's object.
+ */
 export interface Slot {
   readonly owner: object
-  readonly value: unknown
+  value: unknown
   /** `get`'s answer, made once: a local hit allocates nothing. */
-  readonly hit: Exit.Exit<CacheResult.CacheResult<unknown>, CacheError>
+  hit: Exit.Exit<CacheResult.CacheResult<unknown>, CacheError>
+  /** The encoded text not decoded yet (an own write), or `undefined`. */
+  text: string | undefined
   readonly expiresAt: number
   /** When the backend entry expires, `Infinity` when it never does. */
   readonly remoteExpiresAt: number
@@ -50,15 +55,20 @@ export interface Tier {
   readonly find: (owner: object, full: string) => Slot | undefined
   /** A read or own write of `full` starts: its ticket. */
   readonly begin: (full: string) => number
-  /** It ended: keep `value` (decoded by `owner`) unless something touched `full` since `ticket`. */
+  /**
+   * It ended: keep the value (decoded by `owner`; `undefined` when `text` is yet to be decoded) unless something
+   * touched `full` since `ticket`.
+   */
   readonly keep: (
     owner: object,
     full: string,
     ticket: number,
-    value: unknown,
-    weight: number,
+    decoded: { readonly value: unknown } | undefined,
+    text: string,
     remoteTimeToLive: number | undefined
   ) => void
+  /** A slot's pending text decoded: its value from now on. */
+  readonly resolve: (slot: Slot, value: unknown) => void
   /** It ended without a value to keep. */
   readonly end: (full: string, ticket: number) => void
   /** Drop `full` and mark its tickets in flight: an own write of it, or an invalidation. */
@@ -74,6 +84,9 @@ export interface Tier {
   /** What the backend reports: the handler `Backend.coherence` is given. */
   readonly receive: (event: Invalidation) => void
 }
+
+// The answer of a slot whose text is not decoded yet: never served (`Tiered.find` decodes first).
+const pending: Exit.Exit<CacheResult.CacheResult<unknown>, CacheError> = Exit.succeed(CacheResult.miss)
 
 /** Values are shared by every reader: with `freeze`, made immutable on their way in (for tests). */
 const deepFreeze = (value: unknown, seen: Set<object> = new Set()): void => {
@@ -148,23 +161,32 @@ export const make = (settings: LocalSettings, clock: Clock.Clock, labels: Readon
     return clean
   }
 
-  const keep: Tier["keep"] = (owner, full, ticket, value, weight, remoteTimeToLive) => {
+  const resolve = (slot: Slot, value: unknown) => {
+    if (settings.freeze) deepFreeze(value)
+    slot.value = value
+    slot.hit = Exit.succeed(CacheResult.hit(value))
+    slot.text = undefined
+  }
+
+  const keep: Tier["keep"] = (owner, full, ticket, decoded, text, remoteTimeToLive) => {
     if (!end(full, ticket)) return
     const previous = slots.get(full)
     if (previous !== undefined) remove(full, previous)
+    const weight = weigh(text)
     if (settings.maxBytes !== undefined && weight > settings.maxBytes) return
     const at = now()
     const remoteExpiresAt = remoteTimeToLive === undefined || remoteTimeToLive < 0 ? Infinity : at + remoteTimeToLive
-    if (settings.freeze) deepFreeze(value)
     const slot: Slot = {
       owner,
-      value,
-      hit: Exit.succeed(CacheResult.hit(value)),
+      value: undefined,
+      hit: pending,
+      text,
       expiresAt: Math.min(at + settings.timeToLive, remoteExpiresAt),
       remoteExpiresAt,
       weight,
       stamp: ++counter
     }
+    if (decoded !== undefined) resolve(slot, decoded.value)
     slots.set(full, slot)
     bytes += weight
     evict()
@@ -212,6 +234,7 @@ export const make = (settings: LocalSettings, clock: Clock.Clock, labels: Readon
     find,
     begin,
     keep,
+    resolve,
     end: (full, ticket) => {
       end(full, ticket)
     },

@@ -237,7 +237,9 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
     count: (metric, extra = []) => metric.unsafeUpdate(1, extra.length === 0 ? labels : [...labels, ...extra]),
     local: (fiber, operation, key, outcome, answer) => {
       if (options.metrics) metrics.operations.unsafeUpdate(1, labelsFor(operation).local[outcome])
-      return traced(fiber) ? Effect.withSpan(answer, `cachet.${operation}`, spanOptionsFor(operation, key, "local")) : answer
+      return traced(fiber)
+        ? Effect.withSpan(answer, `cachet.${operation}`, spanOptionsFor(operation, key, "local"))
+        : answer
     }
   }
 }

@@ -4,12 +4,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type { Entry } from "../Backend.js"
 import type { CacheError, Operation } from "../CacheError.js"
 import type * as CacheResult from "../CacheResult.js"
-import * as Backends from "./backend.js"
 import type { Commands } from "./backend.js"
+import * as Backends from "./backend.js"
 import type { Slot, Tier } from "./local.js"
-import { weigh } from "./local.js"
 import type { Values } from "./values.js"
 
 /** A value with its remaining time-to-live (`-1`: none), as cache-aside reads it. */
@@ -21,14 +21,6 @@ export interface Read<A> {
 /** A local value, told apart from a backend's text in `readMany`. */
 export interface Local<A> {
   readonly value: A
-}
-
-/** One own write of a batch: the full key, the value, its encoded text and time-to-live. */
-export interface Written<A> {
-  readonly full: string
-  readonly value: A
-  readonly text: string
-  readonly timeToLive: number | undefined
 }
 
 /** @internal */
@@ -45,12 +37,12 @@ export interface Tiered<A> {
   ) => Effect.Effect<ReadonlyArray<Local<A> | string | undefined>, CacheError>
   /** An own write of one value: kept when it succeeds (and `written` of its reply says so), dropped otherwise. */
   readonly wrote: <R>(
-    entry: Written<A>,
+    entry: Entry,
     write: () => Effect.Effect<R, CacheError>,
     written?: (reply: R) => boolean
   ) => Effect.Effect<R, CacheError>
   readonly wroteMany: <R>(
-    entries: ReadonlyArray<Written<A>>,
+    entries: ReadonlyArray<Entry>,
     write: () => Effect.Effect<R, CacheError>
   ) => Effect.Effect<R, CacheError>
   /** An own write that changes these keys in a way the tier does not follow (delete, expire, increment): dropped. */
@@ -112,27 +104,40 @@ export const changedAll = <R>(tier: Tier, write: () => Effect.Effect<R, CacheErr
 export const make = <A>(tier: Tier, owner: object, values: Values<A>, commands: Commands): Tiered<A> => {
   // Sound by construction: a slot's owner is the view's codec, and only this view's `keep` stores under it values
   // of its type.
-  const find = (full: string) => tier.find(owner, full) as TypedSlot<A> | undefined
+  const find = (full: string): TypedSlot<A> | undefined => {
+    const slot = tier.find(owner, full)
+    if (slot === undefined) return undefined
+    if (slot.text !== undefined) {
+      // An own write, read for the first time: decoded once, as the backend's copy would be.
+      const decoded = values.decode("get", undefined, slot.text)
+      if (Exit.isFailure(decoded)) {
+        tier.touch(full)
+        return undefined
+      }
+      tier.resolve(slot, decoded.value)
+    }
+    return slot as TypedSlot<A>
+  }
 
-  const keep = (entry: Written<A>, ticket: number) =>
-    tier.keep(owner, entry.full, ticket, entry.value, weigh(entry.text), entry.timeToLive)
+  const keep = (entry: Entry, ticket: number) =>
+    tier.keep(owner, entry.key, ticket, undefined, entry.value, entry.timeToLive)
 
   const wroteMany = <R>(
-    entries: ReadonlyArray<Written<A>>,
+    entries: ReadonlyArray<Entry>,
     write: () => Effect.Effect<R, CacheError>,
     written?: (reply: R) => boolean
   ) => {
     const tickets = entries.map((entry) => {
-      tier.touch(entry.full)
-      return tier.begin(entry.full)
+      tier.touch(entry.key)
+      return tier.begin(entry.key)
     })
     return after(write(), (exit) => {
       entries.forEach((entry, i) => {
         const ticket = tickets[i] ?? 0
         if (Exit.isSuccess(exit) && (written === undefined || written(exit.value))) keep(entry, ticket)
-        else tier.end(entry.full, ticket)
+        else tier.end(entry.key, ticket)
       })
-      tier.announce(entries.map((entry) => entry.full))
+      tier.announce(entries.map((entry) => entry.key))
     })
   }
 
@@ -148,7 +153,7 @@ export const make = <A>(tier: Tier, owner: object, values: Values<A>, commands: 
           if (entry === undefined) return Exit.succeed(undefined)
           const decoded = values.decode(operation, key, entry.value)
           if (Exit.isFailure(decoded)) return Exit.failCause(decoded.cause)
-          tier.keep(owner, full, ticket, decoded.value, weigh(entry.value), entry.timeToLive)
+          tier.keep(owner, full, ticket, decoded, entry.value, entry.timeToLive)
           return Exit.succeed({ value: decoded.value, timeToLive: entry.timeToLive })
         }),
         (exit) => {

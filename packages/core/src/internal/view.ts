@@ -18,8 +18,8 @@ import type { ViewContext } from "./context.js"
 import * as KeySpace from "./keySpace.js"
 import type { Outcome } from "./metrics.js"
 import type { Plan } from "./plan.js"
-import type { Local, Read } from "./tiered.js"
 import { withContext } from "./relabel.js"
+import type { Local, Read } from "./tiered.js"
 import * as Validate from "./validate.js"
 
 /** Redis glob metacharacters, escaped so that a prefix always matches itself literally. */
@@ -56,13 +56,11 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     if (tiered !== undefined) {
       return ttl === 0
         ? tiered.changed([full], () => Backends.map(commands.delete([full]), () => undefined))
-        : tiered.wrote({ full, value, text: encoded.value, timeToLive: ttl }, () =>
+        : tiered.wrote({ key: full, value: encoded.value, timeToLive: ttl }, () =>
             commands.set(full, encoded.value, ttl)
           )
     }
-    return ttl === 0
-      ? Backends.map(commands.delete([full]), () => undefined)
-      : commands.set(full, encoded.value, ttl)
+    return ttl === 0 ? Backends.map(commands.delete([full]), () => undefined) : commands.set(full, encoded.value, ttl)
   }
 
   /** An own write the tier does not follow: it drops the keys. */
@@ -137,7 +135,8 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
         continue
       }
       const one = values.answer(keys[i] ?? "", answer)
-      if (Exit.isFailure(one)) return Exit.failCause(Cause.map(one.cause, (error) => withContext(error, "getMany", keys[i])))
+      if (Exit.isFailure(one))
+        return Exit.failCause(Cause.map(one.cause, (error) => withContext(error, "getMany", keys[i])))
       results[i] = one.value
     }
     return Exit.succeed(results)
@@ -182,13 +181,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
           timeToLive: ttls[i]
         }))
         if (tiered === undefined) return commands.setMany(written)
-        const kept = list.map(([, value], i) => ({
-          full: written[i]?.key ?? "",
-          value,
-          text: texts[i] ?? "",
-          timeToLive: ttls[i]
-        }))
-        return tiered.wroteMany(kept, () => commands.setMany(written))
+        return tiered.wroteMany(written, () => commands.setMany(written))
       })
     }
     return call("setMany", undefined, batch, Exit.succeed)
@@ -204,7 +197,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
           const full = prefix + key
           return tiered === undefined
             ? commands.add(full, text, ttl)
-            : tiered.wrote({ full, value, text, timeToLive: ttl }, () => commands.add(full, text, ttl), same)
+            : tiered.wrote({ key: full, value: text, timeToLive: ttl }, () => commands.add(full, text, ttl), same)
         })
       )
     return call("add", key, adding, Exit.succeed)
