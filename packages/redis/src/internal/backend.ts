@@ -232,6 +232,7 @@ export const make = (client: Client, settings: Settings): Backend => {
       Effect.suspend(() =>
         Effect.reduce(client.scanners(), 0, (deleted, scanner) => deleteFrom(scanner, pattern, "0", deleted))
       ),
-    ping: call("ping", undefined, () => client.ping(), toVoid)
+    ping: call("ping", undefined, () => client.ping(), toVoid),
+    coherence: client.coherence
   }
 }

@@ -24,6 +24,7 @@ import {
   nodeOptions,
   reconnectDelay
 } from "./connection.js"
+import * as Coherence from "./coherence.js"
 import { CircuitOpen, fromDriver } from "./errors.js"
 import * as Scripts from "./scripts.js"
 
@@ -196,7 +197,8 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
     },
     // Every call above is bounded here, redirections and retries included (the node connections' own command
     // timers restart with each MULTI/EXEC a Cluster re-sends).
-    commandTimeout
+    commandTimeout,
+    coherence: Coherence.make(Coherence.cluster(cluster), cluster.options.redisOptions?.connectTimeout ?? 10_000)
   }
 }
 

@@ -4,7 +4,7 @@
  * standalone one without touching the backend.
  */
 
-import type { Entry } from "@cachet/core/Backend"
+import type { Backend, Entry } from "@cachet/core/Backend"
 import type { Redis } from "ioredis"
 import { UnexpectedReply } from "./errors.js"
 import * as Scripts from "./scripts.js"
@@ -53,6 +53,8 @@ export interface Client {
    * learns "not connected", and this tells a refused login (a rotated password) from a server that is down.
    */
   readonly connectionError?: (() => unknown) | undefined
+  /** How a local tier in front of this client is kept coherent (`coherence.ts`). */
+  readonly coherence?: Backend["coherence"]
 }
 
 /**

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { Redis, type RedisOptions } from "ioredis"
 import * as Batch from "./batch.js"
+import * as Coherence from "./coherence.js"
 import {
   type Client,
   getEach,
@@ -74,6 +75,11 @@ const isReadOnly = (error: Error): boolean => error.message.startsWith("READONLY
  * the open batch, so that commands still reach the server in call order.
  */
 export const fromRedis = (redis: Redis, batching: boolean, server?: string | undefined): Client => {
+  const sentinel = (redis.options.sentinels?.length ?? 0) > 0
+  const coherence = Coherence.make(
+    Coherence.standalone(redis, sentinel, sentinel ? Sentinel.promptSentinelClients : (subscriber) => subscriber),
+    redis.options.connectTimeout ?? 10_000
+  )
   const runScript = Scripts.loadingOnce(redis)
   const commands = singleKey(redis, runScript)
   const scanners: ReadonlyArray<Scanner> = [scannerOf(redis)]
@@ -85,7 +91,8 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
     unlink: (keys) => redis.unlink(keys as Array<string>),
     scanners: () => scanners,
     commandTimeout: redis.options.commandTimeout,
-    server
+    server,
+    coherence
   }
   if (!batching) return plain
 
@@ -144,7 +151,8 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
     scanners: () => scannersAfterBatch,
     ping: afterBatch(plain.ping),
     commandTimeout: plain.commandTimeout,
-    server
+    server,
+    coherence
   }
 }
 

@@ -1,0 +1,367 @@
+/**
+ * How a local tier in front of Redis learns of every change under its prefix.
+ *
+ * - Tracking: Redis's server-assisted client-side caching in broadcasting mode. A subscriber connection (RESP2:
+ *   ioredis drops RESP3 invalidation pushes) listens on `__redis__:invalidate`; the data connection runs `CLIENT
+ *   TRACKING ON REDIRECT <subscriber> BCAST PREFIX <prefix> NOLOOP`, so the server reports every write of a key under
+ *   the prefix, by any client, except this connection's own. A `null` payload is a FLUSHDB/FLUSHALL.
+ * - Bus: for servers that refuse tracking. Cachet's writers publish `{ instance, keys }` (or `{ instance, all }`) on
+ *   `<prefix>cachet:invalidate`; a process ignores its own messages.
+ *
+ * One pair (data connection, subscriber) per server: one for a standalone server or a Sentinel group's master, one
+ * per master of a Cluster. The tier is coherent only while every pair is: subscribed, its data connection tracked
+ * (tracking is per connection, so it is enabled again on every reconnection), both on the same server, and the
+ * subscriber answering PING. Any of these lost, the tier is told before anything else happens (`Lost`), and starts
+ * again empty once they all hold again (`Restored`).
+ */
+
+import { randomUUID } from "node:crypto"
+import type { Coherence, CoherenceRequest, FlushReason } from "@cachet/core/Backend"
+import { type CacheError, CacheInvalidInputError, CacheUnavailableError } from "@cachet/core/CacheError"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type { Cluster, Redis } from "ioredis"
+
+const trackingChannel = "__redis__:invalidate"
+
+/** How often the subscriber is asked PING, and how long it may take to answer. */
+const heartbeat = 1000
+
+/** A server refused `CLIENT TRACKING` (an old server, a renamed command, an ACL user without it). */
+class TrackingRefused extends Error {}
+
+type Mode = "tracking" | "bus"
+
+interface Pair {
+  /** Whether the pair is coherent now. */
+  readonly ok: () => boolean
+  /** Settles once the pair is coherent for the first time, or fails with why it cannot be. */
+  readonly started: Promise<void>
+  readonly stop: () => void
+}
+
+interface Hub {
+  readonly mode: Mode
+  readonly prefix: string
+  readonly channel: string
+  readonly instance: string
+  readonly receive: CoherenceRequest["receive"]
+  /** A pair changed: the tier learns of the change of the whole. */
+  readonly changed: (reason: FlushReason) => void
+}
+
+const text = (value: unknown): string | undefined =>
+  typeof value === "string" ? value : Buffer.isBuffer(value) ? value.toString("utf8") : undefined
+
+/** The keys of a bus message from another instance, `"all"`, or `undefined` (own, or not a Cachet message). */
+const busMessage = (hub: Hub, payload: string): ReadonlyArray<string> | "all" | undefined => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(payload)
+  } catch {
+    return undefined
+  }
+  if (typeof parsed !== "object" || parsed === null) return undefined
+  const instance: unknown = Reflect.get(parsed, "instance")
+  if (typeof instance !== "string" || instance === hub.instance) return undefined
+  if (Reflect.get(parsed, "all") === true) return "all"
+  const keys: unknown = Reflect.get(parsed, "keys")
+  if (!Array.isArray(keys)) return undefined
+  const strings: Array<string> = []
+  for (const key of keys) if (typeof key === "string") strings.push(key)
+  return strings
+}
+
+const onMessage = (hub: Hub) => (channel: unknown, message: unknown) => {
+  const name = text(channel)
+  if (hub.mode === "tracking" && name === trackingChannel) {
+    if (message === null) return hub.receive({ _tag: "Flush", reason: "flushed" })
+    const keys = (Array.isArray(message) ? message : [message]).map(text).filter((key) => key !== undefined)
+    return hub.receive({ _tag: "Keys", keys })
+  }
+  if (hub.mode === "bus" && name === hub.channel) {
+    const payload = text(message)
+    const found = payload === undefined ? undefined : busMessage(hub, payload)
+    if (found === "all") hub.receive({ _tag: "Flush", reason: "flushed" })
+    else if (found !== undefined && found.length > 0) hub.receive({ _tag: "Keys", keys: found })
+  }
+}
+
+const runId = (info: unknown): string | undefined => {
+  const match = typeof info === "string" ? /run_id:([0-9a-f]+)/.exec(info) : null
+  return match?.[1]
+}
+
+/** A pair on the server `data` talks to. */
+const pair = (hub: Hub, data: Redis, topology: Topology): Pair => {
+  const { reconnected } = topology
+  const subscriber = topology.subscriber(data)
+  let subscribed = false
+  let tracked = hub.mode === "bus"
+  let answering = true
+  let stopped = false
+  let subscriberServer: string | undefined
+  let clientId: string | undefined
+  const ok = () => subscribed && tracked && answering && !stopped
+
+  let startedResolve: () => void = () => {}
+  let startedReject: (error: unknown) => void = () => {}
+  const started = new Promise<void>((resolve, reject) => {
+    startedResolve = resolve
+    startedReject = reject
+  })
+  // A failure after the start is a reason to be incoherent, not an error anybody awaits.
+  started.catch(() => {})
+
+  const update = (reason: FlushReason) => {
+    if (ok()) startedResolve()
+    hub.changed(reason)
+  }
+
+  const track = async (): Promise<void> => {
+    if (hub.mode === "bus" || clientId === undefined || stopped) return
+    // Both connections must reach one server: REDIRECT names a client of the server it runs on.
+    if (runId(await data.info("server")) !== subscriberServer) {
+      setTimeout(() => void track().catch(() => {}), 100).unref()
+      return
+    }
+    const prefix = hub.prefix === "" ? [] : ["PREFIX", hub.prefix]
+    try {
+      // Turning tracking on again with the same prefix is refused: off first (the tier is incoherent meanwhile).
+      await data.call("CLIENT", "TRACKING", "OFF")
+      await data.call("CLIENT", "TRACKING", "ON", "REDIRECT", clientId, "BCAST", ...prefix, "NOLOOP")
+    } catch (error) {
+      throw new TrackingRefused(error instanceof Error ? error.message : String(error))
+    }
+    tracked = true
+    update(reconnected)
+  }
+
+  const subscribe = async (): Promise<void> => {
+    subscriberServer = runId(await subscriber.info("server"))
+    clientId = String(await subscriber.client("ID"))
+    await subscriber.subscribe(hub.mode === "tracking" ? trackingChannel : hub.channel)
+    subscribed = true
+    if (hub.mode === "tracking") await track()
+    else update("disconnected")
+  }
+
+  subscriber.on("messageBuffer", onMessage(hub))
+  subscriber.on("ready", () => {
+    subscribe().catch(startedReject)
+  })
+  subscriber.on("close", () => {
+    subscribed = false
+    update("disconnected")
+  })
+  // Errors also surface as failed commands and closes; without a listener ioredis would print them.
+  subscriber.on("error", () => {})
+
+  const onDataClose = () => {
+    if (hub.mode === "bus") return
+    tracked = false
+    update(reconnected)
+  }
+  const onDataReady = () => {
+    if (hub.mode === "bus" || !subscribed) return
+    track().catch(() => {})
+  }
+  data.on("close", onDataClose)
+  data.on("ready", onDataReady)
+
+  const timer = setInterval(() => {
+    if (subscriber.status !== "ready") return
+    let answered = false
+    const late = setTimeout(() => {
+      if (answered) return
+      answering = false
+      update("unresponsive")
+    }, heartbeat)
+    late.unref()
+    subscriber.ping().then(
+      () => {
+        answered = true
+        clearTimeout(late)
+        if (!answering) {
+          answering = true
+          update("unresponsive")
+        }
+      },
+      () => {}
+    )
+  }, heartbeat)
+  timer.unref()
+
+  subscriber.connect().catch(startedReject)
+
+  return {
+    ok,
+    started,
+    stop: () => {
+      stopped = true
+      clearInterval(timer)
+      data.off("close", onDataClose)
+      data.off("ready", onDataReady)
+      subscriber.disconnect()
+      if (hub.mode === "tracking" && data.status === "ready") data.call("CLIENT", "TRACKING", "OFF").catch(() => {})
+    }
+  }
+}
+
+/** The pairs of a topology, rebuilt when it changes. */
+interface Topology {
+  readonly servers: () => ReadonlyArray<Redis>
+  /** Call `f` when the servers may have changed; returns how to stop listening. */
+  readonly onChange: (f: () => void) => () => void
+  readonly reconnected: FlushReason
+  readonly publish: (channel: string, message: string) => Promise<unknown>
+  /** A subscriber connection to the server `data` talks to, not connected yet. */
+  readonly subscriber: (data: Redis) => Redis
+}
+
+// RESP2 (ioredis drops RESP3 invalidation pushes); subscriptions are made again by the pair itself, after CLIENT ID.
+const subscriberOptions = { protocol: 2, autoResubscribe: false, lazyConnect: true } as const
+
+const hubOf = (request: CoherenceRequest, mode: Mode, topology: Topology) => {
+  let pairs: Array<Pair> = []
+  let coherent = false
+  const hub: Hub = {
+    mode,
+    prefix: request.prefix,
+    channel: `${request.prefix}cachet:invalidate`,
+    instance: randomUUID(),
+    receive: request.receive,
+    changed: (reason) => {
+      const now = pairs.length > 0 && pairs.every((one) => one.ok())
+      if (now === coherent) return
+      coherent = now
+      request.receive(now ? { _tag: "Restored", reason } : { _tag: "Lost", reason })
+    }
+  }
+  const build = () => {
+    for (const one of pairs) one.stop()
+    pairs = topology.servers().map((server) => pair(hub, server, topology))
+  }
+  const stopListening = topology.onChange(() => {
+    if (coherent) {
+      coherent = false
+      request.receive({ _tag: "Lost", reason: "topology" })
+    }
+    build()
+  })
+  build()
+  return {
+    hub,
+    started: () => Promise.all(pairs.map((one) => one.started)),
+    stop: () => {
+      stopListening()
+      for (const one of pairs) one.stop()
+    }
+  }
+}
+
+const announce =
+  (hub: Hub, topology: Topology) =>
+  (keys: ReadonlyArray<string> | "all"): void => {
+    if (hub.mode !== "bus") return
+    const message = JSON.stringify(keys === "all" ? { instance: hub.instance, all: true } : { instance: hub.instance, keys })
+    topology.publish(hub.channel, message).catch(() => {})
+  }
+
+const startIn = (
+  request: CoherenceRequest,
+  mode: Mode,
+  topology: Topology,
+  timeout: number
+): Effect.Effect<Coherence, unknown, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.suspend(() => {
+      const made = hubOf(request, mode, topology)
+      return Effect.tryPromise({
+        try: () => made.started(),
+        catch: (error) => error
+      }).pipe(
+        Effect.timeoutFail({ duration: timeout, onTimeout: () => new Error(`no coherence within ${timeout} ms`) }),
+        Effect.tapError(() => Effect.sync(made.stop)),
+        Effect.as(made)
+      )
+    }),
+    (made) => Effect.sync(made.stop)
+  ).pipe(Effect.map((made): Coherence => ({ mode, announce: announce(made.hub, topology) })))
+
+const refusedTracking = (error: TrackingRefused): CacheError =>
+  new CacheInvalidInputError({
+    operation: "connect",
+    code: "INVALID_ARGUMENT",
+    reason: `local.invalidation "tracking": the server refused CLIENT TRACKING (${error.message}); allow it (the ACL needs client|tracking) or use local.invalidation "bus"`
+  })
+
+const unavailable = (error: unknown): CacheError =>
+  new CacheUnavailableError({
+    operation: "connect",
+    code: "UNAVAILABLE",
+    detail: `the local tier's invalidation connection could not start: ${error instanceof Error ? error.message : String(error)}`
+  })
+
+/**
+ * Coherence on `topology`: tracking unless the bus was asked for; a server that refuses tracking gets the bus (with
+ * a warning) unless tracking was asked for explicitly, which fails.
+ */
+export const make =
+  (topology: Topology, timeout: number) =>
+  (request: CoherenceRequest): Effect.Effect<Coherence, CacheError, Scope.Scope> => {
+    const bus = Effect.mapError(startIn(request, "bus", topology, timeout), unavailable)
+    if (request.mode === "bus") return bus
+    return Effect.catchAll(startIn(request, "tracking", topology, timeout), (error) => {
+      if (!(error instanceof TrackingRefused)) return Effect.fail(unavailable(error))
+      if (request.mode === "tracking") return Effect.fail(refusedTracking(error))
+      return Effect.zipRight(
+        Effect.logWarning(
+          `cachet: the server refused CLIENT TRACKING (${error.message}); the local tier is kept coherent by a pub/sub bus instead, which sees Cachet's own writers only`
+        ),
+        bus
+      )
+    })
+  }
+
+/** One server, directly or as the master of a Sentinel group (`prepare` adapts the subscriber to it). */
+export const standalone = (redis: Redis, sentinel: boolean, prepare: (redis: Redis) => Redis): Topology => ({
+  servers: () => [redis],
+  onChange: () => () => {},
+  reconnected: sentinel ? "failover" : "reconnected",
+  publish: (channel, message) => redis.publish(channel, message),
+  subscriber: (data) => prepare(data.duplicate(subscriberOptions))
+})
+
+/** A Cluster: one pair per master, all rebuilt when the masters change. */
+export const cluster = (redis: Cluster): Topology => {
+  const masters = () => redis.nodes("master")
+  const signature = () =>
+    masters()
+      .map((node) => `${node.options.host}:${node.options.port}`)
+      .sort()
+      .join(",")
+  return {
+    servers: masters,
+    onChange: (f) => {
+      let last = signature()
+      const check = () => {
+        const now = signature()
+        if (now === last) return
+        last = now
+        f()
+      }
+      redis.on("+node", check)
+      redis.on("-node", check)
+      redis.on("refresh", check)
+      return () => {
+        redis.off("+node", check)
+        redis.off("-node", check)
+        redis.off("refresh", check)
+      }
+    },
+    reconnected: "reconnected",
+    publish: (channel, message) => redis.publish(channel, message),
+    subscriber: (data) => data.duplicate(subscriberOptions)
+  }
+}
