@@ -87,10 +87,12 @@ const onMessage = (hub: Hub) => (channel: unknown, message: unknown) => {
   }
 }
 
-const runId = (info: unknown): string | undefined => {
-  const match = typeof info === "string" ? /run_id:([0-9a-f]+)/.exec(info) : null
-  return match?.[1]
-}
+/** The server's run id, or `undefined` where INFO is refused (an ACL user without it). */
+const serverOf = (redis: Redis): Promise<string | undefined> =>
+  redis.info("server").then(
+    (info: unknown) => (typeof info === "string" ? /run_id:([0-9a-f]+)/.exec(info)?.[1] : undefined),
+    () => undefined
+  )
 
 /** A pair on the server `data` talks to. */
 const pair = (hub: Hub, data: Redis, topology: Topology): Pair => {
@@ -120,8 +122,9 @@ const pair = (hub: Hub, data: Redis, topology: Topology): Pair => {
 
   const track = async (): Promise<void> => {
     if (hub.mode === "bus" || clientId === undefined || stopped) return
-    // Both connections must reach one server: REDIRECT names a client of the server it runs on.
-    if (runId(await data.info("server")) !== subscriberServer) {
+    // Both connections must reach one server: REDIRECT names a client of the server it runs on. Where the server can
+    // move (Sentinel), their run ids say so, when INFO is allowed.
+    if (subscriberServer !== undefined && (await serverOf(data)) !== subscriberServer) {
       setTimeout(() => void track().catch(() => {}), 100).unref()
       return
     }
@@ -138,7 +141,7 @@ const pair = (hub: Hub, data: Redis, topology: Topology): Pair => {
   }
 
   const subscribe = async (): Promise<void> => {
-    subscriberServer = runId(await subscriber.info("server"))
+    subscriberServer = topology.moves ? await serverOf(subscriber) : undefined
     clientId = String(await subscriber.client("ID"))
     await subscriber.subscribe(hub.mode === "tracking" ? trackingChannel : hub.channel)
     subscribed = true
@@ -217,6 +220,8 @@ interface Topology {
   readonly publish: (channel: string, message: string) => Promise<unknown>
   /** A subscriber connection to the server `data` talks to, not connected yet. */
   readonly subscriber: (data: Redis) => Redis
+  /** Whether the server behind a connection can change (Sentinel): then both of a pair's are checked to agree. */
+  readonly moves: boolean
 }
 
 // RESP2 (ioredis drops RESP3 invalidation pushes); subscriptions are made again by the pair itself, after CLIENT ID.
@@ -329,6 +334,7 @@ export const standalone = (redis: Redis, sentinel: boolean, prepare: (redis: Red
   servers: () => [redis],
   onChange: () => () => {},
   reconnected: sentinel ? "failover" : "reconnected",
+  moves: sentinel,
   publish: (channel, message) => redis.publish(channel, message),
   subscriber: (data) => prepare(data.duplicate(subscriberOptions))
 })
@@ -361,6 +367,7 @@ export const cluster = (redis: Cluster): Topology => {
       }
     },
     reconnected: "reconnected",
+    moves: false,
     publish: (channel, message) => redis.publish(channel, message),
     subscriber: (data) => data.duplicate(subscriberOptions)
   }

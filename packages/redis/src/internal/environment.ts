@@ -63,7 +63,9 @@ export const fromEnvironment: Effect.Effect<RedisCacheOptions, ConfigError.Confi
       prefix: Config.option(Config.string("CACHE_PREFIX")),
       defaultTimeToLive: Config.option(Config.string("CACHE_DEFAULT_TTL")),
       commandTimeout: Config.option(Config.string("CACHE_COMMAND_TIMEOUT")),
-      startup: Config.option(Config.literal("check", "lazy")("CACHE_STARTUP"))
+      startup: Config.option(Config.literal("check", "lazy")("CACHE_STARTUP")),
+      localCapacity: Config.option(Config.integer("CACHE_LOCAL_CAPACITY")),
+      localTimeToLive: Config.option(Config.string("CACHE_LOCAL_TTL"))
     }),
     (env) =>
       Effect.gen(function* () {
@@ -91,6 +93,14 @@ export const fromEnvironment: Effect.Effect<RedisCacheOptions, ConfigError.Confi
         }
         const defaultTimeToLive = yield* optionalDuration("CACHE_DEFAULT_TTL", env.defaultTimeToLive)
         const commandTimeout = yield* optionalDuration("CACHE_COMMAND_TIMEOUT", env.commandTimeout)
+        // A local tier needs both its bound and the life of its entries: one without the other is a mistake.
+        if (Option.isSome(env.localCapacity) !== Option.isSome(env.localTimeToLive)) {
+          const missing = Option.isSome(env.localCapacity) ? "CACHE_LOCAL_TTL" : "CACHE_LOCAL_CAPACITY"
+          return yield* Effect.fail(
+            ConfigError.MissingData([missing], "a local tier needs both CACHE_LOCAL_CAPACITY and CACHE_LOCAL_TTL")
+          )
+        }
+        const localTimeToLive = yield* optionalDuration("CACHE_LOCAL_TTL", env.localTimeToLive)
         let sentinel: RedisSentinelOptions | undefined
         if (Option.isSome(env.sentinels)) {
           if (Option.isNone(env.sentinelName)) {
@@ -118,7 +128,11 @@ export const fromEnvironment: Effect.Effect<RedisCacheOptions, ConfigError.Confi
           prefix: Option.getOrUndefined(env.prefix),
           defaultTimeToLive,
           commandTimeout,
-          startup: Option.getOrUndefined(env.startup)
+          startup: Option.getOrUndefined(env.startup),
+          local:
+            Option.isSome(env.localCapacity) && localTimeToLive !== undefined
+              ? { capacity: env.localCapacity.value, timeToLive: localTimeToLive }
+              : undefined
         }
         return options
       })

@@ -1,0 +1,72 @@
+/**
+ * A second process with a local tier (`fixtures/localReader.ts`), asked for keys one line at a time.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+
+const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "localReader.ts")
+
+export interface Reader {
+  /** The other process's answer for `key`: `hit <json>`, `miss` or `error <code>`. */
+  readonly get: (key: string) => Effect.Effect<string>
+  /** Ask until the answer is `expected`, for at most `limit` ms: how long it took. */
+  readonly until: (key: string, expected: string, limit?: number) => Effect.Effect<number>
+}
+
+/** Start the other process with `env` (where to connect, `PREFIX`, `INVALIDATION`), killed with the scope. */
+export const reader = (env: Record<string, string>): Effect.Effect<Reader, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const proc = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, ["--conditions=@cachet/source", "--import", "tsx", script], {
+          env: { ...process.env, ...env },
+          stdio: ["pipe", "pipe", "pipe"]
+        })
+      ),
+      (child: ChildProcess) => Effect.sync(() => child.kill("SIGKILL"))
+    )
+    const waiting: Array<(line: string) => void> = []
+    let buffered = ""
+    let stderr = ""
+    proc.stdout?.setEncoding("utf8")
+    proc.stdout?.on("data", (chunk: string) => {
+      buffered += chunk
+      const parts = buffered.split("\n")
+      buffered = parts.pop() ?? ""
+      for (const line of parts) waiting.shift()?.(line)
+    })
+    proc.stderr?.setEncoding("utf8")
+    proc.stderr?.on("data", (chunk: string) => {
+      stderr += chunk
+    })
+    const next = Effect.async<string>((resume) => {
+      waiting.push((line) => resume(Effect.succeed(line)))
+    }).pipe(
+      Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error(`no answer from the reader: ${stderr}`) }),
+      Effect.orDie
+    )
+    const ready = yield* next
+    if (ready !== "ready") return yield* Effect.dieMessage(`reader said ${ready}: ${stderr}`)
+    const get = (key: string) =>
+      Effect.suspend(() => {
+        const answer = next
+        proc.stdin?.write(`get ${key}\n`)
+        return answer
+      })
+    const until = (key: string, expected: string, limit = 100) =>
+      Effect.gen(function* () {
+        const start = performance.now()
+        for (;;) {
+          const answer = yield* get(key)
+          if (answer === expected) return performance.now() - start
+          if (performance.now() - start > limit) {
+            return yield* Effect.dieMessage(`${key}: still "${answer}" after ${limit} ms, expected "${expected}"`)
+          }
+          yield* Effect.sleep("2 millis")
+        }
+      })
+    return { get, until }
+  })
