@@ -11,6 +11,7 @@ import type { Cache } from "../Cache.js"
 import { type CacheError, CacheInvalidInputError, type Operation } from "../CacheError.js"
 import type { Codec } from "../Codec.js"
 import * as Backends from "./backend.js"
+import * as Entry from "./entry.js"
 import { json, schemaValue, type ValueCodec } from "./codec.js"
 import type { Place, Shared, ViewContext } from "./context.js"
 import * as GetOrSet from "./getOrSet.js"
@@ -64,6 +65,7 @@ const makeView = <A>(shared: Shared, place: Place, codec: ValueCodec<A>): Cache.
     ...View.make(context),
     getOrSet: GetOrSet.make(context),
     getOrSetMany: GetOrSetMany.make(context),
+    entry: (key) => Entry.make(view, key),
     namespace: memo((name) => {
       const child = childPlace(place, name)
       return Either.isLeft(child) ? Refused.view<A>(child.left, place.prefix) : makeView(shared, child.right, codec)

@@ -155,6 +155,8 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
     get: onKey("get", commands.get),
     getWithTimeToLive: onKey("get", commands.getWithTimeToLive),
     set: onKey("set", commands.set),
+    setKeepingTimeToLive: onKey("set", commands.setKeepingTimeToLive),
+    getAndExpire: onKey("get", commands.getAndExpire),
     setIfAbsent: onKey("add", commands.setIfAbsent),
     deleteIfEquals: onKey("deleteIfEquals", commands.deleteIfEquals),
     exists: onKey("has", commands.exists),
