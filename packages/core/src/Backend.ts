@@ -7,7 +7,8 @@
  *
  * - Time-to-live arguments are whole milliseconds ≥ 1 (`undefined`: no expiry). The core has already
  *   validated, rounded and jittered them.
- * - `set` without a time-to-live removes any previous expiry (Redis `SET` without `KEEPTTL`).
+ * - `set` without a time-to-live removes any previous expiry (Redis `SET` without `KEEPTTL`);
+ *   `setKeepingTimeToLive` keeps it, and `getAndExpire` takes `0` for "delete once read".
  * - `increment` parses the stored string with Redis's integer rules (no sign `+`, no leading zeros, no
  *   spaces, signed 64-bit), keeps the key's time-to-live, and fails with `CacheCommandError` code
  *   `NOT_INTEGER` or `OVERFLOW`.

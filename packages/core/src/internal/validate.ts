@@ -125,7 +125,10 @@ export const keys = (operation: Operation, input: Iterable<string>): Checked<Rea
  * A batch of entries: each one a `[key, value]` or `[key, value, options]` array, with a valid key and, when
  * present, options of a write (an object without `keepTimeToLive`).
  */
-export const entries = <E extends ReadonlyArray<unknown>>(operation: Operation, input: Iterable<E>): Checked<ReadonlyArray<E>> =>
+export const entries = <E extends ReadonlyArray<unknown>>(
+  operation: Operation,
+  input: Iterable<E>
+): Checked<ReadonlyArray<E>> =>
   Either.flatMap(elements(operation, "the entries", input), (list) => {
     for (const entry of list) {
       const candidate: unknown = entry
@@ -171,7 +174,11 @@ export const writeOptions = (operation: Operation, input: unknown, key?: string 
 export const setOptions = (
   operation: Operation,
   input:
-    | { readonly keepTimeToLive?: boolean | undefined; readonly timeToLive?: unknown; readonly timeToLiveJitter?: unknown }
+    | {
+        readonly keepTimeToLive?: boolean | undefined
+        readonly timeToLive?: unknown
+        readonly timeToLiveJitter?: unknown
+      }
     | undefined,
   key: string
 ): Checked<boolean> =>
@@ -200,8 +207,10 @@ export const readOptions = (
   input: { readonly timeToLive?: Duration.DurationInput | undefined } | undefined,
   key: string
 ): Checked<Ttl | false> =>
-  Either.flatMap(options(operation, input, key), (): Checked<Ttl | false> =>
-    input?.timeToLive === undefined ? unchanged : timeToLive(operation, key, input.timeToLive, undefined)
+  Either.flatMap(
+    options(operation, input, key),
+    (): Checked<Ttl | false> =>
+      input?.timeToLive === undefined ? unchanged : timeToLive(operation, key, input.timeToLive, undefined)
   )
 
 const unchanged: Checked<false> = Either.right(false)

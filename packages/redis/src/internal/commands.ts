@@ -63,7 +63,10 @@ export interface Client {
  * The commands a standalone connection and a Cluster share. A Cluster routes each by its key's slot, so a MULTI on
  * it must keep to one slot.
  */
-export type Commands = Pick<Redis, "get" | "getex" | "set" | "exists" | "pttl" | "pexpire" | "persist" | "ping" | "multi">
+export type Commands = Pick<
+  Redis,
+  "get" | "getex" | "set" | "exists" | "pttl" | "pexpire" | "persist" | "ping" | "multi"
+>
 
 export const noArgs: ReadonlyArray<string> = []
 

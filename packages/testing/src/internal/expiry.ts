@@ -267,11 +267,7 @@ export const expiry = ({ test }: Harness): void => {
             ["INVALID_TIME_TO_LIVE"]
           )
         }
-        yield* cacheError(
-          ns.setMany([untyped(["a", 1, {}, {}])]),
-          invalid,
-          ["INVALID_ARGUMENT"]
-        )
+        yield* cacheError(ns.setMany([untyped(["a", 1, {}, {}])]), invalid, ["INVALID_ARGUMENT"])
         assert.deepStrictEqual(yield* collectKeys(ns.keys()), ["existing"])
         expectHit(yield* ns.get("existing"), "old")
         expectNeverExpires(yield* ns.timeToLive("existing"))
