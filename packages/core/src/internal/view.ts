@@ -65,32 +65,15 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     const checked = Validate.key("get", key)
     if (Either.isLeft(checked)) return refused(checked)
     const full = prefix + key
-    if (options !== undefined) return getAndExpire(key, full, options)
-    return call(
-      "get",
-      key,
-      () => commands.get(full),
-      (text) => values.answer(key, text),
-      classifyResult
-    )
-  }
-
-  // Sliding expiration: the read and the new expiry are one command (GETEX), still a `get` for metrics and spans.
-  const getAndExpire = (
-    key: string,
-    full: string,
-    options: Cache.GetOptions
-  ): Effect.Effect<CacheResult.CacheResult<A>, CacheError> => {
-    const checked = Validate.readOptions("get", options, key)
-    if (Either.isLeft(checked)) return refused(checked)
-    const ttl = checked.right
-    return call(
-      "get",
-      key,
-      () => (ttl === false ? commands.get(full) : commands.getAndExpire(full, ttl)),
-      (text) => values.answer(key, text),
-      classifyResult
-    )
+    const answer = (text: string | undefined) => values.answer(key, text)
+    if (options !== undefined) {
+      const expiry = Validate.readOptions("get", options, key)
+      if (Either.isLeft(expiry)) return refused(expiry)
+      const ttl = expiry.right
+      // Sliding expiration: the read and the new expiry are one command (GETEX), still a `get` for metrics and spans.
+      if (ttl !== false) return call("get", key, () => commands.getAndExpire(full, ttl), answer, classifyResult)
+    }
+    return call("get", key, () => commands.get(full), answer, classifyResult)
   }
 
   const getMany = (keys: Iterable<string>): Effect.Effect<ReadonlyArray<CacheResult.CacheResult<A>>, CacheError> => {
