@@ -307,6 +307,16 @@ export const namespace = (name: string): Effect.Effect<Cache.Service, never, Cac
   Effect.map(Cache, (cache) => cache.namespace(name))
 
 /**
+ * The handle of `key` on the service in context (`cache.entry(key)`): its operations bound to that key.
+ *
+ * @example
+ * ```ts
+ * import { Cache } from "@cachet/core"
+ * import { Effect } from "effect"
+ *
+ * const touch = Effect.flatMap(Cache.entry("session:1"), (session) => session.get({ timeToLive: "30 minutes" }))
+ * ```
+ *
  * @since 0.4.0
  * @category accessors
  */
