@@ -31,6 +31,7 @@ const expected: Record<(typeof packages)[number], ReadonlyArray<string>> = {
     "Cache.delete",
     "Cache.deleteMany",
     "Cache.deletePattern",
+    "Cache.entry",
     "Cache.expire",
     "Cache.failOpen",
     "Cache.forSchema",

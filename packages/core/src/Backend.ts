@@ -7,7 +7,8 @@
  *
  * - Time-to-live arguments are whole milliseconds ≥ 1 (`undefined`: no expiry). The core has already
  *   validated, rounded and jittered them.
- * - `set` without a time-to-live removes any previous expiry (Redis `SET` without `KEEPTTL`).
+ * - `set` without a time-to-live removes any previous expiry (Redis `SET` without `KEEPTTL`);
+ *   `setKeepingTimeToLive` keeps it, and `getAndExpire` takes `0` for "delete once read".
  * - `increment` parses the stored string with Redis's integer rules (no sign `+`, no leading zeros, no
  *   spaces, signed 64-bit), keeps the key's time-to-live, and fails with `CacheCommandError` code
  *   `NOT_INTEGER` or `OVERFLOW`.
@@ -68,6 +69,20 @@ export interface Backend {
   readonly getMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string | undefined>, CacheError>
   /** SET [PX]. */
   readonly set: (key: string, value: string, timeToLive: number | undefined) => Effect.Effect<void, CacheError>
+  /**
+   * SET KEEPTTL: write the value and keep the key's expiry (an absent key is written without one).
+   *
+   * @since 0.4.0
+   */
+  readonly setKeepingTimeToLive: (key: string, value: string) => Effect.Effect<void, CacheError>
+  /**
+   * GETEX: the value (`undefined` when absent), and the key's expiry reset in the same command: whole milliseconds
+   * ≥ 1 (GETEX PX), `undefined` to remove it (GETEX PERSIST), or `0` to delete the key after reading it (GETEX PXAT
+   * with a time already past). An absent key stays absent.
+   *
+   * @since 0.4.0
+   */
+  readonly getAndExpire: (key: string, timeToLive: number | undefined) => Effect.Effect<string | undefined, CacheError>
   /** All entries or none (MULTI; per hash slot in a Cluster). */
   readonly setMany: (entries: ReadonlyArray<Entry>) => Effect.Effect<void, CacheError>
   /** SET NX [PX]: whether the value was written. */
@@ -184,6 +199,8 @@ export interface SyncBackend {
   readonly getWithTimeToLive: (key: string) => Exit.Exit<ValueWithTimeToLive | undefined, CacheError>
   readonly getMany: (keys: ReadonlyArray<string>) => Exit.Exit<ReadonlyArray<string | undefined>, CacheError>
   readonly set: (key: string, value: string, timeToLive: number | undefined) => Exit.Exit<void, CacheError>
+  readonly setKeepingTimeToLive: (key: string, value: string) => Exit.Exit<void, CacheError>
+  readonly getAndExpire: (key: string, timeToLive: number | undefined) => Exit.Exit<string | undefined, CacheError>
   readonly setMany: (entries: ReadonlyArray<Entry>) => Exit.Exit<void, CacheError>
   readonly add: (key: string, value: string, timeToLive: number | undefined) => Exit.Exit<boolean, CacheError>
   readonly deleteIfEquals: (key: string, expected: string) => Exit.Exit<boolean, CacheError>

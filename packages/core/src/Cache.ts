@@ -89,6 +89,30 @@ export declare namespace Cache {
   export type SetOptions = Model.SetOptions
 
   /**
+   * @since 0.4.0
+   * @category models
+   */
+  export type WriteOptions = Model.WriteOptions
+
+  /**
+   * @since 0.4.0
+   * @category models
+   */
+  export type SetManyEntry<A> = Model.SetManyEntry<A>
+
+  /**
+   * @since 0.4.0
+   * @category models
+   */
+  export type GetOptions = Model.GetOptions
+
+  /**
+   * @since 0.4.0
+   * @category models
+   */
+  export type EntryHandle<A> = Model.EntryHandle<A>
+
+  /**
    * @since 0.1.0
    * @category models
    */
@@ -287,3 +311,20 @@ export const forSchema: {
  */
 export const namespace = (name: string): Effect.Effect<Cache.Service, never, Cache> =>
   Effect.map(Cache, (cache) => cache.namespace(name))
+
+/**
+ * The handle of `key` on the service in context (`cache.entry(key)`): its operations bound to that key.
+ *
+ * @example
+ * ```ts
+ * import { Cache } from "@cachet/core"
+ * import { Effect } from "effect"
+ *
+ * const touch = Effect.flatMap(Cache.entry("session:1"), (session) => session.get({ timeToLive: "30 minutes" }))
+ * ```
+ *
+ * @since 0.4.0
+ * @category accessors
+ */
+export const entry = (key: string): Effect.Effect<Cache.EntryHandle<unknown>, never, Cache> =>
+  Effect.map(Cache, (cache) => cache.entry(key))

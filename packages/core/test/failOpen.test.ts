@@ -36,10 +36,15 @@ describe("Cache.failOpen", () => {
       assert.strictEqual(yield* cache.getOrSet("k", Effect.succeed("from lookup")), "from lookup")
       assert.deepStrictEqual(yield* cache.forSchema(Schema.Number).get("k"), CacheResult.miss)
       assert.deepStrictEqual(yield* cache.namespace("ns").get("k"), CacheResult.miss)
+      // A read that would reset the expiry, and an entry handle's operations, fail open as the view's do.
+      assert.deepStrictEqual(yield* cache.get("k", { timeToLive: "1 minute" }), CacheResult.miss)
+      assert.deepStrictEqual(yield* cache.entry("k").get(), CacheResult.miss)
+      yield* cache.entry("k").set(3, { keepTimeToLive: true })
+      assert.isFalse(yield* cache.namespace("ns").entry("k").has())
       const after = yield* Metric.value(
         Cache.metrics.failOpen.pipe(Metric.tagged("backend", "memory"), Metric.tagged("operation", "get"))
       )
-      assert.strictEqual(after.count - before.count, 3)
+      assert.strictEqual(after.count - before.count, 5)
 
       // No honest fallback exists for these: they still fail.
       assert.strictEqual((yield* Effect.flip(cache.increment("n"))).code, "CONNECTION_REFUSED")

@@ -38,6 +38,8 @@ export const faulty = (inner: Backend, faults: Faults): Backend => {
     getWithTimeToLive: (key) => gate("getWithTimeToLive", inner.getWithTimeToLive(key)),
     getMany: (keys) => gate("getMany", inner.getMany(keys)),
     set: (key, value, ttl) => gate("set", inner.set(key, value, ttl)),
+    setKeepingTimeToLive: (key, value) => gate("set", inner.setKeepingTimeToLive(key, value)),
+    getAndExpire: (key, ttl) => gate("get", inner.getAndExpire(key, ttl)),
     setMany: (entries) => gate("setMany", inner.setMany(entries)),
     add: (key, value, ttl) => gate("add", inner.add(key, value, ttl)),
     deleteIfEquals: (key, expected) => gate("deleteIfEquals", inner.deleteIfEquals(key, expected)),

@@ -35,6 +35,20 @@ describe("metrics", () => {
     }).pipe(Effect.provide(MemoryCache.layer()))
   )
 
+  it.scoped("a get that resets the expiry, and one through an entry handle, count as gets: hit or miss", () =>
+    Effect.gen(function* () {
+      const namespace = `sliding-${Math.random().toString(36).slice(2)}`
+      const cache = (yield* Cache.Cache).namespace(namespace)
+      yield* cache.set("a", 1)
+      yield* cache.get("a", { timeToLive: "1 minute" })
+      yield* cache.entry("a").get({ timeToLive: "1 minute" })
+      yield* cache.get("missing", { timeToLive: "1 minute" })
+      yield* cache.entry("missing").get()
+      assert.strictEqual(yield* operationCount(namespace, "get", "hit"), 2)
+      assert.strictEqual(yield* operationCount(namespace, "get", "miss"), 2)
+    }).pipe(Effect.provide(MemoryCache.layer()))
+  )
+
   it.scoped("single-flight joins and stale serves are counted", () =>
     Effect.gen(function* () {
       const namespace = `joins-${Math.random().toString(36).slice(2)}`

@@ -52,6 +52,18 @@ const mapBackend = (clock: Clock.Clock): Backend.SyncBackend => {
     },
     getMany: (keys) => Exit.succeed(keys.map((key) => live(key)?.value)),
     set: (key, value, timeToLive) => Exit.succeed(void map.set(key, { value, expireAt: expiry(timeToLive) })),
+    setKeepingTimeToLive: (key, value) => {
+      const entry = live(key)
+      map.set(key, { value, expireAt: entry === undefined ? Number.POSITIVE_INFINITY : entry.expireAt })
+      return Exit.void
+    },
+    getAndExpire: (key, timeToLive) => {
+      const entry = live(key)
+      if (entry === undefined) return Exit.succeed(undefined)
+      if (timeToLive === 0) map.delete(key)
+      else entry.expireAt = expiry(timeToLive)
+      return Exit.succeed(entry.value)
+    },
     setMany: (entries) => {
       for (const { key, value, timeToLive } of entries) map.set(key, { value, expireAt: expiry(timeToLive) })
       return Exit.void
@@ -115,6 +127,8 @@ const asynchronous = (sync: Backend.SyncBackend): Backend.Backend => {
     getWithTimeToLive: later(sync.getWithTimeToLive),
     getMany: later(sync.getMany),
     set: later(sync.set),
+    setKeepingTimeToLive: later(sync.setKeepingTimeToLive),
+    getAndExpire: later(sync.getAndExpire),
     setMany: later(sync.setMany),
     add: later(sync.add),
     deleteIfEquals: later(sync.deleteIfEquals),

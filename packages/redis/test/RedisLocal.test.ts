@@ -1,5 +1,5 @@
+import type * as CacheResult from "@cachet/core/CacheResult"
 import { admin, server, uniquePrefix } from "@cachet/dev"
-import * as CacheResult from "@cachet/core/CacheResult"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"

@@ -18,7 +18,11 @@ describe.skipIf(externalUrl !== undefined)("the local tier across processes", ()
       Effect.gen(function* () {
         const s = yield* server()
         const prefix = uniquePrefix("processes")
-        const a = yield* RedisCache.make({ url: s.url, prefix, local: { capacity: 100, timeToLive: "1 minute", invalidation } })
+        const a = yield* RedisCache.make({
+          url: s.url,
+          prefix,
+          local: { capacity: 100, timeToLive: "1 minute", invalidation }
+        })
         const b = yield* reader({ REDIS_URL: s.url, PREFIX: prefix, INVALIDATION: invalidation })
         yield* a.set("k", "first")
         expect(yield* b.get("k")).toBe('hit "first"')

@@ -137,6 +137,8 @@ const fakeClient = (answer: () => Promise<never>): Client => ({
   getMany: answer,
   set: answer,
   setIfAbsent: answer,
+  setKeepingTimeToLive: answer,
+  getAndExpire: answer,
   setMany: answer,
   deleteIfEquals: answer,
   unlink: answer,

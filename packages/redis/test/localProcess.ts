@@ -45,7 +45,10 @@ export const reader = (env: Record<string, string>): Effect.Effect<Reader, never
     const next = Effect.async<string>((resume) => {
       waiting.push((line) => resume(Effect.succeed(line)))
     }).pipe(
-      Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error(`no answer from the reader: ${stderr}`) }),
+      Effect.timeoutFail({
+        duration: "20 seconds",
+        onTimeout: () => new Error(`no answer from the reader: ${stderr}`)
+      }),
       Effect.orDie
     )
     const ready = yield* next

@@ -69,7 +69,9 @@ export type Op =
   | { readonly _tag: "get"; readonly key: string }
   | { readonly _tag: "getWithTimeToLive"; readonly key: string }
   | { readonly _tag: "getMany"; readonly keys: ReadonlyArray<string> }
+  | { readonly _tag: "getAndExpire"; readonly key: string; readonly timeToLive: number | undefined }
   | { readonly _tag: "set"; readonly key: string; readonly value: string; readonly timeToLive: number | undefined }
+  | { readonly _tag: "setKeepingTimeToLive"; readonly key: string; readonly value: string }
   | {
       readonly _tag: "setMany"
       readonly entries: ReadonlyArray<{ key: string; value: string; timeToLive: number | undefined }>
@@ -116,6 +118,13 @@ const op: FastCheck.Arbitrary<Op> = FastCheck.oneof(
   FastCheck.record({ _tag: FastCheck.constant("getWithTimeToLive" as const), key }),
   FastCheck.record({ _tag: FastCheck.constant("getMany" as const), keys: FastCheck.array(key, { maxLength: 4 }) }),
   FastCheck.record({ _tag: FastCheck.constant("set" as const), key, value, timeToLive }),
+  // GETEX: PX, PERSIST (`undefined`) and the read-then-delete of zero (PXAT in the past).
+  FastCheck.record({
+    _tag: FastCheck.constant("getAndExpire" as const),
+    key,
+    timeToLive: FastCheck.constantFrom(undefined, 0, 1, 60_000, 2 ** 31)
+  }),
+  FastCheck.record({ _tag: FastCheck.constant("setKeepingTimeToLive" as const), key, value }),
   FastCheck.record({
     _tag: FastCheck.constant("setMany" as const),
     entries: FastCheck.array(FastCheck.record({ key, value, timeToLive }), { minLength: 1, maxLength: 3 })
@@ -174,8 +183,12 @@ const run = (backend: Backend, prefix: string, o: Op): Effect.Effect<unknown, Ca
       )
     case "getMany":
       return backend.getMany(o.keys.map(k))
+    case "getAndExpire":
+      return backend.getAndExpire(k(o.key), o.timeToLive)
     case "set":
       return backend.set(k(o.key), o.value, o.timeToLive)
+    case "setKeepingTimeToLive":
+      return backend.setKeepingTimeToLive(k(o.key), o.value)
     case "setMany":
       return backend.setMany(o.entries.map((e) => ({ ...e, key: k(e.key) })))
     case "add":
@@ -207,7 +220,7 @@ export const waitsOut = (o: Op): boolean =>
     ? isShort(o.timeToLive)
     : o._tag === "setMany"
       ? o.entries.some((e) => isShort(e.timeToLive))
-      : o._tag === "expire" && isShort(o.timeToLive)
+      : (o._tag === "expire" || o._tag === "getAndExpire") && isShort(o.timeToLive)
 
 /** An effect's answer, comparable across backends and runs: its value, or its error's tag and code. */
 export const answerOf = (effect: Effect.Effect<unknown, CacheError>) =>

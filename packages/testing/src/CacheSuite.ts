@@ -1,6 +1,6 @@
 /**
  * The conformance suite. Written once, run by every backend: it registers the whole contract of the `Cache`
- * service (reads, writes, time-to-live, counters, globs, namespaces, typed views, cache-aside) as `@effect/vitest`
+ * service (reads, writes, time-to-live, sliding expiration, entry handles, counters, globs, namespaces, typed views, cache-aside) as `@effect/vitest`
  * tests against the layer it is given.
  *
  * @since 0.1.0
@@ -14,6 +14,7 @@ import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import { accessors } from "./internal/accessors.js"
 import { counters } from "./internal/counters.js"
+import { expiry } from "./internal/expiry.js"
 import { getOrSet } from "./internal/getOrSet.js"
 import { makeHarness } from "./internal/harness.js"
 import { invalidInput } from "./internal/invalidInput.js"
@@ -78,6 +79,7 @@ export const run = (name: string, layer: Layer.Layer<Cache.Cache, CacheError, ne
   describe(name, () => {
     operations(harness)
     timeToLive(harness)
+    expiry(harness)
     counters(harness)
     keys(harness)
     schemas(harness)

@@ -50,6 +50,8 @@ export const fromSync = (sync: SyncBackend): Backend => {
     getWithTimeToLive: (key) => Effect.suspend(() => sync.getWithTimeToLive(key)),
     getMany: (keys) => Effect.suspend(() => sync.getMany(keys)),
     set: (key, value, timeToLive) => Effect.suspend(() => sync.set(key, value, timeToLive)),
+    setKeepingTimeToLive: (key, value) => Effect.suspend(() => sync.setKeepingTimeToLive(key, value)),
+    getAndExpire: (key, timeToLive) => Effect.suspend(() => sync.getAndExpire(key, timeToLive)),
     setMany: (entries) => Effect.suspend(() => sync.setMany(entries)),
     add: (key, value, timeToLive) => Effect.suspend(() => sync.add(key, value, timeToLive)),
     deleteIfEquals: (key, expected) => Effect.suspend(() => sync.deleteIfEquals(key, expected)),

@@ -15,6 +15,7 @@ import type { Codec } from "../Codec.js"
 import * as Backends from "./backend.js"
 import { json, schemaValue, type ValueCodec } from "./codec.js"
 import type { Place, Shared, ViewContext } from "./context.js"
+import * as Entry from "./entry.js"
 import * as GetOrSet from "./getOrSet.js"
 import * as GetOrSetMany from "./getOrSetMany.js"
 import * as Heal from "./heal.js"
@@ -71,6 +72,7 @@ const makeView = <A>(shared: Shared, place: Place, codec: ValueCodec<A>): Cache.
     ...View.make(context),
     getOrSet: GetOrSet.make(context),
     getOrSetMany: GetOrSetMany.make(context),
+    entry: (key) => Entry.make(view, key),
     namespace: memo((name) => {
       const child = childPlace(place, name)
       return Either.isLeft(child) ? Refused.view<A>(child.left, place.prefix) : makeView(shared, child.right, codec)

@@ -171,6 +171,8 @@ const guarded = (backend: Backend, breaker: CircuitBreaker): Backend => {
     getWithTimeToLive: (key) => guard("getWithTimeToLive", key, () => backend.getWithTimeToLive(key)),
     getMany: (keys) => guard("getMany", undefined, () => backend.getMany(keys)),
     set: (key, value, timeToLive) => guard("set", key, () => backend.set(key, value, timeToLive)),
+    setKeepingTimeToLive: (key, value) => guard("set", key, () => backend.setKeepingTimeToLive(key, value)),
+    getAndExpire: (key, timeToLive) => guard("get", key, () => backend.getAndExpire(key, timeToLive)),
     setMany: (entries) => guard("setMany", undefined, () => backend.setMany(entries)),
     add: (key, value, timeToLive) => guard("add", key, () => backend.add(key, value, timeToLive)),
     deleteIfEquals: (key, expected) => guard("deleteIfEquals", key, () => backend.deleteIfEquals(key, expected)),
@@ -185,6 +187,7 @@ const guarded = (backend: Backend, breaker: CircuitBreaker): Backend => {
       deleteMatching === undefined
         ? undefined
         : (pattern) => guard("deletePattern", undefined, () => deleteMatching(pattern)),
-    ping: guard("ping", undefined, () => backend.ping)
+    ping: guard("ping", undefined, () => backend.ping),
+    coherence: backend.coherence
   }
 }

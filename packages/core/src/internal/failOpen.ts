@@ -10,6 +10,7 @@ import type { Operation } from "../CacheError.js"
 import { type CacheError, isRetryable } from "../CacheError.js"
 import * as CacheResult from "../CacheResult.js"
 import type { Codec } from "../Codec.js"
+import * as Entry from "./entry.js"
 import * as Outage from "./outage.js"
 import * as Validate from "./validate.js"
 
@@ -33,7 +34,7 @@ export const view = <A>(self: Cache.View<A>, backend: string): Cache.View<A> => 
   const outage = Outage.of(self, backend)
   const failOpen: Cache.View<A> = {
     ...self,
-    get: (key) => degrade(outage, "get", self.get(key), miss),
+    get: (key, options) => degrade(outage, "get", self.get(key, options), miss),
     getMany: (keys) => {
       // Read once here (the fallback needs their number), so checked here: a bad argument must not throw.
       const checked = Validate.keys("getMany", keys)
@@ -63,6 +64,7 @@ export const view = <A>(self: Cache.View<A>, backend: string): Cache.View<A> => 
     getOrSet: (key, lookup, options) => self.getOrSet(key, lookup, { ...options, onCacheError: "bypass" }),
     getOrSetMany: (keys, lookupMany, options) =>
       self.getOrSetMany(keys, lookupMany, { ...options, onCacheError: "bypass" }),
+    entry: (key) => Entry.make(failOpen, key),
     namespace: (name) => view(self.namespace(name), backend)
   }
   return Outage.register(failOpen, outage)

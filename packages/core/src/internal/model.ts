@@ -24,6 +24,69 @@ export interface SetOptions {
   readonly timeToLive?: Duration.DurationInput | undefined
   /** Spread the expiry by ±ratio (0–1) so that entries written together do not expire together. */
   readonly timeToLiveJitter?: number | undefined
+  /**
+   * Keep the entry's current expiry (Redis `SET ... KEEPTTL`); an absent key is written without one. Refused
+   * together with `timeToLive` or `timeToLiveJitter`; the cache's `defaultTimeToLive` does not apply.
+   *
+   * @since 0.4.0
+   */
+  readonly keepTimeToLive?: boolean | undefined
+}
+
+/**
+ * Options of `add`, `setMany` and of one entry of `setMany`: those of `set` without `keepTimeToLive` (`add` only
+ * writes an absent key, which has no expiry to keep; a batch gives each entry its own).
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export type WriteOptions = Omit<SetOptions, "keepTimeToLive">
+
+/**
+ * One entry of `setMany`: a key and its value, with options of its own or the batch's.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export type SetManyEntry<A> =
+  | readonly [key: string, value: A]
+  | readonly [key: string, value: A, options: WriteOptions | undefined]
+
+/**
+ * Options of a read.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface GetOptions {
+  /**
+   * Reset the entry's expiry as it is read, in the same round trip (Redis `GETEX`): sliding expiration.
+   * `Duration.infinity` removes the expiry; zero answers the value and removes the entry. Jitter does not apply.
+   */
+  readonly timeToLive?: Duration.DurationInput | undefined
+}
+
+/**
+ * A handle on one key of a view: the view's operations on that key, reading and writing the view's type. It is a
+ * plain value; a bad key makes each of its operations fail with `CacheInvalidInputError`.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface EntryHandle<A> {
+  readonly key: string
+  readonly get: (options?: GetOptions) => Effect.Effect<CacheResult<A>, CacheError>
+  readonly set: (value: A, options?: SetOptions) => Effect.Effect<void, CacheError>
+  readonly add: (value: A, options?: WriteOptions) => Effect.Effect<boolean, CacheError>
+  readonly delete: () => Effect.Effect<boolean, CacheError>
+  readonly has: () => Effect.Effect<boolean, CacheError>
+  readonly timeToLive: () => Effect.Effect<CacheResult<Option.Option<Duration.Duration>>, CacheError>
+  readonly expire: (timeToLive: Duration.DurationInput) => Effect.Effect<boolean, CacheError>
+  readonly persist: () => Effect.Effect<boolean, CacheError>
+  readonly getOrSet: <E, R>(
+    lookup: Effect.Effect<A, E, R>,
+    options?: GetOrSetOptions<A>
+  ) => Effect.Effect<A, E | CacheError, Exclude<R, Lookup>>
 }
 
 /**
@@ -128,17 +191,18 @@ export interface LockOptions {
 export interface View<A> {
   /** The full key prefix of this view, as stored in the backend (the effective one: see `Options.prefix`). */
   readonly prefix: string
-  readonly get: (key: string) => Effect.Effect<CacheResult<A>, CacheError>
+  /** With `options.timeToLive`, the entry's expiry is reset in the same round trip (sliding expiration). */
+  readonly get: (key: string, options?: GetOptions) => Effect.Effect<CacheResult<A>, CacheError>
   /** One answer per key, in the same order; one round trip. */
   readonly getMany: (keys: Iterable<string>) => Effect.Effect<ReadonlyArray<CacheResult<A>>, CacheError>
   readonly set: (key: string, value: A, options?: SetOptions) => Effect.Effect<void, CacheError>
-  /** All entries or none. */
-  readonly setMany: (
-    entries: Iterable<readonly [key: string, value: A]>,
-    options?: SetOptions
-  ) => Effect.Effect<void, CacheError>
+  /**
+   * All entries or none. An entry may carry options of its own (`[key, value, { timeToLive }]`); each option it
+   * leaves out is the batch's. Entries whose time-to-live is zero are removed first, then the others are written.
+   */
+  readonly setMany: (entries: Iterable<SetManyEntry<A>>, options?: WriteOptions) => Effect.Effect<void, CacheError>
   /** Set only if absent, atomically with the time-to-live: whether it was written. */
-  readonly add: (key: string, value: A, options?: SetOptions) => Effect.Effect<boolean, CacheError>
+  readonly add: (key: string, value: A, options?: WriteOptions) => Effect.Effect<boolean, CacheError>
   /** Whether the key existed. */
   readonly delete: (key: string) => Effect.Effect<boolean, CacheError>
   /** How many of the keys existed. */
@@ -176,6 +240,13 @@ export interface View<A> {
     lookupMany: (missing: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<A>, E, R>,
     options?: GetOrSetManyOptions<A>
   ) => Effect.Effect<ReadonlyArray<A>, E | CacheError, R>
+  /**
+   * A handle bound to `key`: `get`, `set`, `add`, `delete`, `has`, `timeToLive`, `expire`, `persist` and `getOrSet`
+   * of this view on that key.
+   *
+   * @since 0.4.0
+   */
+  readonly entry: (key: string) => EntryHandle<A>
   /** A view whose keys live under `<prefix><name>:`. */
   readonly namespace: (name: string) => View<A>
   /** The round-trip time to the backend. */

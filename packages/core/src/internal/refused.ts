@@ -8,6 +8,7 @@ import * as Stream from "effect/Stream"
 import type { Cache } from "../Cache.js"
 import type { CacheInvalidInputError, Operation } from "../CacheError.js"
 import type { Codec } from "../Codec.js"
+import * as Entry from "./entry.js"
 import * as Validate from "./validate.js"
 
 const failing = (error: CacheInvalidInputError, operation: Operation) => {
@@ -37,6 +38,7 @@ export const view = <A>(error: CacheInvalidInputError, prefix: string): Cache.Vi
     getOrSetMany: fail("getOrSetMany"),
     keys: () => Stream.fail(Validate.relabel(error, "keys")),
     ping: Effect.fail(Validate.relabel(error, "ping")),
+    entry: (key) => Entry.make(self, key),
     namespace: () => self
   }
   return self

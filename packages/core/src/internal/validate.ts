@@ -121,24 +121,29 @@ export const keys = (operation: Operation, input: Iterable<string>): Checked<Rea
     return Either.right(list)
   })
 
-/** A batch of `[key, value]` entries: each one an array of exactly two elements, with a valid key. */
-export const entries = <A>(
+/**
+ * A batch of entries: each one a `[key, value]` or `[key, value, options]` array, with a valid key and, when
+ * present, options of a write (an object without `keepTimeToLive`).
+ */
+export const entries = <E extends ReadonlyArray<unknown>>(
   operation: Operation,
-  input: Iterable<readonly [key: string, value: A]>
-): Checked<ReadonlyArray<readonly [key: string, value: A]>> =>
+  input: Iterable<E>
+): Checked<ReadonlyArray<E>> =>
   Either.flatMap(elements(operation, "the entries", input), (list) => {
     for (const entry of list) {
       const candidate: unknown = entry
-      if (!Array.isArray(candidate) || candidate.length !== 2) {
+      if (!Array.isArray(candidate) || candidate.length < 2 || candidate.length > 3) {
         return refuse(
           operation,
           "INVALID_ARGUMENT",
-          `each entry must be a [key, value] array of two elements, got ${
+          `each entry must be a [key, value] or [key, value, options] array, got ${
             Array.isArray(candidate) ? `an array of ${candidate.length}` : describe(candidate)
           }`
         )
       }
-      const checked = key(operation, entry[0])
+      const checked = Either.flatMap(key(operation, entry[0]), () =>
+        writeOptions(operation, entry[2], typeof entry[0] === "string" ? entry[0] : undefined)
+      )
       if (Either.isLeft(checked)) return Either.left(checked.left)
     }
     return Either.right(list)
@@ -153,6 +158,62 @@ export const options = (operation: Operation, input: unknown, key?: string | und
   input === undefined || isRecord(input)
     ? ok
     : refuse(operation, "INVALID_ARGUMENT", `the options must be an object, got ${describe(input)}`, key)
+
+/** The options of `add`, `setMany` and a `setMany` entry: an object without `keepTimeToLive`, or absent. */
+export const writeOptions = (operation: Operation, input: unknown, key?: string | undefined): Checked<void> =>
+  Either.flatMap(options(operation, input, key), () =>
+    Predicate.hasProperty(input, "keepTimeToLive") && input.keepTimeToLive !== undefined
+      ? refuse(operation, "INVALID_ARGUMENT", `keepTimeToLive is an option of set only, not of ${operation}`, key)
+      : ok
+  )
+
+/**
+ * The options of `set`: whether the write keeps the entry's expiry. `keepTimeToLive` is a boolean, and comes
+ * without a time-to-live or jitter, which it would contradict.
+ */
+export const setOptions = (
+  operation: Operation,
+  input:
+    | {
+        readonly keepTimeToLive?: boolean | undefined
+        readonly timeToLive?: unknown
+        readonly timeToLiveJitter?: unknown
+      }
+    | undefined,
+  key: string
+): Checked<boolean> =>
+  Either.flatMap(options(operation, input, key), () => {
+    const keep: unknown = input?.keepTimeToLive
+    if (keep === undefined) return Either.right(false)
+    if (typeof keep !== "boolean") {
+      return refuse(operation, "INVALID_ARGUMENT", `keepTimeToLive must be a boolean, got ${describe(keep)}`, key)
+    }
+    return keep && (input?.timeToLive !== undefined || input?.timeToLiveJitter !== undefined)
+      ? refuse(
+          operation,
+          "INVALID_ARGUMENT",
+          "keepTimeToLive keeps the entry's expiry: it cannot come with a timeToLive or timeToLiveJitter",
+          key
+        )
+      : Either.right(keep)
+  })
+
+/**
+ * The options of a read: `timeToLive`, when given, resolved as a write's (zero: the entry goes once read), or
+ * `false` when the read leaves the expiry alone.
+ */
+export const readOptions = (
+  operation: Operation,
+  input: { readonly timeToLive?: Duration.DurationInput | undefined } | undefined,
+  key: string
+): Checked<Ttl | false> =>
+  Either.flatMap(
+    options(operation, input, key),
+    (): Checked<Ttl | false> =>
+      input?.timeToLive === undefined ? unchanged : timeToLive(operation, key, input.timeToLive, undefined)
+  )
+
+const unchanged: Checked<false> = Either.right(false)
 
 /** A time-to-live given to a write, resolved to what backends take; `undefined` input answers `fallback`. */
 export const timeToLive = (

@@ -37,8 +37,8 @@ const existed = (n: number): boolean => n > 0
 
 const refused = (checked: Either.Left<CacheError, unknown>) => Effect.fail(checked.left)
 
-/** The operations every view has, except cache-aside and `namespace` (which have files of their own). */
-export type PlainOperations<A> = Omit<Cache.View<A>, "getOrSet" | "getOrSetMany" | "namespace">
+/** The operations every view has, except cache-aside, `entry` and `namespace` (which have files of their own). */
+export type PlainOperations<A> = Omit<Cache.View<A>, "getOrSet" | "getOrSetMany" | "entry" | "namespace">
 
 /** @internal */
 export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
@@ -75,10 +75,21 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     return plan._tag === "Failure" ? plan : store(operation, key, value, plan.value)
   }
 
-  const get = (key: string): Effect.Effect<CacheResult.CacheResult<A>, CacheError> => {
+  const get = (key: string, options?: Cache.GetOptions): Effect.Effect<CacheResult.CacheResult<A>, CacheError> => {
     const checked = Validate.key("get", key)
     if (Either.isLeft(checked)) return refused(checked)
     const full = prefix + key
+    const answer = (text: string | undefined) => values.answer(key, text)
+    if (options !== undefined) {
+      const expiry = Validate.readOptions("get", options, key)
+      if (Either.isLeft(expiry)) return refused(expiry)
+      const ttl = expiry.right
+      // Sliding expiration: the read and the new expiry are one command (GETEX), still a `get` for metrics and spans.
+      // It always reaches the backend (the tier drops the key: its expiry changed).
+      if (ttl !== false) {
+        return call("get", key, () => change([full], () => commands.getAndExpire(full, ttl)), answer, classifyResult)
+      }
+    }
     if (tiered !== undefined) {
       return Effect.withFiberRuntime((fiber) => {
         const slot = tiered.find(full)
@@ -86,13 +97,31 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
         return call("get", key, () => tiered.read("get", key, full), answerRead, classifyResult)
       })
     }
-    return call(
-      "get",
-      key,
-      () => commands.get(full),
-      (text) => values.answer(key, text),
-      classifyResult
-    )
+    return call("get", key, () => commands.get(full), answer, classifyResult)
+  }
+
+  const answerRead = (read: Read<A> | undefined): Exit.Exit<CacheResult.CacheResult<A>, CacheError> =>
+    Exit.succeed(read === undefined ? CacheResult.miss : CacheResult.hit(read.value))
+
+  // Local values as they are, the backend's texts decoded.
+  const answerMixed = (
+    keys: ReadonlyArray<string>,
+    answers: ReadonlyArray<Local<A> | string | undefined>
+  ): Exit.Exit<ReadonlyArray<CacheResult.CacheResult<A>>, CacheError> => {
+    const results: Array<CacheResult.CacheResult<A>> = new Array(answers.length)
+    for (let i = 0; i < answers.length; i++) {
+      const answer = answers[i]
+      if (typeof answer === "object") {
+        results[i] = CacheResult.hit(answer.value)
+        continue
+      }
+      const one = values.answer(keys[i] ?? "", answer)
+      if (Exit.isFailure(one)) {
+        return Exit.failCause(Cause.map(one.cause, (error) => withContext(error, "getMany", keys[i])))
+      }
+      results[i] = one.value
+    }
+    return Exit.succeed(results)
   }
 
   const getMany = (keys: Iterable<string>): Effect.Effect<ReadonlyArray<CacheResult.CacheResult<A>>, CacheError> => {
@@ -119,42 +148,87 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     )
   }
 
-  const answerRead = (read: Read<A> | undefined): Exit.Exit<CacheResult.CacheResult<A>, CacheError> =>
-    Exit.succeed(read === undefined ? CacheResult.miss : CacheResult.hit(read.value))
-
-  // Local values as they are, the backend's texts decoded.
-  const answerMixed = (
-    keys: ReadonlyArray<string>,
-    answers: ReadonlyArray<Local<A> | string | undefined>
-  ): Exit.Exit<ReadonlyArray<CacheResult.CacheResult<A>>, CacheError> => {
-    const results: Array<CacheResult.CacheResult<A>> = new Array(answers.length)
-    for (let i = 0; i < answers.length; i++) {
-      const answer = answers[i]
-      if (typeof answer === "object") {
-        results[i] = CacheResult.hit(answer.value)
-        continue
-      }
-      const one = values.answer(keys[i] ?? "", answer)
-      if (Exit.isFailure(one))
-        return Exit.failCause(Cause.map(one.cause, (error) => withContext(error, "getMany", keys[i])))
-      results[i] = one.value
-    }
-    return Exit.succeed(results)
+  /** SET KEEPTTL of the encoded value. */
+  const overwrite = (key: string, value: A): Effect.Effect<void, CacheError> => {
+    const encoded = values.encode("set", key, value)
+    if (encoded._tag === "Failure") return encoded
+    const full = prefix + key
+    // The tier does not know the expiry it keeps: it drops the key.
+    return change([full], () => commands.setKeepingTimeToLive(full, encoded.value))
   }
 
   const set = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<void, CacheError> => {
-    const checked = Either.flatMap(Validate.key("set", key), () => Validate.options("set", options, key))
+    const checked = Either.flatMap(Validate.key("set", key), () => Validate.setOptions("set", options, key))
     if (Either.isLeft(checked)) return refused(checked)
+    if (checked.right) return call("set", key, () => overwrite(key, value), Exit.succeed)
     return call("set", key, () => write("set", key, value, planner.options("set", key, options)), Exit.succeed)
   }
 
+  /** The expiry of each entry of a batch: its own options, each one it leaves out taken from the batch's. */
+  const batchPlans = (
+    list: ReadonlyArray<Cache.SetManyEntry<A>>,
+    options: Cache.WriteOptions | undefined
+  ): Effect.Effect<ReadonlyArray<Validate.Ttl>, CacheError> => {
+    if (list.every((entry) => entry[2] === undefined)) {
+      const plan = planner.options("setMany", undefined, options)
+      // With jitter each entry draws its own expiry, so that a batch does not expire as one.
+      return Backends.isExit(plan) ? Exit.map(plan, (ttl) => list.map(() => ttl)) : Effect.forEach(list, () => plan)
+    }
+    return Effect.all(
+      list.map(([key, , own]) =>
+        planner.options(
+          "setMany",
+          key,
+          own === undefined
+            ? options
+            : {
+                timeToLive: own.timeToLive ?? options?.timeToLive,
+                timeToLiveJitter: own.timeToLiveJitter ?? options?.timeToLiveJitter
+              }
+        )
+      )
+    )
+  }
+
+  /**
+   * The batch's writes: one `setMany`, after one `delete` of the keys whose time-to-live is zero. A key listed more
+   * than once ends as its last entry says, as it would after the writes of a MULTI in order.
+   */
+  const writeBatch = (
+    list: ReadonlyArray<Cache.SetManyEntry<A>>,
+    texts: ReadonlyArray<string>,
+    ttls: ReadonlyArray<Validate.Ttl>
+  ): Effect.Effect<void, CacheError> => {
+    if (!ttls.includes(0)) {
+      return setEntries(list.map(([key], i) => ({ key: prefix + key, value: texts[i] ?? "", timeToLive: ttls[i] })))
+    }
+    const written: Array<Entry> = []
+    const removed: Array<string> = []
+    const seen = new Set<string>()
+    for (let i = list.length - 1; i >= 0; i--) {
+      const full = prefix + (list[i]?.[0] ?? "")
+      if (seen.has(full)) continue
+      seen.add(full)
+      const ttl = ttls[i]
+      if (ttl === 0) removed.push(full)
+      else written.push({ key: full, value: texts[i] ?? "", timeToLive: ttl })
+    }
+    written.reverse()
+    const removing =
+      removed.length === 0 ? Exit.void : change(removed, () => Backends.map(commands.delete(removed), () => undefined))
+    return Backends.flatMap(removing, () => (written.length === 0 ? Exit.void : setEntries(written)))
+  }
+
+  const setEntries = (written: ReadonlyArray<Entry>): Effect.Effect<void, CacheError> =>
+    tiered === undefined ? commands.setMany(written) : tiered.wroteMany(written, () => commands.setMany(written))
+
   const setMany = (
-    entries: Iterable<readonly [key: string, value: A]>,
-    options?: Cache.SetOptions
+    entries: Iterable<Cache.SetManyEntry<A>>,
+    options?: Cache.WriteOptions
   ): Effect.Effect<void, CacheError> => {
     const batch = (): Effect.Effect<void, CacheError> => {
       const checked = Either.flatMap(Validate.entries("setMany", entries), (list) =>
-        Either.map(Validate.options("setMany", options), () => list)
+        Either.map(Validate.writeOptions("setMany", options), () => list)
       )
       if (Either.isLeft(checked)) return refused(checked)
       const list = checked.right
@@ -165,30 +239,13 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
         texts.push(encoded.value)
       }
       if (list.length === 0) return Effect.void
-      const plan = planner.options("setMany", undefined, options)
-      // With jitter each entry draws its own expiry, so that a batch does not expire as one.
-      const plans = Backends.isExit(plan)
-        ? Exit.map(plan, (ttl) => list.map(() => ttl))
-        : Effect.forEach(list, () => plan)
-      return Backends.flatMap(plans, (ttls) => {
-        if (ttls[0] === 0) {
-          const fulls = list.map(([key]) => prefix + key)
-          return change(fulls, () => Backends.map(commands.delete(fulls), () => undefined))
-        }
-        const written: Array<Entry> = list.map(([key], i) => ({
-          key: prefix + key,
-          value: texts[i] ?? "",
-          timeToLive: ttls[i]
-        }))
-        if (tiered === undefined) return commands.setMany(written)
-        return tiered.wroteMany(written, () => commands.setMany(written))
-      })
+      return Backends.flatMap(batchPlans(list, options), (ttls) => writeBatch(list, texts, ttls))
     }
     return call("setMany", undefined, batch, Exit.succeed)
   }
 
-  const add = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<boolean, CacheError> => {
-    const checked = Either.flatMap(Validate.key("add", key), () => Validate.options("add", options, key))
+  const add = (key: string, value: A, options?: Cache.WriteOptions): Effect.Effect<boolean, CacheError> => {
+    const checked = Either.flatMap(Validate.key("add", key), () => Validate.writeOptions("add", options, key))
     if (Either.isLeft(checked)) return refused(checked)
     const adding = () =>
       Backends.flatMap(planner.options("add", key, options), (ttl) =>

@@ -33,6 +33,14 @@ export const make = (store: Store): Backend.Backend =>
       store.set(key, value, timeToLive)
       return Exit.void
     },
+    setKeepingTimeToLive: (key, value) => {
+      store.setKeepingTimeToLive(key, value)
+      return Exit.void
+    },
+    getAndExpire: (key, timeToLive) =>
+      timeToLive === 0 || isValidTimeToLive(timeToLive)
+        ? Exit.succeed(store.getAndExpire(key, timeToLive))
+        : invalidTimeToLive("get", key),
     setMany: (entries) => {
       for (const entry of entries) {
         if (!isValidTimeToLive(entry.timeToLive)) return invalidTimeToLive("setMany", entry.key)

@@ -259,6 +259,31 @@ export class Store {
     this.sweep(now, SWEEP_STEPS)
   }
 
+  /** SET KEEPTTL: the entry keeps its expiry; an absent (or expired) key is written without one. */
+  setKeepingTimeToLive(key: string, value: string): void {
+    const now = this.now()
+    const node = this.live(key, now)
+    this.write(key, value, node === undefined ? NEVER : node.expireAt)
+    this.sweep(now, SWEEP_STEPS)
+  }
+
+  /**
+   * GETEX: the value, the entry's expiry reset to `timeToLive` milliseconds from now (`undefined`: PERSIST, `0`: the
+   * entry deleted after the read). An absent key stays absent.
+   */
+  getAndExpire(key: string, timeToLive: number | undefined): string | undefined {
+    const now = this.now()
+    const node = this.live(key, now)
+    if (node === undefined) return undefined
+    if (timeToLive === 0) this.remove(node)
+    else {
+      if (this.bounded) this.touch(node)
+      this.setExpiry(node, timeToLive === undefined ? NEVER : now + timeToLive)
+    }
+    this.sweep(now, SWEEP_STEPS)
+    return node.value
+  }
+
   setMany(
     entries: ReadonlyArray<{ readonly key: string; readonly value: string; readonly timeToLive: number | undefined }>
   ): void {

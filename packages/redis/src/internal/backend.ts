@@ -198,6 +198,8 @@ export const make = (client: Client, settings: Settings): Backend => {
     getMany: (keys) =>
       keys.length === 0 ? Effect.succeed([]) : call("getMany", undefined, () => client.getMany(keys), toUndefinedAll),
     set: (key, value, timeToLive) => call("set", key, () => client.set(key, value, timeToLive), toVoid),
+    setKeepingTimeToLive: (key, value) => call("set", key, () => client.setKeepingTimeToLive(key, value), toVoid),
+    getAndExpire: (key, timeToLive) => call("get", key, () => client.getAndExpire(key, timeToLive), toUndefined),
     setMany: (entries: ReadonlyArray<Entry>) =>
       entries.length === 0 ? Effect.void : call("setMany", undefined, () => client.setMany(entries), toVoid),
     add: (key, value, timeToLive) => call("add", key, () => client.setIfAbsent(key, value, timeToLive), isOk),

@@ -14,6 +14,7 @@ import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { Cluster, type ClusterOptions } from "ioredis"
 import { type Call, tracker } from "./clusterCalls.js"
+import * as Coherence from "./coherence.js"
 import { type Client, getEach, scannerOf, singleKey, transaction, valuesOrFirstError } from "./commands.js"
 import {
   type Address,
@@ -24,7 +25,6 @@ import {
   nodeOptions,
   reconnectDelay
 } from "./connection.js"
-import * as Coherence from "./coherence.js"
 import { CircuitOpen, fromDriver } from "./errors.js"
 import * as Scripts from "./scripts.js"
 
@@ -156,6 +156,8 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
     get: onKey("get", commands.get),
     getWithTimeToLive: onKey("get", commands.getWithTimeToLive),
     set: onKey("set", commands.set),
+    setKeepingTimeToLive: onKey("set", commands.setKeepingTimeToLive),
+    getAndExpire: onKey("get", commands.getAndExpire),
     setIfAbsent: onKey("add", commands.setIfAbsent),
     deleteIfEquals: onKey("deleteIfEquals", commands.deleteIfEquals),
     exists: onKey("has", commands.exists),

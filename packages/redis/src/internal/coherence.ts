@@ -269,7 +269,9 @@ const announce =
   (hub: Hub, topology: Topology) =>
   (keys: ReadonlyArray<string> | "all"): void => {
     if (hub.mode !== "bus") return
-    const message = JSON.stringify(keys === "all" ? { instance: hub.instance, all: true } : { instance: hub.instance, keys })
+    const message = JSON.stringify(
+      keys === "all" ? { instance: hub.instance, all: true } : { instance: hub.instance, keys }
+    )
     topology.publish(hub.channel, message).catch(() => {})
   }
 

@@ -28,6 +28,10 @@ export interface Client {
   /** GET of every key (per hash slot on a Cluster); rejects with the first failed key's error, in key order. */
   readonly getMany: (keys: ReadonlyArray<string>) => Promise<ReadonlyArray<string | null>>
   readonly set: (key: string, value: string, timeToLive: number | undefined) => Promise<unknown>
+  /** SET KEEPTTL. */
+  readonly setKeepingTimeToLive: (key: string, value: string) => Promise<unknown>
+  /** GETEX PX, GETEX PERSIST (`undefined`), or GETEX PXAT in the past (`0`: the key deleted once read). */
+  readonly getAndExpire: (key: string, timeToLive: number | undefined) => Promise<string | null>
   /** SET NX: `"OK"` when written, `null` otherwise. */
   readonly setIfAbsent: (key: string, value: string, timeToLive: number | undefined) => Promise<unknown>
   /** All or nothing (per hash slot on a Cluster); rejects with the first failure. */
@@ -61,7 +65,10 @@ export interface Client {
  * The commands a standalone connection and a Cluster share. A Cluster routes each by its key's slot, so a MULTI on
  * it must keep to one slot.
  */
-export type Commands = Pick<Redis, "get" | "set" | "exists" | "pttl" | "pexpire" | "persist" | "ping" | "multi">
+export type Commands = Pick<
+  Redis,
+  "get" | "getex" | "set" | "exists" | "pttl" | "pexpire" | "persist" | "ping" | "multi"
+>
 
 export const noArgs: ReadonlyArray<string> = []
 
@@ -93,6 +100,14 @@ export const singleKey = (redis: Commands, runScript: Scripts.ScriptRunner): Sin
   getWithTimeToLive: (key) => runScript(Scripts.getWithTimeToLive, [key], noArgs),
   set: (key, value, timeToLive) =>
     timeToLive === undefined ? redis.set(key, value) : redis.set(key, value, "PX", timeToLive),
+  setKeepingTimeToLive: (key, value) => redis.set(key, value, "KEEPTTL"),
+  // PXAT 1 is long past: Redis answers the value, then deletes the key (atomically, and replicated as a deletion).
+  getAndExpire: (key, timeToLive) =>
+    timeToLive === undefined
+      ? redis.getex(key, "PERSIST")
+      : timeToLive === 0
+        ? redis.getex(key, "PXAT", 1)
+        : redis.getex(key, "PX", timeToLive),
   setIfAbsent: (key, value, timeToLive) =>
     timeToLive === undefined ? redis.set(key, value, "NX") : redis.set(key, value, "PX", timeToLive, "NX"),
   deleteIfEquals: (key, expected) => runScript(Scripts.deleteIfEquals, [key], [expected]),

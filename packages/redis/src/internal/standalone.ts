@@ -138,6 +138,8 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
     get: getOne,
     getWithTimeToLive: getWithTimeToLiveOne,
     set: (key, value, timeToLive) => setOne({ key, value, timeToLive }),
+    setKeepingTimeToLive: afterBatch(plain.setKeepingTimeToLive),
+    getAndExpire: afterBatch(plain.getAndExpire),
     getMany: afterBatch(plain.getMany),
     setIfAbsent: afterBatch(plain.setIfAbsent),
     setMany: afterBatch(plain.setMany),

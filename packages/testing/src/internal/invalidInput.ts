@@ -40,7 +40,11 @@ const operationsWithKey: ReadonlyArray<readonly [string, Operation]> = [
   ["decrement", (cache, key) => cache.decrement(key, 2n)],
   ["getOrSet", (cache, key) => cache.getOrSet(key, Effect.succeed("v"))],
   ["forSchema(...).get", (cache, key) => cache.forSchema(Schema.String).get(key)],
-  ["forSchema(...).set", (cache, key) => cache.forSchema(Schema.String).set(key, "v")]
+  ["forSchema(...).set", (cache, key) => cache.forSchema(Schema.String).set(key, "v")],
+  ["entry(...).get", (cache, key) => cache.entry(key).get({ timeToLive: 1_000 })],
+  ["entry(...).set", (cache, key) => cache.entry(key).set("v", { keepTimeToLive: true })],
+  ["entry(...).expire", (cache, key) => cache.entry(key).expire(1_000)],
+  ["forSchema(...).entry(...).add", (cache, key) => cache.forSchema(Schema.String).entry(key).add("v")]
 ]
 
 const badKeys: ReadonlyArray<readonly [string, string]> = [
@@ -191,6 +195,7 @@ export const invalidInput = ({ test }: Harness): void => {
       Effect.gen(function* () {
         for (const options of ["1 minute", 5, null, [], () => {}]) {
           yield* refused(() => ns.set("k", "v", untyped(options)), ["INVALID_ARGUMENT"])
+          yield* refused(() => ns.get("k", untyped(options)), ["INVALID_ARGUMENT"])
           yield* refused(() => ns.add("k", "v", untyped(options)), ["INVALID_ARGUMENT"])
           yield* refused(() => ns.setMany([["k", "v"]], untyped(options)), ["INVALID_ARGUMENT"])
           yield* refused(() => ns.getOrSet("k", Effect.succeed("v"), untyped(options)), ["INVALID_ARGUMENT"])
