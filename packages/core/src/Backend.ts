@@ -123,6 +123,14 @@ export interface Backend {
    * @since 0.4.0
    */
   readonly coherence?: ((request: CoherenceRequest) => Effect.Effect<Coherence, CacheError, Scope.Scope>) | undefined
+  /**
+   * Optional: whose time expires the backend's entries. `"effect"` (the default): Effect's `Clock`, as an in-process
+   * store does (`TestClock` moves it). `"server"`: the server's own time, which passes for real whatever clock the
+   * program runs with; a local tier then bounds its entries by the backend's remaining time-to-live in real time.
+   *
+   * @since 0.4.0
+   */
+  readonly expiryClock?: "effect" | "server" | undefined
 }
 
 /**

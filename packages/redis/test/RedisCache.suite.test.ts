@@ -16,3 +16,10 @@ CacheSuite.run("RedisCache", RedisCache.layer({ url, prefix: uniquePrefix("suite
   advance: (duration) => TestServices.provideLive(Effect.sleep(duration)),
   withPrefix: (prefix) => RedisCache.layer({ url, prefix })
 })
+
+// The same contract through a local tier kept coherent by tracking: every answer as without one.
+const local = { capacity: 1000, timeToLive: "1 minute" } as const
+CacheSuite.run("RedisCache with a local tier", RedisCache.layer({ url, prefix: uniquePrefix("suite-local"), local }), {
+  advance: (duration) => TestServices.provideLive(Effect.sleep(duration)),
+  withPrefix: (prefix) => RedisCache.layer({ url, prefix, local })
+})

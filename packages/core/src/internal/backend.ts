@@ -14,7 +14,7 @@ import type { CacheError } from "../CacheError.js"
  * already its `Exit` (an `Exit` is an `Effect`). Call them only inside a runner's step (`Observer.call`), never
  * while building an Effect: a synchronous answer is computed at the call.
  */
-export type Commands = Omit<Backend, "name" | "scan" | "deleteMatching" | "ping" | "coherence"> & {
+export type Commands = Omit<Backend, "name" | "scan" | "deleteMatching" | "ping" | "coherence" | "expiryClock"> & {
   readonly ping: () => Effect.Effect<void, CacheError>
 }
 

@@ -214,7 +214,12 @@ const localTier = (
     )
   }
   return Effect.flatMap(Effect.clock, (clock) => {
-    const tier = Local.make(settings, clock, [MetricLabel.make("backend", backend.name)])
+    const tier = Local.make(
+      settings,
+      clock,
+      [MetricLabel.make("backend", backend.name)],
+      backend.expiryClock === "server"
+    )
     if (coherence === undefined) return Effect.succeed(tier)
     return Effect.map(coherence({ prefix, mode: settings.invalidation, receive: tier.receive }), (made) => {
       tier.connect(made)

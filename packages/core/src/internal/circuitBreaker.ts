@@ -188,6 +188,7 @@ const guarded = (backend: Backend, breaker: CircuitBreaker): Backend => {
         ? undefined
         : (pattern) => guard("deletePattern", undefined, () => deleteMatching(pattern)),
     ping: guard("ping", undefined, () => backend.ping),
-    coherence: backend.coherence
+    coherence: backend.coherence,
+    expiryClock: backend.expiryClock
   }
 }

@@ -39,7 +39,7 @@ export interface Slot {
   /** The encoded text not decoded yet (an own write), or `undefined`. */
   text: string | undefined
   readonly expiresAt: number
-  /** When the backend entry expires, `Infinity` when it never does. */
+  /** When the backend entry expires (by the backend's clock: `Tier.remoteNow`), `Infinity` when it never does. */
   readonly remoteExpiresAt: number
   readonly weight: number
   /** When it was last moved to the recent end. */
@@ -51,6 +51,8 @@ export interface Tier {
   readonly settings: LocalSettings
   /** The clock's milliseconds (`TestClock` drives them in tests). */
   readonly now: () => number
+  /** The milliseconds of the clock the backend expires entries by. */
+  readonly remoteNow: () => number
   /** The value `owner` may serve for `full`, if the tier holds a live one of its own. */
   readonly find: (owner: object, full: string) => Slot | undefined
   /** A read or own write of `full` starts: its ticket. */
@@ -99,7 +101,12 @@ const deepFreeze = (value: unknown, seen: Set<object> = new Set()): void => {
 }
 
 /** @internal */
-export const make = (settings: LocalSettings, clock: Clock.Clock, labels: ReadonlyArray<MetricLabel.MetricLabel>) => {
+export const make = (
+  settings: LocalSettings,
+  clock: Clock.Clock,
+  labels: ReadonlyArray<MetricLabel.MetricLabel>,
+  serverTime: boolean
+) => {
   const slots = new Map<string, Slot>()
   let bytes = 0
   let counter = 0
@@ -112,6 +119,8 @@ export const make = (settings: LocalSettings, clock: Clock.Clock, labels: Readon
   let coherent = true
   let coherence: Coherence | undefined
   const now = () => clock.unsafeCurrentTimeMillis()
+  // The backend's expiry runs on its own clock: a server's passes for real, whatever clock the program has.
+  const remoteNow = serverTime ? () => Date.now() : now
   const flushLabels = new Map<FlushReason, ReadonlyArray<MetricLabel.MetricLabel>>()
 
   const remove = (full: string, slot: Slot) => {
@@ -131,7 +140,7 @@ export const make = (settings: LocalSettings, clock: Clock.Clock, labels: Readon
     if (!coherent) return undefined
     const slot = slots.get(full)
     if (slot === undefined || slot.owner !== owner) return undefined
-    if (slot.expiresAt <= now()) {
+    if (slot.expiresAt <= now() || slot.remoteExpiresAt <= remoteNow()) {
       remove(full, slot)
       return undefined
     }
@@ -174,14 +183,14 @@ export const make = (settings: LocalSettings, clock: Clock.Clock, labels: Readon
     if (previous !== undefined) remove(full, previous)
     const weight = weigh(text)
     if (settings.maxBytes !== undefined && weight > settings.maxBytes) return
-    const at = now()
-    const remoteExpiresAt = remoteTimeToLive === undefined || remoteTimeToLive < 0 ? Infinity : at + remoteTimeToLive
+    const remoteExpiresAt =
+      remoteTimeToLive === undefined || remoteTimeToLive < 0 ? Infinity : remoteNow() + remoteTimeToLive
     const slot: Slot = {
       owner,
       value: undefined,
       hit: pending,
       text,
-      expiresAt: Math.min(at + settings.timeToLive, remoteExpiresAt),
+      expiresAt: now() + settings.timeToLive,
       remoteExpiresAt,
       weight,
       stamp: ++counter
@@ -231,6 +240,7 @@ export const make = (settings: LocalSettings, clock: Clock.Clock, labels: Readon
   const tier: Tier = {
     settings,
     now,
+    remoteNow,
     find,
     begin,
     keep,

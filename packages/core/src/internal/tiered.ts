@@ -144,7 +144,7 @@ export const make = <A>(tier: Tier, owner: object, values: Values<A>, commands: 
   return {
     find,
     remaining: (slot) =>
-      slot.remoteExpiresAt === Infinity ? -1 : Math.max(1, Math.ceil(slot.remoteExpiresAt - tier.now())),
+      slot.remoteExpiresAt === Infinity ? -1 : Math.max(1, Math.ceil(slot.remoteExpiresAt - tier.remoteNow())),
     read: (operation, key, full) => {
       const ticket = tier.begin(full)
       const reply = commands.getWithTimeToLive(full)

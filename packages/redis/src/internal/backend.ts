@@ -235,6 +235,8 @@ export const make = (client: Client, settings: Settings): Backend => {
         Effect.reduce(client.scanners(), 0, (deleted, scanner) => deleteFrom(scanner, pattern, "0", deleted))
       ),
     ping: call("ping", undefined, () => client.ping(), toVoid),
-    coherence: client.coherence
+    coherence: client.coherence,
+    // Entries expire by the server's clock, which passes for real whatever clock the program runs with.
+    expiryClock: "server"
   }
 }
