@@ -69,11 +69,21 @@ const valueAndTimeToLive = (entries: ReadonlyArray<Entry>): Array<string> => {
 const isReadOnly = (error: Error): boolean => error.message.startsWith("READONLY")
 
 /**
+ * The server that spans name: none behind Sentinel (the master moves with each failover) or on a Unix socket.
+ */
+const endpointOf = (redis: Redis): Client["endpoint"] => {
+  const { host, port, path, sentinels } = redis.options
+  if ((sentinels !== undefined && sentinels.length > 0) || path !== undefined || host === undefined) return undefined
+  return port === undefined ? undefined : { address: host, port }
+}
+
+/**
  * The `Client` of a standalone ioredis connection. With `batching`, concurrent `get`, `getWithTimeToLive` and `set`
  * calls of one turn are coalesced into one script call per kind (`batch.ts`), and every other command first sends
  * the open batch, so that commands still reach the server in call order.
  */
 export const fromRedis = (redis: Redis, batching: boolean, server?: string | undefined): Client => {
+  const endpoint = endpointOf(redis)
   const runScript = Scripts.loadingOnce(redis)
   const commands = singleKey(redis, runScript)
   const scanners: ReadonlyArray<Scanner> = [scannerOf(redis)]
@@ -85,7 +95,8 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
     unlink: (keys) => redis.unlink(keys as Array<string>),
     scanners: () => scanners,
     commandTimeout: redis.options.commandTimeout,
-    server
+    server,
+    endpoint
   }
   if (!batching) return plain
 
@@ -144,7 +155,8 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
     scanners: () => scannersAfterBatch,
     ping: afterBatch(plain.ping),
     commandTimeout: plain.commandTimeout,
-    server
+    server,
+    endpoint
   }
 }
 
