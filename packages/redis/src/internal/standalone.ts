@@ -72,9 +72,10 @@ const isReadOnly = (error: Error): boolean => error.message.startsWith("READONLY
  * The server that spans name: none behind Sentinel (the master moves with each failover) or on a Unix socket.
  */
 const endpointOf = (redis: Redis): Client["endpoint"] => {
+  // ioredis fills its defaults with `null`, whatever its types say.
   const { host, port, path, sentinels } = redis.options
-  if ((sentinels !== undefined && sentinels.length > 0) || path !== undefined || host === undefined) return undefined
-  return port === undefined ? undefined : { address: host, port }
+  if ((sentinels ?? []).length > 0 || typeof path === "string") return undefined
+  return typeof host === "string" && typeof port === "number" ? { address: host, port } : undefined
 }
 
 /**
