@@ -42,7 +42,9 @@ const cachetSpans = (exporter: InMemorySpanExporter): ReadonlyArray<ReadableSpan
 /** The data points of one metric, across every scope the reader collected. */
 const points = (collected: ResourceMetrics, name: string): ReadonlyArray<DataPoint<unknown>> =>
   collected.scopeMetrics.flatMap((scope) =>
-    scope.metrics.filter((metric) => metric.descriptor.name === name).flatMap((metric) => metric.dataPoints)
+    scope.metrics
+      .filter((metric) => metric.descriptor.name === name)
+      .flatMap((metric): ReadonlyArray<DataPoint<unknown>> => metric.dataPoints)
   )
 
 describe("OpenTelemetry", () => {
