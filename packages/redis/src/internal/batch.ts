@@ -8,7 +8,8 @@
  * waits for nothing; the ones that follow it in the same turn are batched, and a batch that ends up with one item
  * is sent as the plain command too. Order is kept: a command of another kind (or any command outside the batcher,
  * through `flush`) first sends the open batch, so commands reach the server in the order they were called, as they
- * do without batching.
+ * do without batching. A batch is also bounded in size (the values of a batch of sets, say), so that sixteen large
+ * values never make one huge script call: an item that would take the batch past the bound sends it first.
  */
 
 import { UnexpectedReply } from "./errors.js"
@@ -24,6 +25,8 @@ export interface Kind<I, R> {
   readonly many: (items: ReadonlyArray<I>) => Promise<unknown>
   /** One item's answer in the batch's reply; throws if it has an unexpected shape. */
   readonly answer: (reply: unknown) => R
+  /** What one item adds to the size of a batch (its key and value, in characters); none by default. */
+  readonly size?: ((item: I) => number) | undefined
 }
 
 export interface Batcher {
@@ -79,9 +82,10 @@ const send = <I, R>(kind: Kind<I, R>, items: ReadonlyArray<I>, waiters: Readonly
 }
 
 /**
- * A batcher whose batches hold at most `maxItems` items (a full batch is sent at once and the next one opens).
+ * A batcher whose batches hold at most `maxItems` items, and items of at most `maxSize` in all unless one item is
+ * larger alone (a full batch is sent at once and the next one opens).
  */
-export const make = (maxItems: number): Batcher => {
+export const make = (maxItems: number, maxSize: number): Batcher => {
   // Whether a batchable command went out in this turn already: the first one is sent at once, alone, so that a lone
   // command (the sequential case) waits for nothing; those that follow it in the same turn are batched.
   let turnStarted = false
@@ -103,11 +107,14 @@ export const make = (maxItems: number): Batcher => {
   const kind = <I, R>(k: Kind<I, R>) => {
     let items: Array<I> = []
     let waiters: Array<Waiter<R>> = []
+    let size = 0
+    const sizeOf = k.size ?? (() => 0)
     const sendThis = (): void => {
       const sentItems = items
       const sentWaiters = waiters
       items = []
       waiters = []
+      size = 0
       send(k, sentItems, sentWaiters)
     }
     return (item: I): Promise<R> => {
@@ -117,13 +124,15 @@ export const make = (maxItems: number): Batcher => {
         return k.one(item)
       }
       return new Promise<R>((resolve, reject) => {
-        if (open !== sendThis) {
+        const itemSize = sizeOf(item)
+        if (open !== sendThis || (items.length > 0 && size + itemSize > maxSize)) {
           flush()
           open = sendThis
         }
         items.push(item)
         waiters.push({ resolve, reject })
-        if (items.length >= maxItems) flush()
+        size += itemSize
+        if (items.length >= maxItems || size >= maxSize) flush()
       })
     }
   }
