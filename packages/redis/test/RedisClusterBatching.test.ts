@@ -69,7 +69,8 @@ describe("RedisCache batching on a Cluster", () => {
     Effect.gen(function* () {
       const backend = yield* backendOn()
       const tags = yield* tagsOnEveryMaster("batch:")
-      // 17 keys per slot: one alone, then 16 in one batch.
+      // 17 keys per slot, the slots one after the other: the first key of the turn goes alone, then each slot's
+      // keys fill a batch of 16, and a slot's 17th is a batch of one at the end of the turn, sent as the plain command.
       const keys = [...tags.values()].flatMap((tag) => Array.from({ length: 17 }, (_, i) => `${tag}:${i}`))
 
       yield* resetStats
@@ -78,7 +79,7 @@ describe("RedisCache batching on a Cluster", () => {
 
       yield* resetStats
       expect(yield* concurrently(keys.map((key) => backend.get(key)))).toEqual(keys.map((key) => `v-${key}`))
-      // Per master: its slot's first GET alone, the other 16 keys in one script call (one MGET, every key present).
+      // Per master: one GET alone, the other 16 keys in one script call (one MGET, every key present).
       expect(yield* counts).toEqual(masters.map((port) => ({ port, scripts: 1, get: 1, mget: 1, set: 0 })))
 
       // Once each first, so that every master has the single-key script (no NOSCRIPT in the count).
@@ -86,10 +87,10 @@ describe("RedisCache batching on a Cluster", () => {
       yield* resetStats
       const withTimeToLive = yield* concurrently(keys.map((key) => backend.getWithTimeToLive(key)))
       expect(withTimeToLive).toEqual(keys.map((key) => ({ value: `v-${key}`, timeToLive: -1 })))
-      // The first of each slot is the single-key GET+PTTL script, the other 16 one batch script.
+      // One key of each slot is the single-key GET+PTTL script, the other 16 one batch script.
       expect((yield* counts).map((master) => master.scripts)).toEqual(masters.map(() => 2))
 
-      // Keys spread over many slots share no batch: each slot's first command goes alone.
+      // Keys of different slots never share a batch: a key alone in its slot is a plain GET.
       yield* resetStats
       const spread = Array.from({ length: 32 }, (_, i) => `batch:spread-${i}`)
       const slots = new Set(

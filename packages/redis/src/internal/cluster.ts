@@ -214,36 +214,29 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
   }
   if (!batching) return plain
 
-  // One batcher per slot, made on first use: a script call's keys must share a slot. Those used since the last
-  // command outside the batches may have a batch open, which that command sends first, so that commands reach the
-  // servers in call order as without batching.
+  // One batcher per slot, made on first use (a script call's keys must share a slot), all sharing their turns. A
+  // command outside the batches sends every open one first, so that commands reach the servers in call order as
+  // without batching.
+  const batches = Batch.group(Batched.maxItems, Batched.maxSize)
   const sendSource = Scripts.sendingSource(cluster)
-  const slots = new Map<number, { readonly batcher: Batch.Batcher; readonly batched: Batched.Batched }>()
-  const used = new Set<Batch.Batcher>()
+  const slots = new Map<number, Batched.Batched>()
   const batchedOf = (key: string): Batched.Batched => {
     const slot = calculateSlot(key)
     let found = slots.get(slot)
     if (found === undefined) {
-      const batcher = Batch.make(Batched.maxItems, Batched.maxSize)
-      const batched = Batched.make(batcher, plain, (script, keys, args) =>
+      found = Batched.make(batches.batcher(), plain, (script, keys, args) =>
         calls.bounded(commandTimeout, (call) =>
           through(call, serverOfSlot(slot), script.readOnly ? "get" : "set", () => sendSource(script, keys, args))
         )
       )
-      found = { batcher, batched }
       slots.set(slot, found)
     }
-    used.add(found.batcher)
-    return found.batched
-  }
-  const flushAll = (): void => {
-    for (const batcher of used) batcher.flush()
-    used.clear()
+    return found
   }
   const afterBatches =
     <A extends ReadonlyArray<unknown>, R>(command: (...args: A) => R) =>
     (...args: A): R => {
-      if (used.size > 0) flushAll()
+      batches.flush()
       return command(...args)
     }
 
