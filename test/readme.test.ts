@@ -259,7 +259,25 @@ describe("README", () => {
     }
     mkdirSync(app)
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "readme-app", private: true, type: "module" }))
-    const registry = ["effect", "@effect/platform", "typescript", "tsx", "@types/node", "vitest", "@effect/vitest"]
+    const registry = [
+      "effect",
+      "@effect/platform",
+      "typescript",
+      "tsx",
+      "@types/node",
+      "vitest",
+      "@effect/vitest",
+      // The OpenTelemetry section, with the peers its layer needs.
+      "@effect/opentelemetry",
+      "@opentelemetry/api",
+      "@opentelemetry/resources",
+      "@opentelemetry/sdk-logs",
+      "@opentelemetry/sdk-metrics",
+      "@opentelemetry/sdk-trace-base",
+      "@opentelemetry/sdk-trace-node",
+      "@opentelemetry/sdk-trace-web",
+      "@opentelemetry/semantic-conventions"
+    ]
     await must(
       "npm",
       [

@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (about four minutes) or `npm run bench -- --quick` (under a minute): Cachet side by side
  * with raw ioredis, lru-cache, an Effect floor, effect/Cache, bentocache and cache-manager, in one process, on a
- * redis-server of its own. Prints markdown tables: rates per peer, ratios pair by pair, and the targets of
+ * redis-server of its own (and a Redis Cluster of its own for the Cluster workloads). Prints markdown tables: rates per peer, ratios pair by pair, and the targets of
  * the project. `--only=<text>` runs the workloads whose name contains the text (for profiling).
  */
 import { execFile } from "node:child_process"
@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import { Redis } from "ioredis"
+import { clusterGetInFlight } from "./cluster.js"
 import { KEY_COUNT, valueBytes } from "./data.js"
 import { runDeletePattern } from "./deletePattern.js"
 import { type Peer, ratios, runWorkload, type Settings, summarise, type WorkloadResult } from "./measure.js"
@@ -264,6 +265,13 @@ const main = async () => {
       log(`workload: ${name}`)
       results.push(await runWorkload(name, list, settings, log))
       references.set(name, [reference, unit])
+    }
+
+    if (wanted("Cluster")) {
+      for (const result of await clusterGetInFlight(settings, log)) {
+        results.push(result)
+        references.set(result.name, ["Cachet Cluster, batching: false", "op"])
+      }
     }
 
     if (wanted("delete")) {

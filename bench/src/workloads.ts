@@ -15,7 +15,7 @@ export const BATCH = 100
 const missed = (name: string, misses: number): Promise<void> =>
   misses === 0 ? Promise.resolve() : Promise.reject(new Error(`${name}: ${misses} get-hits missed`))
 
-const inFlight = async (ops: number, op: (i: number) => Promise<unknown>): Promise<void> => {
+export const inFlight = async (ops: number, op: (i: number) => Promise<unknown>): Promise<void> => {
   let next = 0
   const worker = async () => {
     for (;;) {

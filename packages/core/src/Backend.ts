@@ -61,6 +61,13 @@ export interface ValueWithTimeToLive {
 export interface Backend {
   /** Short name used in metrics and spans: `"memory"`, `"redis"`. */
   readonly name: string
+  /**
+   * The server that spans name (`server.address`, `server.port`), for a backend that talks to one; never a
+   * credential.
+   *
+   * @since 0.4.0
+   */
+  readonly server?: { readonly address: string; readonly port: number } | undefined
   /** GET: the stored value, or `undefined` when absent. */
   readonly get: (key: string) => Effect.Effect<string | undefined, CacheError>
   /** GET and PTTL in one round trip; `undefined` when absent. */

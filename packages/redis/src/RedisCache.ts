@@ -70,8 +70,10 @@ export interface RedisCacheClientOptions extends Cache.Cache.Options {
    * command each: one write, one reply and one command timer for the lot, which raises throughput under concurrency
    * (see `bench/README.md`). Each key still gets its own answer and its own error; the first command of a turn goes
    * out at once as the plain command, so a lone command waits for nothing; commands reach the server in the order
-   * they were issued, as without batching. On a Cluster, commands are never batched (one batch's keys would span
-   * hash slots). Default `true`.
+   * they were issued, as without batching. A batch of sets also stops at about 1 MiB of keys and values (a larger
+   * value goes alone). On a Cluster, the commands on keys of one hash slot are batched together (a script call's
+   * keys must share a slot), so batching pays where concurrent keys share slots: keys with one hash tag (`{user:42}:
+   * profile`, `{user:42}:cart`). Default `true`.
    *
    * @since 0.3.0
    */

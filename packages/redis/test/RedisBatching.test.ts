@@ -97,6 +97,19 @@ describe("RedisCache batching", () => {
     })
   )
 
+  it.scopedLive("a batch of large values is split by the size bound (about 1 MiB)", () =>
+    Effect.gen(function* () {
+      const { backend, redis } = yield* setup()
+      const value = "x".repeat(200_000)
+      const keys = Array.from({ length: 16 }, (_, i) => `large-${i}`)
+      yield* Effect.promise(() => redis.config("RESETSTAT"))
+      yield* concurrently(keys.map((k) => backend.set(k, `${k}${value}`, undefined)))
+      // The first alone; then five values of 200 KB make a batch of about 1 MB and the sixth starts the next one.
+      expect(yield* counts(redis)).toEqual({ scripts: 3, get: 0, mget: 0, set: 16 })
+      expect(yield* concurrently(keys.map((k) => backend.get(k)))).toEqual(keys.map((k) => `${k}${value}`))
+    })
+  )
+
   it.scopedLive("in a batch, each key keeps its own answer and its own error", () =>
     Effect.gen(function* () {
       const { backend, redis } = yield* setup()

@@ -386,7 +386,7 @@ describe("RedisCache on a Cluster", () => {
       const unconnected = new Cluster(local.nodes.slice(), { lazyConnect: true, enableOfflineQueue: false })
       yield* Effect.addFinalizer(() => Effect.sync(() => unconnected.disconnect()))
       const backend = internalBackend.make(
-        fromCluster(unconnected, { commandTimeout: 1000, circuits: () => CircuitBreaker.disabled }),
+        fromCluster(unconnected, { commandTimeout: 1000, circuits: () => CircuitBreaker.disabled, batching: true }),
         {
           commandTimeout: 1000,
           circuit: CircuitBreaker.disabled

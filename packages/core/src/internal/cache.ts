@@ -56,7 +56,7 @@ const memo = <V>(make: (name: string) => V): ((name: string) => V) => {
 }
 
 const makeView = <A>(shared: Shared, place: Place, codec: ValueCodec<A>): Cache.View<A> => {
-  const observer = makeObserver(shared.observe, place.namespace)
+  const observer = makeObserver(shared.observe, place)
   const values = Values.make(codec)
   const context: ViewContext<A> = {
     ...place,
@@ -102,7 +102,7 @@ const schemaViews = () => {
 const makeService = (shared: Shared, place: Place): Cache.Service => {
   const { prefix } = place
   const view = makeView(shared, place, shared.codec)
-  const observer = makeObserver(shared.observe, place.namespace)
+  const observer = makeObserver(shared.observe, place)
   const typedViews = schemaViews()
   const { commands } = shared.backend
 
@@ -183,6 +183,7 @@ export const make = (
             local,
             observe: {
               backend: backend.name,
+              server: backend.server,
               retry: options.retry,
               metrics: options.metrics ?? true,
               spans: options.spans ?? true,

@@ -167,6 +167,7 @@ const guarded = (backend: Backend, breaker: CircuitBreaker): Backend => {
   const deleteMatching = backend.deleteMatching
   return {
     name: backend.name,
+    server: backend.server,
     get: (key) => guard("get", key, () => backend.get(key)),
     getWithTimeToLive: (key) => guard("getWithTimeToLive", key, () => backend.getWithTimeToLive(key)),
     getMany: (keys) => guard("getMany", undefined, () => backend.getMany(keys)),

@@ -13,6 +13,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Tracer from "effect/Tracer"
 import { type CacheError, isRetryable, type Operation } from "../CacheError.js"
 import * as Backends from "./backend.js"
+import type { Place } from "./context.js"
 import { metrics, type Outcome } from "./metrics.js"
 import { withContext } from "./relabel.js"
 
@@ -39,6 +40,8 @@ const shouldRetry = (error: CacheError): boolean => isRetryable(error) && error.
 /** @internal */
 export interface ObserveOptions {
   readonly backend: string
+  /** The backend's server, for the `server.*` span attributes. */
+  readonly server: { readonly address: string; readonly port: number } | undefined
   readonly retry: Schedule.Schedule<unknown, CacheError> | undefined
   readonly metrics: boolean
   readonly spans: boolean
@@ -93,7 +96,8 @@ type OperationLabels = {
 const tiered = (outcome: Outcome): boolean => outcome === "hit" || outcome === "miss" || outcome === "stale"
 
 /** @internal */
-export const makeObserver = (options: ObserveOptions, namespace: string): Observer => {
+export const makeObserver = (options: ObserveOptions, place: Place): Observer => {
+  const { namespace } = place
   const labels = [MetricLabel.make("backend", options.backend), MetricLabel.make("namespace", namespace)]
   // Label arrays are built once per operation, not per call: Effect finds a metric's series by the array itself.
   const operationLabels = new Map<Operation, OperationLabels>()
@@ -120,6 +124,21 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
     return found
   }
 
+  // Named after OpenTelemetry's database conventions. Every span is of the remote tier: the backend.
+  const baseAttributes: Record<string, string | number> = {
+    "db.system.name": options.backend,
+    "db.namespace": place.prefix,
+    "cachet.tier": "remote",
+    ...(options.server === undefined
+      ? {}
+      : { "server.address": options.server.address, "server.port": options.server.port })
+  }
+  // An answer of the local tier reached no server.
+  const localAttributes: Record<string, string | number> = {
+    "db.system.name": options.backend,
+    "db.namespace": place.prefix,
+    "cachet.tier": "local"
+  }
   // Built on first use inside a trace, once per operation (keys vary, so with spanKeys once per call).
   const spanOptionsCache = new Map<Operation, Tracer.SpanOptions>()
   const localSpanOptionsCache = new Map<Operation, Tracer.SpanOptions>()
@@ -136,10 +155,8 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
       kind: "client",
       captureStackTrace: false,
       attributes: {
-        "db.system.name": options.backend,
+        ...(tier === "local" ? localAttributes : baseAttributes),
         "db.operation.name": operation,
-        "cachet.namespace": namespace,
-        ...(tier === "local" ? { "cachet.tier": "local" } : {}),
         ...(withKey ? { "cachet.key": key } : {})
       }
     }
@@ -156,19 +173,26 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
   const retryFor = (operation: Operation): Schedule.Schedule<unknown, CacheError> | undefined =>
     idempotent.has(operation) ? options.retry : undefined
 
-  // The end of every operation: its outcome recorded, its error relabelled with the caller's view.
+  // The end of every operation: its outcome recorded (and put on its span), its error relabelled with the caller's
+  // view.
   const settle = <A>(
     operation: Operation,
     key: string | undefined,
     exit: Exit.Exit<A, CacheError>,
     classify: (value: A) => Outcome,
-    start: number
+    start: number,
+    span?: Tracer.Span
   ): Exit.Exit<A, CacheError> => {
     if (exit._tag === "Success") {
-      if (options.metrics) record(operation, classify(exit.value), start)
+      if (options.metrics || span !== undefined) {
+        const outcome = classify(exit.value)
+        if (options.metrics) record(operation, outcome, start)
+        span?.attribute("cachet.outcome", outcome)
+      }
       return exit
     }
     if (options.metrics) record(operation, "error", start)
+    span?.attribute("cachet.outcome", "error")
     return Exit.failCause(Cause.map(exit.cause, (error) => withContext(error, operation, key)))
   }
 
@@ -186,11 +210,16 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
     const schedule = retryFor(operation)
     const attempt = schedule === undefined ? effect : Effect.retry(effect, { schedule, while: shouldRetry })
     const start = options.metrics ? performance.now() : 0
-    const observed = Effect.matchEffect(attempt, {
-      onFailure: (error) => settle(operation, key, Exit.fail(error), classify, start),
-      onSuccess: (reply) => settle(operation, key, finish(reply), classify, start)
-    })
-    return traced ? Effect.withSpan(observed, `cachet.${operation}`, spanOptionsFor(operation, key)) : observed
+    const observed = (span?: Tracer.Span) =>
+      Effect.matchEffect(attempt, {
+        onFailure: (error) => settle(operation, key, Exit.fail(error), classify, start, span),
+        onSuccess: (reply) => settle(operation, key, finish(reply), classify, start, span)
+      })
+    if (!traced) return observed()
+    // `withSpan`, with the span at hand so that the outcome can be put on it.
+    return Effect.useSpan(`cachet.${operation}`, spanOptionsFor(operation, key), (span) =>
+      Effect.withParentSpan(observed(span), span)
+    )
   }
 
   // Spans only inside a trace, as OpenTelemetry's Redis instrumentations do by default: a span without a parent
@@ -238,7 +267,10 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
     local: (fiber, operation, key, outcome, answer) => {
       if (options.metrics) metrics.operations.unsafeUpdate(1, labelsFor(operation).local[outcome])
       return traced(fiber)
-        ? Effect.withSpan(answer, `cachet.${operation}`, spanOptionsFor(operation, key, "local"))
+        ? Effect.useSpan(`cachet.${operation}`, spanOptionsFor(operation, key, "local"), (span) => {
+            span.attribute("cachet.outcome", outcome)
+            return answer
+          })
         : answer
     }
   }

@@ -193,6 +193,7 @@ export const make = (client: Client, settings: Settings): Backend => {
 
   return {
     name: "redis",
+    server: client.endpoint,
     get: (key) => call("get", key, () => client.get(key), toUndefined),
     getWithTimeToLive: (key) => call("get", key, () => client.getWithTimeToLive(key), decodeWithTimeToLive),
     getMany: (keys) =>

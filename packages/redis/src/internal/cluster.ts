@@ -2,7 +2,9 @@
  * A Redis Cluster's `Client` and its connection. A multi-key command is split by hash slot, one command per slot,
  * all sent at once: GET answers are put back in the caller's order, MULTI/EXEC is atomic within each slot (never
  * across slots), UNLINK counts are summed. SCAN runs on every master, listed afresh for every scan so that a
- * failover is followed. Each slot's command goes through the circuit breaker of the master serving it.
+ * failover is followed. Each slot's command goes through the circuit breaker of the master serving it. With batching,
+ * concurrent `get`, `getWithTimeToLive` and `set` calls on keys of one slot are coalesced as on a standalone server,
+ * one script call per slot and kind.
  */
 
 /// <reference path="./cluster-key-slot.d.ts" />
@@ -13,9 +15,19 @@ import calculateSlot from "cluster-key-slot"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { Cluster, type ClusterOptions } from "ioredis"
+import * as Batch from "./batch.js"
+import * as Batched from "./batched.js"
 import { type Call, tracker } from "./clusterCalls.js"
 import * as Coherence from "./coherence.js"
-import { type Client, getEach, scannerOf, singleKey, transaction, valuesOrFirstError } from "./commands.js"
+import {
+  type Client,
+  getEach,
+  type Scanner,
+  scannerOf,
+  singleKey,
+  transaction,
+  valuesOrFirstError
+} from "./commands.js"
 import {
   type Address,
   acquireDriver,
@@ -86,6 +98,8 @@ export interface Guards {
   readonly commandTimeout: number
   /** The circuit breaker of a master, by `host:port`. */
   readonly circuits: (server: string) => CircuitBreaker
+  /** Whether concurrent single-key commands on one slot are batched. */
+  readonly batching: boolean
 }
 
 /**
@@ -96,7 +110,7 @@ export interface Guards {
  */
 export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
   const calls = tracker(cluster)
-  const { commandTimeout, circuits } = guards
+  const { commandTimeout, circuits, batching } = guards
 
   const serverOfSlot = (slot: number): string => cluster.slots[slot]?.[0] ?? "unknown"
 
@@ -152,7 +166,7 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
   const runScript = Scripts.evalShaFirst(cluster, calls.later)
   const commands = singleKey(cluster, runScript)
 
-  return {
+  const plain: Client = {
     get: onKey("get", commands.get),
     getWithTimeToLive: onKey("get", commands.getWithTimeToLive),
     set: onKey("set", commands.set),
@@ -201,6 +215,55 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
     // timers restart with each MULTI/EXEC a Cluster re-sends).
     commandTimeout,
     coherence: Coherence.make(Coherence.cluster(cluster), cluster.options.redisOptions?.connectTimeout ?? 10_000)
+  }
+  if (!batching) return plain
+
+  // One batcher per slot, made on first use (a script call's keys must share a slot), all sharing their turns. A
+  // command outside the batches sends every open one first, so that commands reach the servers in call order as
+  // without batching.
+  const batches = Batch.group(Batched.maxItems, Batched.maxSize)
+  const sendSource = Scripts.sendingSource(cluster)
+  const slots = new Map<number, Batched.Batched>()
+  const batchedOf = (key: string): Batched.Batched => {
+    const slot = calculateSlot(key)
+    let found = slots.get(slot)
+    if (found === undefined) {
+      found = Batched.make(batches.batcher(), plain, (script, keys, args) =>
+        calls.bounded(commandTimeout, (call) =>
+          through(call, serverOfSlot(slot), script.readOnly ? "get" : "set", () => sendSource(script, keys, args))
+        )
+      )
+      slots.set(slot, found)
+    }
+    return found
+  }
+  const afterBatches =
+    <A extends ReadonlyArray<unknown>, R>(command: (...args: A) => R) =>
+    (...args: A): R => {
+      batches.flush()
+      return command(...args)
+    }
+
+  return {
+    get: (key) => batchedOf(key).get(key),
+    getWithTimeToLive: (key) => batchedOf(key).getWithTimeToLive(key),
+    set: (key, value, timeToLive) => batchedOf(key).set(key, value, timeToLive),
+    setIfAbsent: afterBatches(plain.setIfAbsent),
+    setKeepingTimeToLive: afterBatches(plain.setKeepingTimeToLive),
+    getAndExpire: afterBatches(plain.getAndExpire),
+    deleteIfEquals: afterBatches(plain.deleteIfEquals),
+    exists: afterBatches(plain.exists),
+    pttl: afterBatches(plain.pttl),
+    pexpire: afterBatches(plain.pexpire),
+    persist: afterBatches(plain.persist),
+    incrementBy: afterBatches(plain.incrementBy),
+    ping: afterBatches(plain.ping),
+    getMany: afterBatches(plain.getMany),
+    setMany: afterBatches(plain.setMany),
+    unlink: afterBatches(plain.unlink),
+    scanners: () => plain.scanners().map((scan): Scanner => afterBatches(scan)),
+    commandTimeout,
+    coherence: plain.coherence
   }
 }
 
@@ -255,7 +318,8 @@ export const acquire = (
       },
       errorEvents: ["error", "node error"],
       start: (cluster) => cluster.connect().then(() => Promise.all(cluster.nodes("master").map((node) => node.ping()))),
-      client: (cluster) => fromCluster(cluster, { commandTimeout: settings.commandTimeout, circuits })
+      client: (cluster) =>
+        fromCluster(cluster, { commandTimeout: settings.commandTimeout, circuits, batching: settings.batching })
     },
     settings
   )

@@ -52,6 +52,8 @@ export interface Client {
   readonly commandTimeout: number | undefined
   /** The server its commands go to, named in their errors; `undefined` where it moves (Sentinel, Cluster). */
   readonly server?: string | undefined
+  /** The same server, for the `server.address` and `server.port` span attributes. */
+  readonly endpoint?: { readonly address: string; readonly port: number } | undefined
   /**
    * Why the driver's last connection attempt failed, until it is ready again: a command refused meanwhile only
    * learns "not connected", and this tells a refused login (a rotated password) from a server that is down.

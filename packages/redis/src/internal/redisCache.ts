@@ -63,8 +63,7 @@ export const makeBackendFromClient = (
       )
     if (redis instanceof Cluster) {
       return Effect.flatMap(perMaster(circuitBreaker), (circuits) => {
-        // A Cluster never batches: one batch's keys would span hash slots.
-        const client = cluster.fromCluster(redis, { commandTimeout, circuits })
+        const client = cluster.fromCluster(redis, { commandTimeout, circuits, batching })
         return checked(client, onCluster(client, commandTimeout))
       })
     }

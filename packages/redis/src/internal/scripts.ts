@@ -89,6 +89,15 @@ const evalShaScript = (redis: Evaluator, s: Script, keys: ReadonlyArray<string>,
     ? redis.evalsha_ro(s.sha, keys.length, ...keys, ...args)
     : redis.evalsha(s.sha, keys.length, ...keys, ...args)
 
+/**
+ * EVAL every time, never EVALSHA: for a Cluster's batches, where the EVAL after a NOSCRIPT would go out after
+ * commands issued meanwhile, so that a batched write could land after a later write of one of its keys.
+ */
+export const sendingSource =
+  (redis: Evaluator): ScriptRunner =>
+  (s, keys, args) =>
+    evalScript(redis, s, keys, args)
+
 /** Issues a command that follows another one of the same call. */
 export type FollowUp = <A>(issue: () => Promise<A>) => Promise<A>
 

@@ -4,21 +4,19 @@
  * Cluster node.
  */
 
-import type { Entry } from "@cachet/core/Backend"
 import { type CacheError, CacheInvalidInputError } from "@cachet/core/CacheError"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { Redis, type RedisOptions } from "ioredis"
 import * as Batch from "./batch.js"
+import * as Batched from "./batched.js"
 import * as Coherence from "./coherence.js"
 import {
   type Client,
   getEach,
-  noArgs,
   type Scanner,
   scannerOf,
   singleKey,
-  stringOrNull,
   transaction,
   valuesOrFirstError
 } from "./commands.js"
@@ -44,30 +42,20 @@ export interface ConnectionSettings extends CommonSettings {
   readonly sentinel: Sentinel.SentinelSettings | undefined
 }
 
-/**
- * Items per batch; a full one is sent at once and the next one opens. Small enough that, with many callers, several
- * batches are in flight and the server works on one while this process reads another (64 callers in batches of 16:
- * about 1.5× the throughput of one batch of 64 here), large enough to share one command among many keys.
- */
-const maxBatch = 16
-
-const asIs = (reply: unknown): unknown => reply
-
-const keyOf = (entry: Entry): string => entry.key
-
-const valueAndTimeToLive = (entries: ReadonlyArray<Entry>): Array<string> => {
-  const args = new Array<string>(entries.length * 2)
-  entries.forEach((entry, i) => {
-    args[2 * i] = entry.value
-    args[2 * i + 1] = entry.timeToLive === undefined ? "" : String(entry.timeToLive)
-  })
-  return args
-}
-
 // A READONLY reply means the connection reaches a replica: a Sentinel failover demoted this server, or a DNS name
 // (a managed service's primary endpoint) now points elsewhere. Reconnecting asks the sentinels (or DNS) again; the
 // failed command itself is not resent.
 const isReadOnly = (error: Error): boolean => error.message.startsWith("READONLY")
+
+/**
+ * The server that spans name: none behind Sentinel (the master moves with each failover) or on a Unix socket.
+ */
+const endpointOf = (redis: Redis): Client["endpoint"] => {
+  // ioredis fills its defaults with `null`, whatever its types say.
+  const { host, port, path, sentinels } = redis.options
+  if ((sentinels ?? []).length > 0 || typeof path === "string") return undefined
+  return typeof host === "string" && typeof port === "number" ? { address: host, port } : undefined
+}
 
 /**
  * The `Client` of a standalone ioredis connection. With `batching`, concurrent `get`, `getWithTimeToLive` and `set`
@@ -80,6 +68,7 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
     Coherence.standalone(redis, sentinel, sentinel ? Sentinel.promptSentinelClients : (subscriber) => subscriber),
     redis.options.connectTimeout ?? 10_000
   )
+  const endpoint = endpointOf(redis)
   const runScript = Scripts.loadingOnce(redis)
   const commands = singleKey(redis, runScript)
   const scanners: ReadonlyArray<Scanner> = [scannerOf(redis)]
@@ -92,11 +81,12 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
     scanners: () => scanners,
     commandTimeout: redis.options.commandTimeout,
     server,
-    coherence
+    coherence,
+    endpoint
   }
   if (!batching) return plain
 
-  const batcher = Batch.make(maxBatch)
+  const batcher = Batch.make(Batched.maxItems, Batched.maxSize)
   const afterBatch =
     <A extends ReadonlyArray<unknown>, R>(command: (...args: A) => R) =>
     (...args: A): R => {
@@ -116,28 +106,12 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
     return reply
   }
 
-  const getOne = batcher.kind({
-    one: commands.get,
-    many: (keys: ReadonlyArray<string>) => runScript(Scripts.getEach, keys, noArgs),
-    answer: stringOrNull
-  })
-  const getWithTimeToLiveOne = batcher.kind({
-    one: commands.getWithTimeToLive,
-    many: (keys: ReadonlyArray<string>) => runScript(Scripts.getWithTimeToLiveBatch, keys, noArgs),
-    // The backend checks the shape, as it does for the single-key script.
-    answer: asIs
-  })
-  const setOne = batcher.kind({
-    one: (entry: Entry) => commands.set(entry.key, entry.value, entry.timeToLive),
-    many: (entries: ReadonlyArray<Entry>) =>
-      runScript(Scripts.setBatch, entries.map(keyOf), valueAndTimeToLive(entries)).then(reconnectIfReadOnly),
-    answer: asIs
-  })
+  const batched = Batched.make(batcher, commands, (script, keys, args) =>
+    runScript(script, keys, args).then(reconnectIfReadOnly)
+  )
 
   return {
-    get: getOne,
-    getWithTimeToLive: getWithTimeToLiveOne,
-    set: (key, value, timeToLive) => setOne({ key, value, timeToLive }),
+    ...batched,
     setKeepingTimeToLive: afterBatch(plain.setKeepingTimeToLive),
     getAndExpire: afterBatch(plain.getAndExpire),
     getMany: afterBatch(plain.getMany),
@@ -154,7 +128,8 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
     ping: afterBatch(plain.ping),
     commandTimeout: plain.commandTimeout,
     server,
-    coherence
+    coherence,
+    endpoint
   }
 }
 
