@@ -7,15 +7,19 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Backend, SyncBackend } from "../Backend.js"
-import type { CacheError } from "../CacheError.js"
+import { type CacheError, CacheInvalidInputError } from "../CacheError.js"
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /**
  * The backend's primitives as the core calls them: each answers an Effect, which for a synchronous backend is
  * already its `Exit` (an `Exit` is an `Effect`). Call them only inside a runner's step (`Observer.call`), never
  * while building an Effect: a synchronous answer is computed at the call.
  */
-export type Commands = Omit<Backend, "name" | "scan" | "deleteMatching" | "ping"> & {
+export type Commands = Omit<Backend, "name" | "scan" | "deleteMatching" | "ping" | "tagAdd" | "tagTake"> & {
   readonly ping: () => Effect.Effect<void, CacheError>
+  readonly tagAdd: NonNullable<Backend["tagAdd"]>
+  readonly tagTake: NonNullable<Backend["tagTake"]>
 }
 
 /** A backend with its optional parts filled, and its synchronous form when it has one. */
@@ -44,7 +48,7 @@ const batches = (iterable: () => Iterable<ReadonlyArray<string>>): Stream.Stream
 
 /** @internal */
 export const fromSync = (sync: SyncBackend): Backend => {
-  const backend: Backend = {
+  const backend: Mutable<Backend> = {
     name: sync.name,
     get: (key) => Effect.suspend(() => sync.get(key)),
     getWithTimeToLive: (key) => Effect.suspend(() => sync.getWithTimeToLive(key)),
@@ -62,6 +66,14 @@ export const fromSync = (sync: SyncBackend): Backend => {
     scan: (pattern) => batches(() => sync.scan(pattern)),
     ping: Effect.suspend(() => sync.ping())
   }
+  const { tagAdd, tagTake } = sync
+  if (tagAdd !== undefined) {
+    backend.tagAdd = (index, epoch, members) => Effect.suspend(() => tagAdd(index, epoch, members))
+  }
+  if (tagTake !== undefined) {
+    backend.tagTake = (index, epoch, token, epochTimeToLive) =>
+      Effect.suspend(() => tagTake(index, epoch, token, epochTimeToLive))
+  }
   syncForms.set(backend, sync)
   return backend
 }
@@ -74,13 +86,33 @@ const deleteScanned =
       batch.length === 0 ? Effect.succeed(count) : Effect.map(backend.delete(batch), (n) => count + n)
     )
 
+const noTags = (operation: "tagAdd" | "tagTake") =>
+  Exit.fail(
+    new CacheInvalidInputError({
+      operation,
+      code: "INVALID_ARGUMENT",
+      reason: "this backend has no tag primitives (tagAdd, tagTake): it cannot store tags"
+    })
+  )
+const noTagAdd = () => noTags("tagAdd")
+const noTagTake = () => noTags("tagTake")
+
 /** @internal */
 export const complete = (backend: Backend): Complete => {
   const sync = syncForms.get(backend)
   const deleteMatching = backend.deleteMatching ?? deleteScanned(backend)
-  if (sync !== undefined) return { backend, commands: sync, synchronous: true, deleteMatching }
+  if (sync !== undefined) {
+    const commands: Commands = { ...sync, tagAdd: sync.tagAdd ?? noTagAdd, tagTake: sync.tagTake ?? noTagTake }
+    return { backend, commands, synchronous: true, deleteMatching }
+  }
   const ping = backend.ping
-  return { backend, commands: { ...backend, ping: () => ping }, synchronous: false, deleteMatching }
+  const commands: Commands = {
+    ...backend,
+    ping: () => ping,
+    tagAdd: backend.tagAdd ?? noTagAdd,
+    tagTake: backend.tagTake ?? noTagTake
+  }
+  return { backend, commands, synchronous: false, deleteMatching }
 }
 
 /**

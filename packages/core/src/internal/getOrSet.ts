@@ -21,6 +21,7 @@ import { metrics, type Outcome } from "./metrics.js"
 import * as Refresh from "./refresh.js"
 import { withContext } from "./relabel.js"
 import * as Settings from "./settings.js"
+import * as Tags from "./tags.js"
 import * as Throttle from "./throttle.js"
 import * as Validate from "./validate.js"
 
@@ -41,6 +42,8 @@ interface Read<A> {
 /** What a lookup decided from inside (`Cache.Lookup`). */
 interface Decisions {
   timeToLive: Duration.DurationInput | undefined
+  /** Unchecked until the store: `setTags` answers no failure. */
+  tags: unknown
   skip: boolean
 }
 
@@ -82,14 +85,22 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
       if (decisions.skip) return Effect.void
       const chosen = decisions.timeToLive ?? (typeof input === "function" ? input(value) : input)
       const ttlPlan = shared.planner.plan("getOrSet", key, chosen, options?.timeToLiveJitter)
+      const tags =
+        decisions.tags === plan.tags ? Either.right(plan.tags) : Validate.tags("getOrSet", decisions.tags, key)
+      if (Either.isLeft(tags)) return Effect.fail(tags.left)
       const write = () =>
         Backends.flatMap(ttlPlan, (ttl) =>
           ttl === 0
             ? Exit.void
-            : Backends.flatMap(values.encode("getOrSet", key, value), (text) =>
+            : Backends.flatMap(values.encode("getOrSet", key, value), (text) => {
                 // Stale windows extend the stored life past freshness; freshness is read back from the remaining time.
-                commands.set(full, text, ttl === undefined ? undefined : ttl + grace)
-              )
+                const timeToLive = ttl === undefined ? undefined : ttl + grace
+                return tags.right.length === 0
+                  ? commands.set(full, text, timeToLive)
+                  : Effect.asVoid(
+                      Tags.write(commands, prefix, [{ key: full, value: text, timeToLive }], tags.right, "set")
+                    )
+              })
         )
       const stored = Effect.mapError(observer.call("set", key, write, Exit.succeed), (error) =>
         withContext(error, "getOrSet", key)
@@ -100,12 +111,16 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
     // The lookup with its `Cache.Lookup`, then the store it decided on.
     const lookupAndStore = (stale: Option.Option<A>): Effect.Effect<A, E | CacheError, Exclude<R, Lookup>> =>
       Effect.suspend(() => {
-        const decisions: Decisions = { timeToLive: undefined, skip: false }
+        const decisions: Decisions = { timeToLive: undefined, tags: plan.tags, skip: false }
         const service: Lookup.Service = {
           stale,
           setTimeToLive: (timeToLive) =>
             Effect.sync(() => {
               decisions.timeToLive = timeToLive
+            }),
+          setTags: (tags) =>
+            Effect.sync(() => {
+              decisions.tags = tags
             }),
           skipStore: Effect.sync(() => {
             decisions.skip = true

@@ -12,6 +12,7 @@ import type { ViewContext } from "./context.js"
 import type { Outcome } from "./metrics.js"
 import { withContext } from "./relabel.js"
 import * as Settings from "./settings.js"
+import * as Tags from "./tags.js"
 import * as Validate from "./validate.js"
 
 const operation = "getOrSetMany"
@@ -32,10 +33,10 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
   ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> => {
     // The options are a subset of getOrSet's, checked by the same rules.
     const checked = Either.flatMap(Validate.keys(operation, input), (keys) =>
-      Either.map(Settings.getOrSet(operation, undefined, options), () => keys)
+      Either.map(Settings.getOrSet(operation, undefined, options), (plan) => ({ keys, tags: plan.tags }))
     )
     if (Either.isLeft(checked)) return Effect.fail(checked.left)
-    const asked = checked.right
+    const { keys: asked, tags } = checked.right
     if (asked.length === 0) return Effect.succeed([])
     // A key listed twice is read, looked up and stored once, and answered wherever it is listed.
     const keys = Array.from(new Set(asked))
@@ -73,7 +74,10 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
           if (Exit.isFailure(encoded)) return encoded
           entries.push({ key: prefix + key, value: encoded.value, timeToLive: ttl })
         }
-        return entries.length === 0 ? Effect.void : commands.setMany(entries)
+        if (entries.length === 0) return Effect.void
+        return tags.length === 0
+          ? commands.setMany(entries)
+          : Effect.asVoid(Tags.write(commands, prefix, entries, tags, "set"))
       })
       const stored = Effect.mapError(
         observer.run(

@@ -52,6 +52,11 @@ export const metrics = {
     "cachet_fail_safe_throttled_total",
     "Stale values getOrSet served without a lookup, within failSafeThrottle of a failed one"
   ),
+  tagInvalidations: counter("cachet_tag_invalidations_total", "invalidateTags calls that completed"),
+  tagInvalidatedEntries: counter(
+    "cachet_tag_invalidated_entries_total",
+    "Entries removed by invalidateTags because they were written with one of its tags"
+  ),
   failOpen: counter(
     "cachet_fail_open_total",
     'Operations whose backend failure was turned into a miss or a no-op (failOpen, or getOrSet with onCacheError: "bypass")'

@@ -69,7 +69,11 @@ export interface Observer {
     effect: Effect.Effect<A, CacheError>,
     classify?: (value: A) => Outcome
   ) => Effect.Effect<A, CacheError>
-  readonly count: (metric: Metric.Metric.Counter<number>, extra?: ReadonlyArray<MetricLabel.MetricLabel>) => void
+  readonly count: (
+    metric: Metric.Metric.Counter<number>,
+    extra?: ReadonlyArray<MetricLabel.MetricLabel>,
+    amount?: number
+  ) => void
 }
 
 const ok = (): Outcome => "ok"
@@ -206,6 +210,7 @@ export const makeObserver = (options: ObserveOptions, namespace: string): Observ
     labels,
     call,
     run: (operation, key, effect, classify) => call(operation, key, () => effect, Exit.succeed, classify),
-    count: (metric, extra = []) => metric.unsafeUpdate(1, extra.length === 0 ? labels : [...labels, ...extra])
+    count: (metric, extra = [], amount = 1) =>
+      metric.unsafeUpdate(amount, extra.length === 0 ? labels : [...labels, ...extra])
   }
 }

@@ -15,9 +15,10 @@ import * as CacheResult from "../CacheResult.js"
 import * as Backends from "./backend.js"
 import type { ViewContext } from "./context.js"
 import * as KeySpace from "./keySpace.js"
-import type { Outcome } from "./metrics.js"
+import { metrics, type Outcome } from "./metrics.js"
 import type { Plan } from "./plan.js"
 import { withContext } from "./relabel.js"
+import * as Tags from "./tags.js"
 import * as Validate from "./validate.js"
 
 /** Redis glob metacharacters, escaped so that a prefix always matches itself literally. */
@@ -89,9 +90,42 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     )
   }
 
+  /** One tagged entry (`"add"`: only if absent), after its time-to-live and its encoding: whether written. */
+  const writeTagged = (
+    operation: Operation,
+    key: string,
+    value: A,
+    options: Cache.SetOptions,
+    tags: ReadonlyArray<string>,
+    mode: "set" | "add"
+  ): Effect.Effect<boolean, CacheError> =>
+    Backends.flatMap(planner.options(operation, key, options), (ttl) =>
+      Backends.flatMap(values.encode(operation, key, value), (text) => {
+        if (ttl !== 0)
+          return Tags.write(commands, prefix, [{ key: prefix + key, value: text, timeToLive: ttl }], tags, mode)
+        return mode === "add" ? Exit.succeed(false) : Backends.map(commands.delete([prefix + key]), () => false)
+      })
+    )
+
+  /** The tags of a write's options, checked: `undefined` when it has none (the untagged path, as before tags). */
+  const tagsOf = (operation: Operation, key: string | undefined, options: Cache.SetOptions | undefined) =>
+    options?.tags === undefined ? Either.right(undefined) : Validate.tags(operation, options.tags, key)
+
   const set = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<void, CacheError> => {
-    const checked = Either.flatMap(Validate.key("set", key), () => Validate.options("set", options, key))
+    const checked = Either.flatMap(
+      Either.flatMap(Validate.key("set", key), () => Validate.options("set", options, key)),
+      () => tagsOf("set", key, options)
+    )
     if (Either.isLeft(checked)) return refused(checked)
+    const tags = checked.right
+    if (options !== undefined && tags !== undefined && tags.length > 0) {
+      return call(
+        "set",
+        key,
+        () => writeTagged("set", key, value, options, tags, "set"),
+        () => Exit.void
+      )
+    }
     return call("set", key, () => write("set", key, value, planner.options("set", key, options)), Exit.succeed)
   }
 
@@ -101,10 +135,12 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   ): Effect.Effect<void, CacheError> => {
     const batch = (): Effect.Effect<void, CacheError> => {
       const checked = Either.flatMap(Validate.entries("setMany", entries), (list) =>
-        Either.map(Validate.options("setMany", options), () => list)
+        Either.flatMap(Validate.options("setMany", options), () =>
+          Either.map(tagsOf("setMany", undefined, options), (tags) => ({ list, tags }))
+        )
       )
       if (Either.isLeft(checked)) return refused(checked)
-      const list = checked.right
+      const { list, tags } = checked.right
       const texts: Array<string> = []
       for (const [key, value] of list) {
         const encoded = values.encode("setMany", key, value)
@@ -124,15 +160,24 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
           value: texts[i] ?? "",
           timeToLive: ttls[i]
         }))
-        return commands.setMany(written)
+        return tags === undefined || tags.length === 0
+          ? commands.setMany(written)
+          : Effect.asVoid(Tags.write(commands, prefix, written, tags, "set"))
       })
     }
     return call("setMany", undefined, batch, Exit.succeed)
   }
 
   const add = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<boolean, CacheError> => {
-    const checked = Either.flatMap(Validate.key("add", key), () => Validate.options("add", options, key))
+    const checked = Either.flatMap(
+      Either.flatMap(Validate.key("add", key), () => Validate.options("add", options, key)),
+      () => tagsOf("add", key, options)
+    )
     if (Either.isLeft(checked)) return refused(checked)
+    const tags = checked.right
+    if (options !== undefined && tags !== undefined && tags.length > 0) {
+      return call("add", key, () => writeTagged("add", key, value, options, tags, "add"), Exit.succeed)
+    }
     const adding = () =>
       Backends.flatMap(planner.options("add", key, options), (ttl) =>
         Backends.flatMap(values.encode("add", key, value), (text) =>
@@ -220,6 +265,27 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     return run("clear", undefined, deleteAll(`${globPrefix}*`))
   }
 
+  // Where an invalidation completes: what it removed is gone from the backend, in every process. (A tier that keeps
+  // entries of its own drops `done.keys` here.)
+  const invalidated = (done: Tags.Invalidated): Exit.Exit<number> => {
+    observer.count(metrics.tagInvalidations)
+    if (done.count > 0) observer.count(metrics.tagInvalidatedEntries, [], done.count)
+    return Exit.succeed(done.count)
+  }
+
+  const invalidateTags = (tags: ReadonlyArray<string>): Effect.Effect<number, CacheError> => {
+    const checked = Either.flatMap(
+      Array.isArray(tags)
+        ? Validate.ok
+        : Validate.refuse("invalidateTags", "INVALID_ARGUMENT", "tags must be an array"),
+      () => Validate.tags("invalidateTags", tags)
+    )
+    if (Either.isLeft(checked)) return refused(checked)
+    const list = checked.right
+    if (list.length === 0) return Effect.succeed(0)
+    return call("invalidateTags", undefined, () => Tags.invalidate(commands, prefix, list), invalidated)
+  }
+
   return {
     prefix,
     get,
@@ -236,6 +302,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     deletePattern,
     keys,
     clear,
+    invalidateTags,
     ping: call(
       "ping",
       undefined,
