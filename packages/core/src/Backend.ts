@@ -117,7 +117,8 @@ export interface Backend {
    * `-inf` to now, excluded), add `members` with their expiry as score (ZADD: a member already there takes the new
    * score), expire the index at its largest score (PEXPIREAT; PERSIST when one is `+inf`; no index when empty), and
    * answer the epoch's value (GET; `undefined` when absent). With no members it sweeps and reads the epoch.
-   * Optional: a backend without tag primitives refuses tagged writes and `invalidateTags`.
+   * Optional (with `tagTake`): without them the core keeps each tag's index in a string under a lock of its own,
+   * from `get`, `set`, `add`, `deleteIfEquals` and `delete`, which is correct but slower.
    *
    * @since 0.3.0
    */

@@ -7,7 +7,8 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Backend, SyncBackend } from "../Backend.js"
-import { type CacheError, CacheInvalidInputError } from "../CacheError.js"
+import type { CacheError } from "../CacheError.js"
+import * as TagFallback from "./tagFallback.js"
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
@@ -86,32 +87,24 @@ const deleteScanned =
       batch.length === 0 ? Effect.succeed(count) : Effect.map(backend.delete(batch), (n) => count + n)
     )
 
-const noTags = (operation: "tagAdd" | "tagTake") =>
-  Exit.fail(
-    new CacheInvalidInputError({
-      operation,
-      code: "INVALID_ARGUMENT",
-      reason: "this backend has no tag primitives (tagAdd, tagTake): it cannot store tags"
-    })
-  )
-const noTagAdd = () => noTags("tagAdd")
-const noTagTake = () => noTags("tagTake")
+// Without native tag primitives (both of them), the plain ones under a lock (`tagFallback.ts`).
+const tagsOf = (backend: Backend, sync: SyncBackend | undefined): Pick<Commands, "tagAdd" | "tagTake"> => {
+  if (sync?.tagAdd !== undefined && sync.tagTake !== undefined) return { tagAdd: sync.tagAdd, tagTake: sync.tagTake }
+  if (backend.tagAdd !== undefined && backend.tagTake !== undefined) {
+    return { tagAdd: backend.tagAdd, tagTake: backend.tagTake }
+  }
+  return TagFallback.make(backend)
+}
 
 /** @internal */
 export const complete = (backend: Backend): Complete => {
   const sync = syncForms.get(backend)
   const deleteMatching = backend.deleteMatching ?? deleteScanned(backend)
   if (sync !== undefined) {
-    const commands: Commands = { ...sync, tagAdd: sync.tagAdd ?? noTagAdd, tagTake: sync.tagTake ?? noTagTake }
-    return { backend, commands, synchronous: true, deleteMatching }
+    return { backend, commands: { ...sync, ...tagsOf(backend, sync) }, synchronous: true, deleteMatching }
   }
   const ping = backend.ping
-  const commands: Commands = {
-    ...backend,
-    ping: () => ping,
-    tagAdd: backend.tagAdd ?? noTagAdd,
-    tagTake: backend.tagTake ?? noTagTake
-  }
+  const commands: Commands = { ...backend, ping: () => ping, ...tagsOf(backend, undefined) }
   return { backend, commands, synchronous: false, deleteMatching }
 }
 
