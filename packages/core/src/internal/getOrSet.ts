@@ -98,7 +98,7 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
                 return tags.right.length === 0
                   ? commands.set(full, text, timeToLive)
                   : Effect.asVoid(
-                      Tags.write(commands, prefix, [{ key: full, value: text, timeToLive }], tags.right, "set")
+                      Tags.write(shared.backend, prefix, [{ key: full, value: text, timeToLive }], tags.right, "set")
                     )
               })
         )

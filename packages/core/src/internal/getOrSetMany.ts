@@ -77,7 +77,7 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
         if (entries.length === 0) return Effect.void
         return tags.length === 0
           ? commands.setMany(entries)
-          : Effect.asVoid(Tags.write(commands, prefix, entries, tags, "set"))
+          : Effect.asVoid(Tags.write(shared.backend, prefix, entries, tags, "set"))
       })
       const stored = Effect.mapError(
         observer.run(

@@ -20,7 +20,7 @@
 import * as Effect from "effect/Effect"
 import type { Entry, TagMember } from "../Backend.js"
 import type { CacheError } from "../CacheError.js"
-import type { Commands } from "./backend.js"
+import type { Complete } from "./backend.js"
 import * as KeySpace from "./keySpace.js"
 
 /** How long an epoch lives after its invalidation: far longer than a tagged write takes between its two reads. */
@@ -63,18 +63,28 @@ export const mustGo = (value: string, stored: string | undefined, tags: Readonly
   return false
 }
 
-const all = { concurrency: "unbounded" } as const
+/**
+ * `f` of each item, concurrently where that saves round trips: never for a synchronous backend, whose answers are
+ * at hand (a fiber per item would cost more than the commands), nor for a single item.
+ */
+const each = <A, B>(
+  backend: Complete,
+  items: ReadonlyArray<A>,
+  f: (item: A) => Effect.Effect<B, CacheError>
+): Effect.Effect<Array<B>, CacheError> =>
+  Effect.forEach(items, f, { concurrency: backend.synchronous || items.length < 2 ? 1 : "unbounded" })
 
 /**
  * Write `entries` with `tags` (`"add"`: one entry, only if absent): whether written. Call inside a runner's step.
  */
 export const write = (
-  commands: Commands,
+  backend: Complete,
   prefix: string,
   entries: ReadonlyArray<Entry>,
   tags: ReadonlyArray<string>,
   mode: "set" | "add"
 ): Effect.Effect<boolean, CacheError> => {
+  const { commands } = backend
   const keys = tags.map((tag) => KeySpace.tagKeys(prefix, tag))
   const members: ReadonlyArray<TagMember> = entries.map(({ key, timeToLive }) => ({ key, timeToLive }))
   const records: ReadonlyArray<Entry> = entries.map(({ key, value, timeToLive }) => ({
@@ -92,12 +102,9 @@ export const write = (
     )
   }
   // What this write stored, removed again: an invalidation of one of its tags ran while it was writing.
-  const withdraw = Effect.forEach([...entries, ...records], ({ key, value }) => commands.deleteIfEquals(key, value), {
-    ...all,
-    discard: true
-  })
+  const withdraw = each(backend, [...entries, ...records], ({ key, value }) => commands.deleteIfEquals(key, value))
   return Effect.flatMap(
-    Effect.forEach(keys, ({ index, epoch }) => commands.tagAdd(index, epoch, members), all),
+    each(backend, keys, ({ index, epoch }) => commands.tagAdd(index, epoch, members)),
     (before) =>
       Effect.flatMap(Effect.suspend(store), (written) =>
         written
@@ -119,11 +126,12 @@ export interface Invalidated {
 
 /** Remove every entry written with one of `tags` under `prefix`. Call inside a runner's step. */
 export const invalidate = (
-  commands: Commands,
+  backend: Complete,
   prefix: string,
   tags: ReadonlyArray<string>
 ): Effect.Effect<Invalidated, CacheError> =>
   Effect.suspend(() => {
+    const { commands } = backend
     const token = globalThis.crypto.randomUUID()
     const wanted: ReadonlySet<string> = new Set(tags)
 
@@ -145,15 +153,15 @@ export const invalidate = (
             if (tagRecord !== undefined && (goes || value === undefined)) records.push(KeySpace.tagRecord(key))
           })
           gone.push(...removed)
-          return Effect.map(Effect.all([deleteAll(removed), deleteAll(records)], all), ([count]) => count)
+          return Effect.map(each(backend, [removed, records], deleteAll), ([count]) => count ?? 0)
         }
       )
 
     return Effect.flatMap(
-      Effect.forEach(
+      each(
+        backend,
         tags.map((tag) => KeySpace.tagKeys(prefix, tag)),
-        ({ index, epoch }) => commands.tagTake(index, epoch, token, epochTimeToLive),
-        all
+        ({ index, epoch }) => commands.tagTake(index, epoch, token, epochTimeToLive)
       ),
       (lists) => {
         const members = Array.from(new Set(lists.flat()))

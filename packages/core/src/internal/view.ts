@@ -92,39 +92,49 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
 
   /** One tagged entry (`"add"`: only if absent), after its time-to-live and its encoding: whether written. */
   const writeTagged = (
-    operation: Operation,
+    operation: "set" | "add",
     key: string,
     value: A,
     options: Cache.SetOptions,
-    tags: ReadonlyArray<string>,
-    mode: "set" | "add"
+    tags: ReadonlyArray<string>
   ): Effect.Effect<boolean, CacheError> =>
     Backends.flatMap(planner.options(operation, key, options), (ttl) =>
       Backends.flatMap(values.encode(operation, key, value), (text) => {
         if (ttl !== 0)
-          return Tags.write(commands, prefix, [{ key: prefix + key, value: text, timeToLive: ttl }], tags, mode)
-        return mode === "add" ? Exit.succeed(false) : Backends.map(commands.delete([prefix + key]), () => false)
+          return Tags.write(
+            shared.backend,
+            prefix,
+            [{ key: prefix + key, value: text, timeToLive: ttl }],
+            tags,
+            operation
+          )
+        return operation === "add" ? Exit.succeed(false) : Backends.map(commands.delete([prefix + key]), () => false)
       })
     )
 
-  /** The tags of a write's options, checked: `undefined` when it has none (the untagged path, as before tags). */
-  const tagsOf = (operation: Operation, key: string | undefined, options: Cache.SetOptions | undefined) =>
-    options?.tags === undefined ? Either.right(undefined) : Validate.tags(operation, options.tags, key)
+  /** `set` or `add` of a key whose options have `tags` (an empty list writes as an untagged write does). */
+  const withTags = (
+    operation: "set" | "add",
+    key: string,
+    value: A,
+    options: Cache.SetOptions
+  ): Effect.Effect<boolean, CacheError> => {
+    const tags = Validate.tags(operation, options.tags, key)
+    if (Either.isLeft(tags)) return refused(tags)
+    if (tags.right.length > 0) {
+      const list = tags.right
+      return call(operation, key, () => writeTagged(operation, key, value, options, list), Exit.succeed)
+    }
+    return operation === "add"
+      ? add(key, value, { ...options, tags: undefined })
+      : Effect.as(set(key, value, { ...options, tags: undefined }), true)
+  }
 
   const set = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<void, CacheError> => {
-    const checked = Either.flatMap(
-      Either.flatMap(Validate.key("set", key), () => Validate.options("set", options, key)),
-      () => tagsOf("set", key, options)
-    )
+    const checked = Either.flatMap(Validate.key("set", key), () => Validate.options("set", options, key))
     if (Either.isLeft(checked)) return refused(checked)
-    const tags = checked.right
-    if (options !== undefined && tags !== undefined && tags.length > 0) {
-      return call(
-        "set",
-        key,
-        () => writeTagged("set", key, value, options, tags, "set"),
-        () => Exit.void
-      )
+    if (options?.tags !== undefined) {
+      return Effect.asVoid(withTags("set", key, value, options))
     }
     return call("set", key, () => write("set", key, value, planner.options("set", key, options)), Exit.succeed)
   }
@@ -136,7 +146,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     const batch = (): Effect.Effect<void, CacheError> => {
       const checked = Either.flatMap(Validate.entries("setMany", entries), (list) =>
         Either.flatMap(Validate.options("setMany", options), () =>
-          Either.map(tagsOf("setMany", undefined, options), (tags) => ({ list, tags }))
+          Either.map(Validate.tags("setMany", options?.tags), (tags) => ({ list, tags }))
         )
       )
       if (Either.isLeft(checked)) return refused(checked)
@@ -160,24 +170,18 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
           value: texts[i] ?? "",
           timeToLive: ttls[i]
         }))
-        return tags === undefined || tags.length === 0
+        return tags.length === 0
           ? commands.setMany(written)
-          : Effect.asVoid(Tags.write(commands, prefix, written, tags, "set"))
+          : Effect.asVoid(Tags.write(shared.backend, prefix, written, tags, "set"))
       })
     }
     return call("setMany", undefined, batch, Exit.succeed)
   }
 
   const add = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<boolean, CacheError> => {
-    const checked = Either.flatMap(
-      Either.flatMap(Validate.key("add", key), () => Validate.options("add", options, key)),
-      () => tagsOf("add", key, options)
-    )
+    const checked = Either.flatMap(Validate.key("add", key), () => Validate.options("add", options, key))
     if (Either.isLeft(checked)) return refused(checked)
-    const tags = checked.right
-    if (options !== undefined && tags !== undefined && tags.length > 0) {
-      return call("add", key, () => writeTagged("add", key, value, options, tags, "add"), Exit.succeed)
-    }
+    if (options?.tags !== undefined) return withTags("add", key, value, options)
     const adding = () =>
       Backends.flatMap(planner.options("add", key, options), (ttl) =>
         Backends.flatMap(values.encode("add", key, value), (text) =>
@@ -283,7 +287,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     if (Either.isLeft(checked)) return refused(checked)
     const list = checked.right
     if (list.length === 0) return Effect.succeed(0)
-    return call("invalidateTags", undefined, () => Tags.invalidate(commands, prefix, list), invalidated)
+    return call("invalidateTags", undefined, () => Tags.invalidate(shared.backend, prefix, list), invalidated)
   }
 
   return {
