@@ -38,6 +38,9 @@ export interface Peers {
   readonly cachetMemory: Cache.Cache.Service
   readonly cachetMemoryBare: Cache.Cache.Service
   readonly cachetRedis: Cache.Cache.Service
+  /** Cachet on memory and on Redis, every entry written with a tag. */
+  readonly cachetMemoryTagged: Cache.Cache.Service
+  readonly cachetRedisTagged: Cache.Cache.Service
   readonly ioredis: Redis
   readonly ioredisAuto: Redis
   /** ioredis's keys, `raw:` + key. */
@@ -45,10 +48,10 @@ export interface Peers {
   readonly close: () => Promise<void>
 }
 
-const populateEffect = (cache: Cache.Cache.Service) =>
+const populateEffect = (cache: Cache.Cache.Service, tags?: ReadonlyArray<string>) =>
   cache.setMany(
     keys.map((key, i) => [key, values[i]] as const),
-    { timeToLive: TTL_MS }
+    { timeToLive: TTL_MS, tags }
   )
 
 export const makePeers = async (redisUrl: string): Promise<Peers> => {
@@ -97,6 +100,11 @@ export const makePeers = async (redisUrl: string): Promise<Peers> => {
   const cachetMemoryBare = await inScope(MemoryCache.make({ capacity: CAPACITY, metrics: false, spans: false }))
   const cachetRedis = await inScope(RedisCache.make({ url: redisUrl, prefix: "cachet-bench:" }))
   for (const cache of [cachetMemory, cachetMemoryBare, cachetRedis]) await Effect.runPromise(populateEffect(cache))
+  const cachetMemoryTagged = await inScope(MemoryCache.make({ capacity: CAPACITY }))
+  const cachetRedisTagged = await inScope(RedisCache.make({ url: redisUrl, prefix: "cachet-bench-tagged:" }))
+  for (const cache of [cachetMemoryTagged, cachetRedisTagged]) {
+    await Effect.runPromise(populateEffect(cache, ["bench"]))
+  }
 
   const ioredis = new Redis(redisUrl)
   const ioredisAuto = new Redis(redisUrl, { enableAutoPipelining: true })
@@ -117,6 +125,8 @@ export const makePeers = async (redisUrl: string): Promise<Peers> => {
     cachetMemory,
     cachetMemoryBare,
     cachetRedis,
+    cachetMemoryTagged,
+    cachetRedisTagged,
     ioredis,
     ioredisAuto,
     rawKeys,

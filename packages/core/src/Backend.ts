@@ -14,6 +14,9 @@
  *   `NOT_INTEGER` or `OVERFLOW`.
  * - `scan` matches keys with Redis's glob rules (`stringmatchlen`) and may emit a key more than once only
  *   where Redis SCAN would (a rehash); the core de-duplicates nothing.
+ * - Tag bookkeeping (`tagAdd`, `tagTake`) works on two keys of one tag, an index (a sorted set of full entry keys
+ *   scored by their expiry in epoch milliseconds, `+inf` for none) and an epoch (a string), which always share a
+ *   Redis hash slot. Each call is atomic over both keys: on Redis, one Lua script.
  * - Errors are `CacheError`s labelled with the backend primitive's own name (`"set"`, `"getWithTimeToLive"`, ...:
  *   `CacheError.Operation`); the core re-labels their `operation` and `key` with the caller's view.
  *
@@ -39,6 +42,18 @@ export interface Entry {
   readonly key: string
   readonly value: string
   /** Whole milliseconds ≥ 1, or `undefined` for no expiry. */
+  readonly timeToLive: number | undefined
+}
+
+/**
+ * An entry key to add to a tag's index, with the entry's time-to-live (its score is the expiry it gives).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface TagMember {
+  readonly key: string
+  /** Whole milliseconds ≥ 1, or `undefined` for no expiry (score `+inf`). */
   readonly timeToLive: number | undefined
 }
 
@@ -120,6 +135,37 @@ export interface Backend {
    * @since 0.2.0
    */
   readonly deleteMatching?: ((pattern: string) => Effect.Effect<number, CacheError>) | undefined
+  /**
+   * Atomically on `index` and `epoch` (one hash slot): remove the members whose expiry has passed (ZREMRANGEBYSCORE
+   * `-inf` to now, excluded), add `members` with their expiry as score (ZADD: a member already there takes the new
+   * score), expire the index at its largest score (PEXPIREAT; PERSIST when one is `+inf`; no index when empty), and
+   * answer the epoch's value (GET; `undefined` when absent). With no members it sweeps and reads the epoch.
+   * Optional (with `tagTake`): without them the core keeps each tag's index in a string under a lock of its own,
+   * from `get`, `set`, `add`, `deleteIfEquals` and `delete`, which is correct but slower.
+   *
+   * @since 0.3.0
+   */
+  readonly tagAdd?:
+    | ((
+        index: string,
+        epoch: string,
+        members: ReadonlyArray<TagMember>
+      ) => Effect.Effect<string | undefined, CacheError>)
+    | undefined
+  /**
+   * Atomically on `index` and `epoch`: answer the index's members whose expiry has not passed (ZRANGE BYSCORE now
+   * `+inf`), delete the index (UNLINK), and set the epoch to `token` for `epochTimeToLive` milliseconds (SET PX).
+   *
+   * @since 0.3.0
+   */
+  readonly tagTake?:
+    | ((
+        index: string,
+        epoch: string,
+        token: string,
+        epochTimeToLive: number
+      ) => Effect.Effect<ReadonlyArray<string>, CacheError>)
+    | undefined
   /** PING. */
   readonly ping: Effect.Effect<void, CacheError>
   /**
@@ -227,6 +273,17 @@ export interface SyncBackend {
   readonly increment: (key: string, by: bigint) => Exit.Exit<bigint, CacheError>
   /** Each batch is computed when it is pulled, as SCAN answers one cursor step at a time. */
   readonly scan: (pattern: string) => Iterable<ReadonlyArray<string>>
+  readonly tagAdd?:
+    | ((index: string, epoch: string, members: ReadonlyArray<TagMember>) => Exit.Exit<string | undefined, CacheError>)
+    | undefined
+  readonly tagTake?:
+    | ((
+        index: string,
+        epoch: string,
+        token: string,
+        epochTimeToLive: number
+      ) => Exit.Exit<ReadonlyArray<string>, CacheError>)
+    | undefined
   readonly ping: () => Exit.Exit<void, CacheError>
 }
 

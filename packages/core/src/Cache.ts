@@ -41,7 +41,7 @@ export class Cache extends Context.Tag("@cachet/core/Cache")<Cache, Cache.Servic
 
 /**
  * What a `getOrSet` lookup may read and decide, from inside (`yield* Cache.Lookup`): the stale value it replaces,
- * the time-to-live to store its value with, or not to store it at all. Provided to every lookup `getOrSet` runs (and
+ * the time-to-live and the tags to store its value with, or not to store it at all. Provided to every lookup `getOrSet` runs (and
  * `cached`'s functions), so a lookup that does not use it needs nothing more in its requirements.
  *
  * @example
@@ -266,6 +266,7 @@ export const {
   getMany,
   has,
   increment,
+  invalidateTags,
   persist,
   set,
   setMany,

@@ -116,4 +116,25 @@ describe("metrics", () => {
       assert.isNumber(duration?.sum)
     }).pipe(Effect.provide(MemoryCache.layer()))
   )
+
+  it.scoped("tag invalidations: calls and entries removed, in the snapshot", () =>
+    Effect.gen(function* () {
+      const namespace = `tags-${Math.random().toString(36).slice(2)}`
+      const cache = (yield* Cache.Cache).namespace(namespace)
+      yield* cache.setMany(
+        [
+          ["a", 1],
+          ["b", 2]
+        ],
+        { tags: ["t"] }
+      )
+      yield* cache.invalidateTags(["t"])
+      yield* cache.invalidateTags(["t"])
+      const rows = (yield* Cache.metricsSnapshot).filter((row) => row.labels.namespace === namespace)
+      const value = (name: string) => rows.find((row) => row.name === name)?.value
+      assert.strictEqual(value("cachet_tag_invalidations_total"), 2)
+      assert.strictEqual(value("cachet_tag_invalidated_entries_total"), 2)
+      assert.strictEqual(yield* operationCount(namespace, "invalidateTags", "ok"), 2)
+    }).pipe(Effect.provide(MemoryCache.layer()))
+  )
 })

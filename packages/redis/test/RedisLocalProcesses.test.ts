@@ -37,6 +37,32 @@ describe.skipIf(externalUrl !== undefined)("the local tier across processes", ()
         yield* b.until("c", "miss")
       })
     )
+
+    it.scopedLive(
+      "an entry written with tag t before invalidateTags(['t']) is gone from B's tier after it returns",
+      () =>
+        Effect.gen(function* () {
+          const s = yield* server()
+          const prefix = uniquePrefix("tags")
+          const a = yield* RedisCache.make({
+            url: s.url,
+            prefix,
+            local: { capacity: 100, timeToLive: "1 minute", invalidation }
+          })
+          const b = yield* reader({ REDIS_URL: s.url, PREFIX: prefix, INVALIDATION: invalidation })
+          yield* a.set("tagged", "t", { tags: ["t"] })
+          yield* a.set("other", "u", { tags: ["u"] })
+          yield* a.set("plain", "p")
+          for (const key of ["tagged", "other", "plain"]) expect(yield* b.get(key)).toMatch(/^hit /)
+          expect(yield* a.invalidateTags(["t"])).toBe(1)
+          expect(yield* a.get("tagged")).toMatchObject({ _tag: "CacheMiss" })
+          yield* b.until("tagged", "miss")
+          expect(yield* b.get("other")).toBe('hit "u"')
+          expect(yield* b.get("plain")).toBe('hit "p"')
+          yield* a.set("tagged", "after", { tags: ["t"] })
+          yield* b.until("tagged", 'hit "after"')
+        })
+    )
   })
 
   it.scopedLive("redis-cli SET and DEL under the prefix reach B's tier; FLUSHDB empties it", () =>

@@ -145,6 +145,8 @@ const fakeClient = (answer: () => Promise<never>): Client => ({
   exists: answer,
   pttl: answer,
   pexpire: answer,
+  tagAdd: answer,
+  tagTake: answer,
   persist: answer,
   incrementBy: answer,
   scanners: () => [answer],

@@ -85,6 +85,13 @@ export type Op =
   | { readonly _tag: "persist"; readonly key: string }
   | { readonly _tag: "increment"; readonly key: string; readonly by: bigint }
   | { readonly _tag: "scan"; readonly glob: string }
+  | {
+      readonly _tag: "tagAdd"
+      readonly tag: string
+      readonly members: ReadonlyArray<{ key: string; timeToLive: number | undefined }>
+    }
+  | { readonly _tag: "tagTake"; readonly tag: string; readonly token: string; readonly timeToLive: number }
+  | { readonly _tag: "tagTimeToLive"; readonly tag: string; readonly of: "index" | "epoch" }
 
 // Weighted towards a few names and integer-looking values, so that sequences touch the same keys often.
 const key = FastCheck.oneof(
@@ -99,6 +106,13 @@ const value = FastCheck.oneof(
   { weight: 3, arbitrary: FastCheck.constantFrom(...values) }
 )
 const timeToLive = FastCheck.constantFrom(...timeToLives)
+const tag = FastCheck.constantFrom("red", "green")
+
+/** A tag's index and epoch, named as the core names them (one hash slot; `\u0000` keeps them from user keys). */
+const tagKeys = (prefix: string, name: string) => ({
+  index: `${prefix}\u0000tag{${name}}index`,
+  epoch: `${prefix}\u0000tag{${name}}epoch`
+})
 
 const glob = FastCheck.oneof(
   {
@@ -145,6 +159,27 @@ const op: FastCheck.Arbitrary<Op> = FastCheck.oneof(
   FastCheck.record({
     _tag: FastCheck.constant("scan" as const),
     glob
+  }),
+  FastCheck.record({
+    _tag: FastCheck.constant("tagAdd" as const),
+    tag,
+    members: FastCheck.array(FastCheck.record({ key, timeToLive }), { maxLength: 3 })
+  }),
+  FastCheck.record({
+    _tag: FastCheck.constant("tagAdd" as const),
+    tag,
+    members: FastCheck.array(FastCheck.record({ key, timeToLive }), { maxLength: 3 })
+  }),
+  FastCheck.record({
+    _tag: FastCheck.constant("tagTake" as const),
+    tag,
+    token: FastCheck.constantFrom("t1", "t2", "t3"),
+    timeToLive: FastCheck.constantFrom(2, 60_000)
+  }),
+  FastCheck.record({
+    _tag: FastCheck.constant("tagTimeToLive" as const),
+    tag,
+    of: FastCheck.constantFrom("index" as const, "epoch" as const)
   })
 )
 
@@ -207,6 +242,27 @@ const run = (backend: Backend, prefix: string, o: Op): Effect.Effect<unknown, Ca
       return backend.persist(k(o.key))
     case "increment":
       return backend.increment(k(o.key), o.by)
+    case "tagAdd": {
+      const { index, epoch } = tagKeys(prefix, o.tag)
+      return backend.tagAdd === undefined
+        ? Effect.die("no tagAdd")
+        : backend.tagAdd(
+            index,
+            epoch,
+            o.members.map((m) => ({ ...m, key: k(m.key) }))
+          )
+    }
+    case "tagTake": {
+      const { index, epoch } = tagKeys(prefix, o.tag)
+      return backend.tagTake === undefined
+        ? Effect.die("no tagTake")
+        : Effect.map(backend.tagTake(index, epoch, o.token, o.timeToLive), (members) =>
+            [...members].map((full) => full.slice(prefix.length)).sort()
+          )
+    }
+    case "tagTimeToLive":
+      // One command per operation, so that the batching test's concurrent run keeps them in order.
+      return Effect.map(backend.timeToLive(tagKeys(prefix, o.tag)[o.of]), ttlClass)
     case "scan":
       // The prefix has no glob metacharacter, so it needs no escaping.
       return Effect.map(Stream.runCollect(backend.scan(prefix + o.glob)), (batches) =>
@@ -220,7 +276,9 @@ export const waitsOut = (o: Op): boolean =>
     ? isShort(o.timeToLive)
     : o._tag === "setMany"
       ? o.entries.some((e) => isShort(e.timeToLive))
-      : (o._tag === "expire" || o._tag === "getAndExpire") && isShort(o.timeToLive)
+      : o._tag === "tagAdd"
+        ? o.members.some((m) => isShort(m.timeToLive))
+        : (o._tag === "expire" || o._tag === "getAndExpire" || o._tag === "tagTake") && isShort(o.timeToLive)
 
 /** An effect's answer, comparable across backends and runs: its value, or its error's tag and code. */
 export const answerOf = (effect: Effect.Effect<unknown, CacheError>) =>

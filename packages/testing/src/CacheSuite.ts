@@ -24,6 +24,7 @@ import { operations } from "./internal/operations.js"
 import { prefixes } from "./internal/prefixes.js"
 import { schemas } from "./internal/schemas.js"
 import { staleWindows } from "./internal/staleWindows.js"
+import { tags } from "./internal/tags.js"
 import { timeToLive } from "./internal/timeToLive.js"
 
 /**
@@ -86,6 +87,7 @@ export const run = (name: string, layer: Layer.Layer<Cache.Cache, CacheError, ne
     getOrSet(harness)
     staleWindows(harness)
     lock(harness)
+    tags(harness)
     accessors(harness)
     invalidInput(harness)
     prefixes(harness, options.withPrefix)

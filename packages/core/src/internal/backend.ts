@@ -8,14 +8,22 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Backend, SyncBackend } from "../Backend.js"
 import type { CacheError } from "../CacheError.js"
+import * as TagFallback from "./tagFallback.js"
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /**
  * The backend's primitives as the core calls them: each answers an Effect, which for a synchronous backend is
  * already its `Exit` (an `Exit` is an `Effect`). Call them only inside a runner's step (`Observer.call`), never
  * while building an Effect: a synchronous answer is computed at the call.
  */
-export type Commands = Omit<Backend, "name" | "scan" | "deleteMatching" | "ping" | "coherence" | "expiryClock"> & {
+export type Commands = Omit<
+  Backend,
+  "name" | "scan" | "deleteMatching" | "ping" | "coherence" | "expiryClock" | "tagAdd" | "tagTake"
+> & {
   readonly ping: () => Effect.Effect<void, CacheError>
+  readonly tagAdd: NonNullable<Backend["tagAdd"]>
+  readonly tagTake: NonNullable<Backend["tagTake"]>
 }
 
 /** A backend with its optional parts filled, and its synchronous form when it has one. */
@@ -44,7 +52,7 @@ const batches = (iterable: () => Iterable<ReadonlyArray<string>>): Stream.Stream
 
 /** @internal */
 export const fromSync = (sync: SyncBackend): Backend => {
-  const backend: Backend = {
+  const backend: Mutable<Backend> = {
     name: sync.name,
     get: (key) => Effect.suspend(() => sync.get(key)),
     getWithTimeToLive: (key) => Effect.suspend(() => sync.getWithTimeToLive(key)),
@@ -64,6 +72,14 @@ export const fromSync = (sync: SyncBackend): Backend => {
     scan: (pattern) => batches(() => sync.scan(pattern)),
     ping: Effect.suspend(() => sync.ping())
   }
+  const { tagAdd, tagTake } = sync
+  if (tagAdd !== undefined) {
+    backend.tagAdd = (index, epoch, members) => Effect.suspend(() => tagAdd(index, epoch, members))
+  }
+  if (tagTake !== undefined) {
+    backend.tagTake = (index, epoch, token, epochTimeToLive) =>
+      Effect.suspend(() => tagTake(index, epoch, token, epochTimeToLive))
+  }
   syncForms.set(backend, sync)
   return backend
 }
@@ -76,13 +92,25 @@ const deleteScanned =
       batch.length === 0 ? Effect.succeed(count) : Effect.map(backend.delete(batch), (n) => count + n)
     )
 
+// Without native tag primitives (both of them), the plain ones under a lock (`tagFallback.ts`).
+const tagsOf = (backend: Backend, sync: SyncBackend | undefined): Pick<Commands, "tagAdd" | "tagTake"> => {
+  if (sync?.tagAdd !== undefined && sync.tagTake !== undefined) return { tagAdd: sync.tagAdd, tagTake: sync.tagTake }
+  if (backend.tagAdd !== undefined && backend.tagTake !== undefined) {
+    return { tagAdd: backend.tagAdd, tagTake: backend.tagTake }
+  }
+  return TagFallback.make(backend)
+}
+
 /** @internal */
 export const complete = (backend: Backend): Complete => {
   const sync = syncForms.get(backend)
   const deleteMatching = backend.deleteMatching ?? deleteScanned(backend)
-  if (sync !== undefined) return { backend, commands: sync, synchronous: true, deleteMatching }
+  if (sync !== undefined) {
+    return { backend, commands: { ...sync, ...tagsOf(backend, sync) }, synchronous: true, deleteMatching }
+  }
   const ping = backend.ping
-  return { backend, commands: { ...backend, ping: () => ping }, synchronous: false, deleteMatching }
+  const commands: Commands = { ...backend, ping: () => ping, ...tagsOf(backend, undefined) }
+  return { backend, commands, synchronous: false, deleteMatching }
 }
 
 /**

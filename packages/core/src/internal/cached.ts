@@ -25,7 +25,12 @@ export const viewOf =
     schema === undefined ? jsonView<A>(cache) : cache.forSchema(schema, cache.codec)
 
 /** What a bypassed call's function reads from `Cache.Lookup`: nothing stale, and nothing is stored anyway. */
-const bypassed: Lookup.Service = { stale: Option.none(), setTimeToLive: () => Effect.void, skipStore: Effect.void }
+const bypassed: Lookup.Service = {
+  stale: Option.none(),
+  setTimeToLive: () => Effect.void,
+  setTags: () => Effect.void,
+  skipStore: Effect.void
+}
 
 /** @internal */
 export const cached =

@@ -53,6 +53,8 @@ export const view = <A>(self: Cache.View<A>, backend: string): Cache.View<A> => 
     persist: (key) => degrade(outage, "persist", self.persist(key), constFalse),
     deletePattern: (glob) => degrade(outage, "deletePattern", self.deletePattern(glob), zero),
     clear: () => degrade(outage, "clear", self.clear(), zero),
+    // Not failed open: an invalidation that did not happen must not look as if it had (stale entries would stay).
+    invalidateTags: self.invalidateTags,
     keys: (glob) =>
       Stream.catchAll(self.keys(glob), (error) =>
         isRetryable(error)

@@ -21,6 +21,7 @@ import { metrics, type Outcome } from "./metrics.js"
 import * as Refresh from "./refresh.js"
 import { withContext } from "./relabel.js"
 import * as Settings from "./settings.js"
+import * as Tags from "./tags.js"
 import * as Throttle from "./throttle.js"
 import type { Read } from "./tiered.js"
 import * as Validate from "./validate.js"
@@ -36,6 +37,8 @@ const classifyPresent = (value: unknown): Outcome => (value === undefined ? "mis
 /** What a lookup decided from inside (`Cache.Lookup`). */
 interface Decisions {
   timeToLive: Duration.DurationInput | undefined
+  /** Unchecked until the store: `setTags` answers no failure. */
+  tags: unknown
   skip: boolean
 }
 
@@ -79,6 +82,9 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
       if (decisions.skip) return Effect.void
       const chosen = decisions.timeToLive ?? (typeof input === "function" ? input(value) : input)
       const ttlPlan = shared.planner.plan("getOrSet", key, chosen, options?.timeToLiveJitter)
+      const tags =
+        decisions.tags === plan.tags ? Either.right(plan.tags) : Validate.tags("getOrSet", decisions.tags, key)
+      if (Either.isLeft(tags)) return Effect.fail(tags.left)
       const write = () =>
         Backends.flatMap(ttlPlan, (ttl) =>
           ttl === 0
@@ -86,9 +92,14 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
             : Backends.flatMap(values.encode("getOrSet", key, value), (text) => {
                 // Stale windows extend the stored life past freshness; freshness is read back from the remaining time.
                 const stored = ttl === undefined ? undefined : ttl + grace
-                return tiered === undefined
-                  ? commands.set(full, text, stored)
-                  : tiered.wrote({ key: full, value: text, timeToLive: stored }, () => commands.set(full, text, stored))
+                const entry = { key: full, value: text, timeToLive: stored }
+                if (tags.right.length === 0) {
+                  return tiered === undefined
+                    ? commands.set(full, text, stored)
+                    : tiered.wrote(entry, () => commands.set(full, text, stored))
+                }
+                const tagged = () => Tags.write(shared.backend, prefix, [entry], tags.right, "set")
+                return Effect.asVoid(tiered === undefined ? tagged() : tiered.wrote(entry, tagged, (done) => done))
               })
         )
       const stored = Effect.mapError(observer.call("set", key, write, Exit.succeed), (error) =>
@@ -100,12 +111,16 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
     // The lookup with its `Cache.Lookup`, then the store it decided on.
     const lookupAndStore = (stale: Option.Option<A>): Effect.Effect<A, E | CacheError, Exclude<R, Lookup>> =>
       Effect.suspend(() => {
-        const decisions: Decisions = { timeToLive: undefined, skip: false }
+        const decisions: Decisions = { timeToLive: undefined, tags: plan.tags, skip: false }
         const service: Lookup.Service = {
           stale,
           setTimeToLive: (timeToLive) =>
             Effect.sync(() => {
               decisions.timeToLive = timeToLive
+            }),
+          setTags: (tags) =>
+            Effect.sync(() => {
+              decisions.tags = tags
             }),
           skipStore: Effect.sync(() => {
             decisions.skip = true

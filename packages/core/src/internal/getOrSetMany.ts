@@ -12,6 +12,7 @@ import type { ViewContext } from "./context.js"
 import type { Outcome } from "./metrics.js"
 import { withContext } from "./relabel.js"
 import * as Settings from "./settings.js"
+import * as Tags from "./tags.js"
 import type { Local } from "./tiered.js"
 import * as Validate from "./validate.js"
 
@@ -32,10 +33,10 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
   ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> => {
     // The options are a subset of getOrSet's, checked by the same rules.
     const checked = Either.flatMap(Validate.keys(operation, input), (keys) =>
-      Either.map(Settings.getOrSet(operation, undefined, options), () => keys)
+      Either.map(Settings.getOrSet(operation, undefined, options), (plan) => ({ keys, tags: plan.tags }))
     )
     if (Either.isLeft(checked)) return Effect.fail(checked.left)
-    const asked = checked.right
+    const { keys: asked, tags } = checked.right
     if (asked.length === 0) return Effect.succeed([])
     // A key listed twice is read, looked up and stored once, and answered wherever it is listed.
     const keys = Array.from(new Set(asked))
@@ -74,9 +75,13 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
           entries.push({ key: prefix + key, value: encoded.value, timeToLive: ttl })
         }
         if (entries.length === 0) return Effect.void
-        return tiered === undefined
-          ? commands.setMany(entries)
-          : tiered.wroteMany(entries, () => commands.setMany(entries))
+        if (tags.length === 0) {
+          return tiered === undefined
+            ? commands.setMany(entries)
+            : tiered.wroteMany(entries, () => commands.setMany(entries))
+        }
+        const tagged = () => Tags.write(shared.backend, prefix, entries, tags, "set")
+        return Effect.asVoid(tiered === undefined ? tagged() : tiered.wroteMany(entries, tagged, (done) => done))
       })
       const stored = Effect.mapError(
         observer.run(

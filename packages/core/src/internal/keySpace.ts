@@ -1,5 +1,5 @@
 /**
- * How the cache's own bookkeeping (locks, and later tags) shares the backend's key space with entries without
+ * How the cache's own bookkeeping (locks, tags) shares the backend's key space with entries without
  * ever meeting them. Every bookkeeping key contains `reserved`; no user key, namespace name, prefix or glob may
  * (validation refuses it), so a bookkeeping key can never be written, read, listed or matched by a user.
  */
@@ -15,3 +15,17 @@ export const isBookkeeping = (key: string): boolean => key.includes(reserved)
 
 /** Ends every non-empty prefix and every namespace: `<prefix><name>:<key>`. */
 export const separator = ":"
+
+/**
+ * The two keys of a tag under `prefix`: its index and its epoch. They share their text up to and including a
+ * `{...}` hash tag, and differ only after it, so a Redis Cluster puts them in one slot whatever the prefix holds
+ * (the slot comes from the first `{`, and the first `}` after it, which both keys have in common). The tag is
+ * percent-encoded inside, so that it has no `}` of its own.
+ */
+export const tagKeys = (prefix: string, tag: string): { readonly index: string; readonly epoch: string } => {
+  const base = `${prefix}${reserved}tag{${encodeURIComponent(tag)}}`
+  return { index: `${base}index`, epoch: `${base}epoch` }
+}
+
+/** The record of the tags the entry under `full` was written with. */
+export const tagRecord = (full: string): string => bookkeeping(full, "tags")

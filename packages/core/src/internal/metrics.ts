@@ -60,6 +60,11 @@ export const metrics = {
     "cachet_local_flushes_total",
     "Times the local tier dropped everything it held, by reason (flushed, cleared, disconnected, unresponsive, reconnected, topology, failover)"
   ),
+  tagInvalidations: counter("cachet_tag_invalidations_total", "invalidateTags calls that completed"),
+  tagInvalidatedEntries: counter(
+    "cachet_tag_invalidated_entries_total",
+    "Entries removed by invalidateTags because they were written with one of its tags"
+  ),
   failOpen: counter(
     "cachet_fail_open_total",
     'Operations whose backend failure was turned into a miss or a no-op (failOpen, or getOrSet with onCacheError: "bypass")'

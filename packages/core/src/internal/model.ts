@@ -25,6 +25,14 @@ export interface SetOptions {
   /** Spread the expiry by ±ratio (0–1) so that entries written together do not expire together. */
   readonly timeToLiveJitter?: number | undefined
   /**
+   * Tags the entry is written with (replacing those of an earlier tagged write of the key): `invalidateTags` of
+   * any of them removes it. Non-empty strings without U+0000; they belong to this view's namespace.
+   *
+   * @since 0.3.0
+   */
+  readonly tags?: ReadonlyArray<string> | undefined
+
+  /**
    * Keep the entry's current expiry (Redis `SET ... KEEPTTL`); an absent key is written without one. Refused
    * together with `timeToLive` or `timeToLiveJitter`; the cache's `defaultTimeToLive` does not apply.
    *
@@ -100,6 +108,13 @@ export interface GetOrSetOptions<A> {
   readonly timeToLive?: Duration.DurationInput | ((value: A) => Duration.DurationInput) | undefined
   readonly timeToLiveJitter?: number | undefined
   /**
+   * Tags the looked-up value is stored with (see `SetOptions.tags`); a lookup may choose others with
+   * `Cache.Lookup`'s `setTags`.
+   *
+   * @since 0.3.0
+   */
+  readonly tags?: ReadonlyArray<string> | undefined
+  /**
    * After freshness ends, serve the stale value for this long while one background fiber refreshes it. The
    * entry is stored for `timeToLive` plus the longest stale window; freshness is read back from the remaining
    * time-to-live, so stored values stay plain.
@@ -160,6 +175,8 @@ export interface GetOrSetOptions<A> {
 export interface GetOrSetManyOptions<A> {
   readonly timeToLive?: Duration.DurationInput | ((value: A) => Duration.DurationInput) | undefined
   readonly timeToLiveJitter?: number | undefined
+  /** Tags every looked-up value is stored with (see `SetOptions.tags`). */
+  readonly tags?: ReadonlyArray<string> | undefined
   /** `"bypass"`: when the backend is unavailable or times out, look every key up and answer (see `getOrSet`). */
   readonly onCacheError?: "fail" | "bypass" | undefined
 }
@@ -223,6 +240,13 @@ export interface View<A> {
   readonly keys: (glob?: string) => Stream.Stream<string, CacheError>
   /** Delete every key of this view, and nothing else: how many went. Refused with an empty prefix. */
   readonly clear: () => Effect.Effect<number, CacheError>
+  /**
+   * Delete every entry of this view written with any of `tags` before the call, in every process: how many went.
+   * A write racing the call either does not survive it or began after it took the tag (see the README's "Tags").
+   *
+   * @since 0.3.0
+   */
+  readonly invalidateTags: (tags: ReadonlyArray<string>) => Effect.Effect<number, CacheError>
   /** Cache-aside: the cached value, or the lookup's, stored. Concurrent misses of one key run one lookup. */
   readonly getOrSet: <E, R>(
     key: string,
@@ -377,6 +401,8 @@ export interface LookupService {
   readonly stale: Option.Option<unknown>
   /** Store the looked-up value with this time-to-live instead of the call's (zero: do not store). */
   readonly setTimeToLive: (timeToLive: Duration.DurationInput) => Effect.Effect<void>
+  /** Store the looked-up value with these tags instead of the call's (an invalid tag fails the call, storing nothing). */
+  readonly setTags: (tags: ReadonlyArray<string>) => Effect.Effect<void>
   /** Return the looked-up value without storing it. */
   readonly skipStore: Effect.Effect<void>
 }

@@ -72,7 +72,11 @@ export interface Observer {
     effect: Effect.Effect<A, CacheError>,
     classify?: (value: A) => Outcome
   ) => Effect.Effect<A, CacheError>
-  readonly count: (metric: Metric.Metric.Counter<number>, extra?: ReadonlyArray<MetricLabel.MetricLabel>) => void
+  readonly count: (
+    metric: Metric.Metric.Counter<number>,
+    extra?: ReadonlyArray<MetricLabel.MetricLabel>,
+    amount?: number
+  ) => void
   /**
    * An answer of the local tier, in the caller's step: counted with `tier: "local"` (its latency, a map lookup, is
    * not recorded), in a span of its own when inside a trace.
@@ -263,7 +267,8 @@ export const makeObserver = (options: ObserveOptions, place: Place): Observer =>
     labels,
     call,
     run: (operation, key, effect, classify) => call(operation, key, () => effect, Exit.succeed, classify),
-    count: (metric, extra = []) => metric.unsafeUpdate(1, extra.length === 0 ? labels : [...labels, ...extra]),
+    count: (metric, extra = [], amount = 1) =>
+      metric.unsafeUpdate(amount, extra.length === 0 ? labels : [...labels, ...extra]),
     local: (fiber, operation, key, outcome, answer) => {
       if (options.metrics) metrics.operations.unsafeUpdate(1, labelsFor(operation).local[outcome])
       return traced(fiber)

@@ -34,6 +34,7 @@ export const view = <A>(error: CacheInvalidInputError, prefix: string): Cache.Vi
     persist: fail("persist"),
     deletePattern: fail("deletePattern"),
     clear: fail("clear"),
+    invalidateTags: fail("invalidateTags"),
     getOrSet: fail("getOrSet"),
     getOrSetMany: fail("getOrSetMany"),
     keys: () => Stream.fail(Validate.relabel(error, "keys")),

@@ -21,6 +21,7 @@ import {
   options,
   refuse,
   type Ttl,
+  tags,
   timeToLive
 } from "./validate.js"
 
@@ -40,6 +41,8 @@ export interface GetOrSetPlan {
   readonly refreshAhead: number | undefined
   /** Milliseconds during which a stale value served after a failed lookup is served without a lookup. */
   readonly failSafeThrottle: number
+  /** The tags a looked-up value is stored with, each once. */
+  readonly tags: ReadonlyArray<string>
 }
 
 const plainGetOrSet: GetOrSetPlan = {
@@ -51,7 +54,8 @@ const plainGetOrSet: GetOrSetPlan = {
   softTimeout: undefined,
   hardTimeout: undefined,
   refreshAhead: undefined,
-  failSafeThrottle: 0
+  failSafeThrottle: 0,
+  tags: []
 }
 
 /**
@@ -143,7 +147,10 @@ export const getOrSet = (
   if (Either.isLeft(settings)) return Either.left(settings.left)
   const controls = lookupControls(operation, key, input)
   if (Either.isLeft(controls)) return Either.left(controls.left)
+  const checkedTags = tags(operation, input.tags, key)
+  if (Either.isLeft(checkedTags)) return Either.left(checkedTags.left)
   return Either.right({
+    tags: checkedTags.right,
     grace: Math.max(revalidate.right, ifError.right),
     revalidate: revalidate.right,
     ifError: ifError.right,

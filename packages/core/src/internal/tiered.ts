@@ -43,14 +43,17 @@ export interface Tiered<A> {
   ) => Effect.Effect<R, CacheError>
   readonly wroteMany: <R>(
     entries: ReadonlyArray<Entry>,
-    write: () => Effect.Effect<R, CacheError>
+    write: () => Effect.Effect<R, CacheError>,
+    written?: (reply: R) => boolean
   ) => Effect.Effect<R, CacheError>
   /** An own write that changes these keys in a way the tier does not follow (delete, expire, increment): dropped. */
   readonly changed: <R>(
     fulls: ReadonlyArray<string>,
     write: () => Effect.Effect<R, CacheError>
   ) => Effect.Effect<R, CacheError>
-  /** An own write that may change any key (clear, deletePattern, tag invalidation): the tier starts again. */
+  /** Keys this process removed by other means (a tag invalidation): dropped, and announced. */
+  readonly dropped: (fulls: ReadonlyArray<string>) => void
+  /** An own write that may change any key (clear, deletePattern): the tier starts again. */
   readonly changedAll: <R>(write: () => Effect.Effect<R, CacheError>) => Effect.Effect<R, CacheError>
 }
 
@@ -186,6 +189,10 @@ export const make = <A>(tier: Tier, owner: object, values: Values<A>, commands: 
     wrote: (entry, write, written) => wroteMany([entry], write, written),
     wroteMany,
     changed: (fulls, write) => changed(tier, fulls, write),
-    changedAll: (write) => changedAll(tier, write)
+    changedAll: (write) => changedAll(tier, write),
+    dropped: (fulls) => {
+      for (const full of fulls) tier.touch(full)
+      tier.announce(fulls)
+    }
   }
 }

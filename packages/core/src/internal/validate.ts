@@ -122,6 +122,31 @@ export const keys = (operation: Operation, input: Iterable<string>): Checked<Rea
   })
 
 /**
+ * The tags of a write or an invalidation: absent, or an array of non-empty well-formed strings without U+0000
+ * (the rules of keys), read once; each tag once, in order of first appearance.
+ */
+export const tags = (
+  operation: Operation,
+  input: unknown,
+  key?: string | undefined
+): Checked<ReadonlyArray<string>> => {
+  if (input === undefined) return Either.right([])
+  if (!Array.isArray(input)) {
+    return refuse(operation, "INVALID_ARGUMENT", `tags must be an array of strings, got ${describe(input)}`, key)
+  }
+  const unique = new Set<string>()
+  for (const tag of input) {
+    if (typeof tag !== "string" || tag.length === 0) {
+      return refuse(operation, "INVALID_ARGUMENT", `each tag must be a non-empty string, got ${describe(tag)}`, key)
+    }
+    const checked = keyText(operation, "a tag", tag)
+    if (Either.isLeft(checked)) return Either.left(invalid(operation, "INVALID_ARGUMENT", checked.left.reason, key))
+    unique.add(tag)
+  }
+  return Either.right(Array.from(unique))
+}
+
+/**
  * A batch of entries: each one a `[key, value]` or `[key, value, options]` array, with a valid key and, when
  * present, options of a write (an object without `keepTimeToLive`).
  */

@@ -16,9 +16,10 @@ import * as CacheResult from "../CacheResult.js"
 import * as Backends from "./backend.js"
 import type { ViewContext } from "./context.js"
 import * as KeySpace from "./keySpace.js"
-import type { Outcome } from "./metrics.js"
+import { metrics, type Outcome } from "./metrics.js"
 import type { Plan } from "./plan.js"
 import { withContext } from "./relabel.js"
+import * as Tags from "./tags.js"
 import type { Local, Read } from "./tiered.js"
 import * as Validate from "./validate.js"
 
@@ -157,9 +158,57 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     return change([full], () => commands.setKeepingTimeToLive(full, encoded.value))
   }
 
+  /** One tagged entry (`"add"`: only if absent), after its time-to-live and its encoding: whether written. */
+  const writeTagged = (
+    operation: "set" | "add",
+    key: string,
+    value: A,
+    options: Cache.SetOptions,
+    tags: ReadonlyArray<string>
+  ): Effect.Effect<boolean, CacheError> =>
+    Backends.flatMap(planner.options(operation, key, options), (ttl) =>
+      Backends.flatMap(values.encode(operation, key, value), (text) => {
+        const full = prefix + key
+        if (ttl !== 0) {
+          const entry = { key: full, value: text, timeToLive: ttl }
+          const tagged = () => Tags.write(shared.backend, prefix, [entry], tags, operation)
+          return tiered === undefined ? tagged() : tiered.wrote(entry, tagged, same)
+        }
+        return operation === "add"
+          ? Exit.succeed(false)
+          : change([full], () => Backends.map(commands.delete([full]), () => false))
+      })
+    )
+
+  /** `set` or `add` of a key whose options have `tags` (an empty list writes as an untagged write does). */
+  const withTags = (
+    operation: "set" | "add",
+    key: string,
+    value: A,
+    options: Cache.SetOptions
+  ): Effect.Effect<boolean, CacheError> => {
+    const tags = Validate.tags(operation, options.tags, key)
+    if (Either.isLeft(tags)) return refused(tags)
+    if (tags.right.length > 0) {
+      const list = tags.right
+      if (options.keepTimeToLive === true) {
+        return Effect.fail(
+          Validate.invalid(operation, "INVALID_ARGUMENT", "keepTimeToLive cannot be combined with tags", key)
+        )
+      }
+      return call(operation, key, () => writeTagged(operation, key, value, options, list), Exit.succeed)
+    }
+    return operation === "add"
+      ? add(key, value, { ...options, tags: undefined })
+      : Effect.as(set(key, value, { ...options, tags: undefined }), true)
+  }
+
   const set = (key: string, value: A, options?: Cache.SetOptions): Effect.Effect<void, CacheError> => {
     const checked = Either.flatMap(Validate.key("set", key), () => Validate.setOptions("set", options, key))
     if (Either.isLeft(checked)) return refused(checked)
+    if (options?.tags !== undefined) {
+      return Effect.asVoid(withTags("set", key, value, options))
+    }
     if (checked.right) return call("set", key, () => overwrite(key, value), Exit.succeed)
     return call("set", key, () => write("set", key, value, planner.options("set", key, options)), Exit.succeed)
   }
@@ -197,10 +246,14 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   const writeBatch = (
     list: ReadonlyArray<Cache.SetManyEntry<A>>,
     texts: ReadonlyArray<string>,
-    ttls: ReadonlyArray<Validate.Ttl>
+    ttls: ReadonlyArray<Validate.Ttl>,
+    tags: ReadonlyArray<string>
   ): Effect.Effect<void, CacheError> => {
     if (!ttls.includes(0)) {
-      return setEntries(list.map(([key], i) => ({ key: prefix + key, value: texts[i] ?? "", timeToLive: ttls[i] })))
+      return setEntries(
+        list.map(([key], i) => ({ key: prefix + key, value: texts[i] ?? "", timeToLive: ttls[i] })),
+        tags
+      )
     }
     const written: Array<Entry> = []
     const removed: Array<string> = []
@@ -216,11 +269,19 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     written.reverse()
     const removing =
       removed.length === 0 ? Exit.void : change(removed, () => Backends.map(commands.delete(removed), () => undefined))
-    return Backends.flatMap(removing, () => (written.length === 0 ? Exit.void : setEntries(written)))
+    return Backends.flatMap(removing, () => (written.length === 0 ? Exit.void : setEntries(written, tags)))
   }
 
-  const setEntries = (written: ReadonlyArray<Entry>): Effect.Effect<void, CacheError> =>
-    tiered === undefined ? commands.setMany(written) : tiered.wroteMany(written, () => commands.setMany(written))
+  /** One `setMany` of the entries, through the tag protocol when they have tags, and the tier when there is one. */
+  const setEntries = (written: ReadonlyArray<Entry>, tags: ReadonlyArray<string>): Effect.Effect<void, CacheError> => {
+    if (tags.length === 0) {
+      return tiered === undefined
+        ? commands.setMany(written)
+        : tiered.wroteMany(written, () => commands.setMany(written))
+    }
+    const tagged = () => Tags.write(shared.backend, prefix, written, tags, "set")
+    return Effect.asVoid(tiered === undefined ? tagged() : tiered.wroteMany(written, tagged, same))
+  }
 
   const setMany = (
     entries: Iterable<Cache.SetManyEntry<A>>,
@@ -228,10 +289,12 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   ): Effect.Effect<void, CacheError> => {
     const batch = (): Effect.Effect<void, CacheError> => {
       const checked = Either.flatMap(Validate.entries("setMany", entries), (list) =>
-        Either.map(Validate.writeOptions("setMany", options), () => list)
+        Either.flatMap(Validate.writeOptions("setMany", options), () =>
+          Either.map(Validate.tags("setMany", options?.tags), (tags) => ({ list, tags }))
+        )
       )
       if (Either.isLeft(checked)) return refused(checked)
-      const list = checked.right
+      const { list, tags } = checked.right
       const texts: Array<string> = []
       for (const [key, value] of list) {
         const encoded = values.encode("setMany", key, value)
@@ -239,7 +302,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
         texts.push(encoded.value)
       }
       if (list.length === 0) return Effect.void
-      return Backends.flatMap(batchPlans(list, options), (ttls) => writeBatch(list, texts, ttls))
+      return Backends.flatMap(batchPlans(list, options), (ttls) => writeBatch(list, texts, ttls, tags))
     }
     return call("setMany", undefined, batch, Exit.succeed)
   }
@@ -247,6 +310,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   const add = (key: string, value: A, options?: Cache.WriteOptions): Effect.Effect<boolean, CacheError> => {
     const checked = Either.flatMap(Validate.key("add", key), () => Validate.writeOptions("add", options, key))
     if (Either.isLeft(checked)) return refused(checked)
+    if (options?.tags !== undefined) return withTags("add", key, value, options)
     const adding = () =>
       Backends.flatMap(planner.options("add", key, options), (ttl) =>
         Backends.flatMap(values.encode("add", key, value), (text) => {
@@ -340,6 +404,28 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     return call("clear", undefined, () => changeAll(() => deleteAll(`${globPrefix}*`)), Exit.succeed)
   }
 
+  // Where an invalidation completes: what it removed is gone from the backend, in every process; the local tier drops
+  // it too (and a read of it still in flight is not kept).
+  const invalidated = (done: Tags.Invalidated): Exit.Exit<number> => {
+    tiered?.dropped(done.keys)
+    observer.count(metrics.tagInvalidations)
+    if (done.count > 0) observer.count(metrics.tagInvalidatedEntries, [], done.count)
+    return Exit.succeed(done.count)
+  }
+
+  const invalidateTags = (tags: ReadonlyArray<string>): Effect.Effect<number, CacheError> => {
+    const checked = Either.flatMap(
+      Array.isArray(tags)
+        ? Validate.ok
+        : Validate.refuse("invalidateTags", "INVALID_ARGUMENT", "tags must be an array"),
+      () => Validate.tags("invalidateTags", tags)
+    )
+    if (Either.isLeft(checked)) return refused(checked)
+    const list = checked.right
+    if (list.length === 0) return Effect.succeed(0)
+    return call("invalidateTags", undefined, () => Tags.invalidate(shared.backend, prefix, list), invalidated)
+  }
+
   return {
     prefix,
     get,
@@ -356,6 +442,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     deletePattern,
     keys,
     clear,
+    invalidateTags,
     ping: call(
       "ping",
       undefined,

@@ -22,6 +22,9 @@ const invalidTimeToLive = (operation: Operation, key: string | undefined) =>
     })
   )
 
+const wrongType = (operation: Operation, key: string) =>
+  Exit.fail(new CacheCommandError({ operation, key, code: "WRONG_TYPE" }))
+
 export const make = (store: Store): Backend.Backend =>
   Backend.fromSync({
     name: "memory",
@@ -74,5 +77,17 @@ export const make = (store: Store): Backend.Backend =>
         }
       }
     }),
+    tagAdd: (index, epoch, members) => {
+      for (const member of members) {
+        if (!isValidTimeToLive(member.timeToLive)) return invalidTimeToLive("tagAdd", member.key)
+      }
+      const result = store.tagAdd(index, epoch, members)
+      return result === "WRONG_TYPE" ? wrongType("tagAdd", index) : Exit.succeed(result)
+    },
+    tagTake: (index, epoch, token, epochTimeToLive) => {
+      if (!isValidTimeToLive(epochTimeToLive)) return invalidTimeToLive("tagTake", epoch)
+      const result = store.tagTake(index, epoch, token, epochTimeToLive)
+      return result === "WRONG_TYPE" ? wrongType("tagTake", index) : Exit.succeed(result)
+    },
     ping: () => Exit.void
   })

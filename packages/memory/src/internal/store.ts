@@ -6,6 +6,7 @@
 import type * as Clock from "effect/Clock"
 import * as Glob from "./glob.js"
 import * as Integer from "./integer.js"
+import { TagIndex } from "./tagIndex.js"
 
 /** No expiry. */
 const NEVER = Number.POSITIVE_INFINITY
@@ -31,6 +32,13 @@ class Node {
   /** Ring of expiring entries, in the order they became expiring. Self-linked while out of the ring. */
   vprev: Node = this
   vnext: Node = this
+  /**
+   * Tag bookkeeping (a tag's index or epoch): never in the LRU ring, so never evicted, and outside `capacity` and
+   * `maxBytes`; it is bounded by the sweeps and expiries of the tag primitives instead.
+   */
+  pinned = false
+  /** A tag index (a sorted set of members scored by their expiry, `NEVER` for none). */
+  members: TagIndex | undefined = undefined
 
   constructor(key: string, value: string, expireAt: number, weight: number) {
     this.key = key
@@ -73,6 +81,7 @@ export class Store {
   private readonly volatile = new Node("", "", NEVER, 0)
   private cursor: Node = this.volatile
   private volatileCount = 0
+  private pinnedCount = 0
   private totalBytes = 0
   /** Recency is only worth tracking when something can be evicted. */
   private readonly bounded: boolean
@@ -137,6 +146,7 @@ export class Store {
 
   private remove(node: Node): void {
     this.map.delete(node.key)
+    if (node.pinned) this.pinnedCount--
     node.prev.next = node.next
     node.next.prev = node.prev
     node.prev = node
@@ -197,7 +207,7 @@ export class Store {
 
   private evict(): void {
     // The entry just written is the most recent and fits on its own, so it is never the victim.
-    while (this.map.size > this.capacity || this.totalBytes > this.maxBytes) {
+    while (this.map.size - this.pinnedCount > this.capacity || this.totalBytes > this.maxBytes) {
       const victim = this.lru.prev
       if (victim === this.lru) return
       this.remove(victim)
@@ -366,6 +376,58 @@ export class Store {
       this.sweep(now, SWEEP_STEPS)
     }
     return result
+  }
+
+  /** The live pinned node under `key`, created empty (expiring never) if absent. */
+  private pinnedNode(key: string, now: number): Node {
+    const found = this.live(key, now)
+    if (found !== undefined) return found
+    const node = new Node(flat(key), "", NEVER, 0)
+    node.pinned = true
+    this.pinnedCount++
+    this.map.set(node.key, node)
+    return node
+  }
+
+  /**
+   * Tag index and epoch, atomically (see `Backend.tagAdd`): members past their expiry go, `members` join with theirs,
+   * the index expires with its last member; the epoch's value.
+   */
+  tagAdd(
+    index: string,
+    epoch: string,
+    members: ReadonlyArray<{ readonly key: string; readonly timeToLive: number | undefined }>
+  ): string | undefined | "WRONG_TYPE" {
+    const now = this.now()
+    const existing = this.live(index, now)
+    if (existing !== undefined && existing.members === undefined) return "WRONG_TYPE"
+    if (existing !== undefined || members.length > 0) {
+      const node = existing ?? this.pinnedNode(index, now)
+      const set = node.members ?? new TagIndex()
+      node.members = set
+      set.sweep(now)
+      for (const member of members)
+        set.add(member.key, member.timeToLive === undefined ? NEVER : now + member.timeToLive)
+      if (set.size === 0) this.remove(node)
+      else this.setExpiry(node, set.last)
+    }
+    this.sweep(now, SWEEP_STEPS)
+    const token = this.live(epoch, now)
+    return token === undefined ? undefined : token.value
+  }
+
+  /** Take a tag's index, atomically (see `Backend.tagTake`): its live members, the index gone, the epoch `token`. */
+  tagTake(index: string, epoch: string, token: string, epochTimeToLive: number): ReadonlyArray<string> | "WRONG_TYPE" {
+    const now = this.now()
+    const existing = this.live(index, now)
+    if (existing !== undefined && existing.members === undefined) return "WRONG_TYPE"
+    const taken = existing?.members === undefined ? [] : existing.members.live(now)
+    if (existing !== undefined) this.remove(existing)
+    const stamp = this.pinnedNode(epoch, now)
+    stamp.value = flat(token)
+    this.setExpiry(stamp, now + epochTimeToLive)
+    this.sweep(now, SWEEP_STEPS)
+    return taken
   }
 
   /**

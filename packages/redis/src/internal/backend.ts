@@ -152,6 +152,17 @@ export const make = (client: Client, settings: Settings): Backend => {
     throw new UnexpectedReply("INCRBY script answered with something other than an integer")
   }
 
+  const decodeEpoch = (reply: unknown): string | undefined => {
+    if (reply === null) return undefined
+    if (typeof reply === "string") return reply
+    throw new UnexpectedReply("the tag script answered an epoch that is not a string")
+  }
+
+  const decodeMembers = (reply: unknown): ReadonlyArray<string> => {
+    if (Array.isArray(reply) && reply.every((member) => typeof member === "string")) return reply
+    throw new UnexpectedReply("the tag script answered members that are not strings")
+  }
+
   const unlink = (keys: ReadonlyArray<string>): Effect.Effect<number, CacheError> =>
     call(
       "delete",
@@ -223,6 +234,10 @@ export const make = (client: Client, settings: Settings): Backend => {
     expire: (key, timeToLive) => call("expire", key, () => client.pexpire(key, timeToLive), isOne),
     persist: (key) => call("persist", key, () => client.persist(key), isOne),
     increment: (key, by) => call("increment", key, () => client.incrementBy(key, by.toString()), decodeInteger),
+    tagAdd: (index, epoch, members) =>
+      call("tagAdd", undefined, () => client.tagAdd(index, epoch, members), decodeEpoch),
+    tagTake: (index, epoch, token, epochTimeToLive) =>
+      call("tagTake", undefined, () => client.tagTake(index, epoch, token, epochTimeToLive), decodeMembers),
     scan: (pattern) => {
       const scanners = client.scanners()
       const one = scanOne(pattern)

@@ -179,6 +179,9 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
     pexpire: onKey("expire", commands.pexpire),
     persist: onKey("persist", commands.persist),
     incrementBy: onKey("increment", commands.incrementBy),
+    // A tag's index and epoch share a hash slot (a `{...}` hash tag in their names): the index's slot is both keys'.
+    tagAdd: onKey("tagAdd", commands.tagAdd),
+    tagTake: onKey("tagTake", commands.tagTake),
     ping: () => calls.bounded(commandTimeout, () => cluster.ping()),
     // GET of every key, one read-only script call per slot: the values in the caller's order, or the error of the
     // first key (in that order) that failed, as on a standalone server.
@@ -251,6 +254,8 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
     setIfAbsent: afterBatches(plain.setIfAbsent),
     setKeepingTimeToLive: afterBatches(plain.setKeepingTimeToLive),
     getAndExpire: afterBatches(plain.getAndExpire),
+    tagAdd: afterBatches(plain.tagAdd),
+    tagTake: afterBatches(plain.tagTake),
     deleteIfEquals: afterBatches(plain.deleteIfEquals),
     exists: afterBatches(plain.exists),
     pttl: afterBatches(plain.pttl),

@@ -4,7 +4,7 @@
  * standalone one without touching the backend.
  */
 
-import type { Backend, Entry } from "@cachet/core/Backend"
+import type { Backend, Entry, TagMember } from "@cachet/core/Backend"
 import type { Redis } from "ioredis"
 import { UnexpectedReply } from "./errors.js"
 import * as Scripts from "./scripts.js"
@@ -45,6 +45,10 @@ export interface Client {
   readonly persist: (key: string) => Promise<number>
   /** INCRBY then GET in one script: the new value as a decimal string, exact in 64 bits. */
   readonly incrementBy: (key: string, by: string) => Promise<unknown>
+  /** The tag script `tagAdd` on a tag's index and epoch (one slot): the epoch's value or `null`. */
+  readonly tagAdd: (index: string, epoch: string, members: ReadonlyArray<TagMember>) => Promise<unknown>
+  /** The tag script `tagTake`: the members taken. */
+  readonly tagTake: (index: string, epoch: string, token: string, epochTimeToLive: number) => Promise<unknown>
   /** One scanner per server holding a share of the keys: one for a standalone server, one per master. */
   readonly scanners: () => ReadonlyArray<Scanner>
   readonly ping: () => Promise<unknown>
@@ -118,6 +122,16 @@ export const singleKey = (redis: Commands, runScript: Scripts.ScriptRunner): Sin
   pexpire: (key, timeToLive) => redis.pexpire(key, timeToLive),
   persist: (key) => redis.persist(key),
   incrementBy: (key, by) => runScript(Scripts.increment, [key], [by]),
+  tagAdd: (index, epoch, members) => {
+    const args = new Array<string>(2 * members.length)
+    members.forEach((member, i) => {
+      args[2 * i] = member.timeToLive === undefined ? "" : String(member.timeToLive)
+      args[2 * i + 1] = member.key
+    })
+    return runScript(Scripts.tagAdd, [index, epoch], args)
+  },
+  tagTake: (index, epoch, token, epochTimeToLive) =>
+    runScript(Scripts.tagTake, [index, epoch], [token, String(epochTimeToLive)]),
   ping: () => redis.ping()
 })
 

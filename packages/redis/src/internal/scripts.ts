@@ -69,6 +69,35 @@ export const setBatch = writeScript(
     "  else r[i] = redis.pcall('SET', k, ARGV[2 * i - 1], 'PX', ttl) end\nend\nreturn r"
 )
 
+// The server's clock in milliseconds, for the tag scripts: scores are expiries on the server's own clock, as the
+// entries' are.
+const now = "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+
+// A tag's index (KEYS[1], a sorted set scored by expiry) and epoch (KEYS[2]), in one slot: expired members go,
+// ARGV's (time-to-live or "" for none, member) pairs join, the index expires with its last member, and the epoch
+// is answered. Scores are whole milliseconds near 2^41, which Lua's numbers and their text carry exactly.
+export const tagAdd = writeScript(
+  now +
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)\n" +
+    "for i = 1, #ARGV, 2 do\n" +
+    "  local score = 'inf'\n  if ARGV[i] ~= '' then score = now + tonumber(ARGV[i]) end\n" +
+    "  redis.call('ZADD', KEYS[1], score, ARGV[i + 1])\nend\n" +
+    "local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')\n" +
+    "if last[2] == 'inf' then redis.call('PERSIST', KEYS[1])\n" +
+    "elseif last[2] then redis.call('PEXPIREAT', KEYS[1], last[2]) end\n" +
+    "return redis.call('GET', KEYS[2])"
+)
+
+// A tag taken by an invalidation: the live members of its index (KEYS[1]), the index deleted and the epoch
+// (KEYS[2]) set to ARGV[1] for ARGV[2] milliseconds, atomically.
+export const tagTake = writeScript(
+  now +
+    "local members = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')\n" +
+    "redis.call('UNLINK', KEYS[1])\n" +
+    "redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])\n" +
+    "return members"
+)
+
 /**
  * Runs a script by its SHA1, sending the source instead when the server does not have it.
  */

@@ -124,6 +124,8 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
     pexpire: afterBatch(plain.pexpire),
     persist: afterBatch(plain.persist),
     incrementBy: afterBatch(plain.incrementBy),
+    tagAdd: afterBatch(plain.tagAdd),
+    tagTake: afterBatch(plain.tagTake),
     scanners: () => scannersAfterBatch,
     ping: afterBatch(plain.ping),
     commandTimeout: plain.commandTimeout,
