@@ -12,24 +12,32 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as TestServices from "effect/TestServices"
-import { clusterCommands, standaloneCommands } from "./aclCommands.js"
+import { clusterCommands, standaloneCommands, trackingCommands } from "./aclCommands.js"
 
 const user = "cachet-acl"
 const password = "acl-password-1"
 const prefix = uniquePrefix("acl")
 
-/** ACL SETUSER arguments: nothing but `commands` and the keys under `prefix`. */
-const setUser = (commands: ReadonlyArray<string>): ReadonlyArray<string> => [
+/** ACL SETUSER arguments: nothing but `commands`, the keys under `prefix` and `channels`. */
+const setUser = (
+  commands: ReadonlyArray<string>,
+  name = user,
+  channels: ReadonlyArray<string> = []
+): ReadonlyArray<string> => [
   "SETUSER",
-  user,
+  name,
   "reset",
   "on",
   `>${password}`,
   `~${prefix}*`,
   "resetchannels",
+  ...channels.map((channel) => `&${channel}`),
   "nocommands",
   ...commands.map((command) => `+${command}`)
 ]
+
+// A second user, for a local tier kept coherent by tracking: what README.md adds for it, and its channel.
+const trackingUser = "cachet-acl-local"
 
 const own = await startServer()
 const local = await startCluster({ replicas: false })
@@ -37,6 +45,11 @@ afterAll(() => Promise.all([own.stop(), local.stop()]))
 
 // On a separate connection of the test's own (the default user), never the cache's.
 await call(own.port, "ACL", ...setUser(standaloneCommands))
+await call(
+  own.port,
+  "ACL",
+  ...setUser([...standaloneCommands, ...trackingCommands], trackingUser, ["__redis__:invalidate"])
+)
 await Promise.all(local.ports.map((port) => call(port, "ACL", ...setUser(clusterCommands))))
 
 const advance = {
@@ -48,9 +61,21 @@ describe("an ACL user with exactly the commands README.md lists", () => {
   it("README.md lists the commands", () => {
     expect(standaloneCommands).toEqual(expect.arrayContaining(["get", "set", "eval", "evalsha", "auth"]))
     expect(clusterCommands).toEqual(expect.arrayContaining(["cluster|slots", "cluster|info"]))
+    expect(trackingCommands).toEqual(["client|tracking", "client|id", "subscribe"])
   })
 
   CacheSuite.run("RedisCache", RedisCache.layer({ url: own.url, ...credentials }), advance)
+
+  CacheSuite.run(
+    "RedisCache with a local tier (tracking)",
+    RedisCache.layer({
+      url: own.url,
+      ...credentials,
+      username: trackingUser,
+      local: { capacity: 1000, timeToLive: "1 minute", invalidation: "tracking" }
+    }),
+    advance
+  )
 
   CacheSuite.run(
     "RedisCache on a Cluster",

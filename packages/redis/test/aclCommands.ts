@@ -20,3 +20,6 @@ export const standaloneCommands = documented("restricted to `~<prefix>*` needs t
 
 /** What the same user needs on a Cluster. */
 export const clusterCommands = [...standaloneCommands, ...documented("An ACL user on a Cluster also needs")]
+
+/** What the same user also needs for a local tier kept coherent by tracking. */
+export const trackingCommands = documented("kept coherent by tracking, an ACL user also needs the commands")

@@ -27,8 +27,13 @@ const trackingChannel = "__redis__:invalidate"
 /** How often the subscriber is asked PING, and how long it may take to answer. */
 const heartbeat = 1000
 
-/** A server refused `CLIENT TRACKING` (an old server, a renamed command, an ACL user without it). */
+/** A server refused tracking: `CLIENT TRACKING`, `CLIENT ID` or the invalidation channel (an old server, a renamed
+ * command, an ACL user without them). */
 class TrackingRefused extends Error {}
+
+const refused = (error: unknown): never => {
+  throw new TrackingRefused(error instanceof Error ? error.message : String(error))
+}
 
 type Mode = "tracking" | "bus"
 
@@ -115,8 +120,12 @@ const pair = (hub: Hub, data: Redis, topology: Topology): Pair => {
   // A failure after the start is a reason to be incoherent, not an error anybody awaits.
   started.catch(() => {})
 
+  let begun = false
   const update = (reason: FlushReason) => {
-    if (ok()) startedResolve()
+    if (ok()) {
+      begun = true
+      startedResolve()
+    }
     hub.changed(reason)
   }
 
@@ -125,34 +134,42 @@ const pair = (hub: Hub, data: Redis, topology: Topology): Pair => {
     // Both connections must reach one server: REDIRECT names a client of the server it runs on. Where the server can
     // move (Sentinel), their run ids say so, when INFO is allowed.
     if (subscriberServer !== undefined && (await serverOf(data)) !== subscriberServer) {
-      setTimeout(() => void track().catch(() => {}), 100).unref()
+      setTimeout(retrack, 100).unref()
       return
     }
     const prefix = hub.prefix === "" ? [] : ["PREFIX", hub.prefix]
-    try {
-      // Turning tracking on again with the same prefix is refused: off first (the tier is incoherent meanwhile).
-      await data.call("CLIENT", "TRACKING", "OFF")
-      await data.call("CLIENT", "TRACKING", "ON", "REDIRECT", clientId, "BCAST", ...prefix, "NOLOOP")
-    } catch (error) {
-      throw new TrackingRefused(error instanceof Error ? error.message : String(error))
-    }
+    // Turning tracking on again with the same prefix is refused: off first (the tier is incoherent meanwhile).
+    await data.call("CLIENT", "TRACKING", "OFF").catch(refused)
+    await data.call("CLIENT", "TRACKING", "ON", "REDIRECT", clientId, "BCAST", ...prefix, "NOLOOP").catch(refused)
     tracked = true
     update(reconnected)
   }
 
   const subscribe = async (): Promise<void> => {
     subscriberServer = topology.moves ? await serverOf(subscriber) : undefined
-    clientId = String(await subscriber.client("ID"))
-    await subscriber.subscribe(hub.mode === "tracking" ? trackingChannel : hub.channel)
+    if (hub.mode === "tracking") {
+      // Without its id there is nothing to redirect to: a refused (or renamed) CLIENT is a refused tracking.
+      clientId = await subscriber.client("ID").then(String, refused)
+    }
+    if (hub.mode === "tracking") {
+      await subscriber.subscribe(trackingChannel).catch(refused)
+    } else {
+      await subscriber.subscribe(hub.channel)
+    }
     subscribed = true
     if (hub.mode === "tracking") await track()
     else update("disconnected")
   }
 
   subscriber.on("messageBuffer", onMessage(hub))
-  subscriber.on("ready", () => {
-    subscribe().catch(startedReject)
-  })
+  // At the start a failure is the layer's; after it, a failed resubscription is tried again until the pair stops.
+  const resubscribe = (): void => {
+    subscribe().catch((error: unknown) => {
+      if (!begun) return startedReject(error)
+      if (!stopped && subscriber.status === "ready") setTimeout(resubscribe, 200).unref()
+    })
+  }
+  subscriber.on("ready", resubscribe)
   subscriber.on("close", () => {
     subscribed = false
     update("disconnected")
@@ -165,9 +182,15 @@ const pair = (hub: Hub, data: Redis, topology: Topology): Pair => {
     tracked = false
     update(reconnected)
   }
+  // After the start, a failed attempt (the server still coming up) is tried again until the pair stops.
+  const retrack = (): void => {
+    track().catch(() => {
+      if (!stopped && data.status === "ready") setTimeout(retrack, 200).unref()
+    })
+  }
   const onDataReady = () => {
     if (hub.mode === "bus" || !subscribed) return
-    track().catch(() => {})
+    retrack()
   }
   data.on("close", onDataClose)
   data.on("ready", onDataReady)
