@@ -1,6 +1,6 @@
 /**
  * What a storage backend implements: Redis-shaped primitives over full (already prefixed) string keys and
- * encoded string values. Backends stay small; prefixing, codecs, validation, time-to-live rules, single-flight,
+ * encoded values, text or bytes as the codec wrote them. Backends stay small; prefixing, codecs, validation, time-to-live rules, single-flight,
  * metrics and spans live once in `Cache.make`. A third party proves its backend with `@cachet/testing`.
  *
  * Conventions every backend follows, exactly as Redis does:
@@ -11,6 +11,9 @@
  * - `increment` parses the stored string with Redis's integer rules (no sign `+`, no leading zeros, no
  *   spaces, signed 64-bit), keeps the key's time-to-live, and fails with `CacheCommandError` code
  *   `NOT_INTEGER` or `OVERFLOW`.
+ * - Values are `string | Uint8Array`. Text is UTF-8 on the wire, so a read may answer a value in either form,
+ *   whichever it holds: the core gives each codec the form it reads (bytes as their UTF-8 text, text as its UTF-8
+ *   bytes). `increment` and `deleteIfEquals` compare and parse values as bytes, as Redis does.
  * - `scan` matches keys with Redis's glob rules (`stringmatchlen`) and may emit a key more than once only
  *   where Redis SCAN would (a rehash); the core de-duplicates nothing.
  * - Errors are `CacheError`s labelled with the backend primitive's own name (`"set"`, `"getWithTimeToLive"`, ...:
@@ -35,7 +38,7 @@ import * as internal from "./internal/backend.js"
  */
 export interface Entry {
   readonly key: string
-  readonly value: string
+  readonly value: string | Uint8Array
   /** Whole milliseconds ≥ 1, or `undefined` for no expiry. */
   readonly timeToLive: number | undefined
 }
@@ -47,7 +50,7 @@ export interface Entry {
  * @category models
  */
 export interface ValueWithTimeToLive {
-  readonly value: string
+  readonly value: string | Uint8Array
   /** Remaining milliseconds, or `-1` when the key never expires. */
   readonly timeToLive: number
 }
@@ -60,17 +63,27 @@ export interface Backend {
   /** Short name used in metrics and spans: `"memory"`, `"redis"`. */
   readonly name: string
   /** GET: the stored value, or `undefined` when absent. */
-  readonly get: (key: string) => Effect.Effect<string | undefined, CacheError>
+  readonly get: (key: string) => Effect.Effect<string | Uint8Array | undefined, CacheError>
   /** GET and PTTL in one round trip; `undefined` when absent. */
   readonly getWithTimeToLive: (key: string) => Effect.Effect<ValueWithTimeToLive | undefined, CacheError>
   /** MGET: one answer per key, in order. */
-  readonly getMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string | undefined>, CacheError>
+  readonly getMany: (
+    keys: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<string | Uint8Array | undefined>, CacheError>
   /** SET [PX]. */
-  readonly set: (key: string, value: string, timeToLive: number | undefined) => Effect.Effect<void, CacheError>
+  readonly set: (
+    key: string,
+    value: string | Uint8Array,
+    timeToLive: number | undefined
+  ) => Effect.Effect<void, CacheError>
   /** All entries or none (MULTI; per hash slot in a Cluster). */
   readonly setMany: (entries: ReadonlyArray<Entry>) => Effect.Effect<void, CacheError>
   /** SET NX [PX]: whether the value was written. */
-  readonly add: (key: string, value: string, timeToLive: number | undefined) => Effect.Effect<boolean, CacheError>
+  readonly add: (
+    key: string,
+    value: string | Uint8Array,
+    timeToLive: number | undefined
+  ) => Effect.Effect<boolean, CacheError>
   /**
    * Delete `key` only if its value is exactly `expected` (compare-and-delete, atomic; a Lua script on Redis):
    * whether it was deleted. Releases a lock without removing one that has since passed to another holder.
@@ -99,23 +112,47 @@ export interface Backend {
   readonly deleteMatching?: ((pattern: string) => Effect.Effect<number, CacheError>) | undefined
   /** PING. */
   readonly ping: Effect.Effect<void, CacheError>
+  /**
+   * The reads again, answering bytes: views whose codec is binary call these instead of `get`, `getWithTimeToLive`
+   * and `getMany`. Only for a backend that answers text unless asked for bytes (Redis, whose text replies would put
+   * U+FFFD in place of bytes that are not UTF-8; ioredis gives bytes through its buffer replies). A backend whose
+   * reads answer each value in the form it was written leaves it out.
+   *
+   * @since 0.5.0
+   */
+  readonly bytes?: BytesReads | undefined
 }
 
 /**
+ * The reads of a backend that answer bytes (`Backend.bytes`).
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export type BytesReads = Pick<Backend, "get" | "getWithTimeToLive" | "getMany">
+
+/**
  * A backend that answers at once, without I/O: each operation returns its answer as an `Exit` (a success, or a
- * typed failure), and `scan` returns the batches as a lazy iterable. The conventions of `Backend` hold unchanged.
+ * typed failure), and `scan` returns the batches as a lazy iterable. The conventions of `Backend` hold unchanged; its
+ * reads answer each value in the form it was written, so it has no `bytes`.
  *
  * @since 0.3.0
  * @category models
  */
 export interface SyncBackend {
   readonly name: string
-  readonly get: (key: string) => Exit.Exit<string | undefined, CacheError>
+  readonly get: (key: string) => Exit.Exit<string | Uint8Array | undefined, CacheError>
   readonly getWithTimeToLive: (key: string) => Exit.Exit<ValueWithTimeToLive | undefined, CacheError>
-  readonly getMany: (keys: ReadonlyArray<string>) => Exit.Exit<ReadonlyArray<string | undefined>, CacheError>
-  readonly set: (key: string, value: string, timeToLive: number | undefined) => Exit.Exit<void, CacheError>
+  readonly getMany: (
+    keys: ReadonlyArray<string>
+  ) => Exit.Exit<ReadonlyArray<string | Uint8Array | undefined>, CacheError>
+  readonly set: (key: string, value: string | Uint8Array, timeToLive: number | undefined) => Exit.Exit<void, CacheError>
   readonly setMany: (entries: ReadonlyArray<Entry>) => Exit.Exit<void, CacheError>
-  readonly add: (key: string, value: string, timeToLive: number | undefined) => Exit.Exit<boolean, CacheError>
+  readonly add: (
+    key: string,
+    value: string | Uint8Array,
+    timeToLive: number | undefined
+  ) => Exit.Exit<boolean, CacheError>
   readonly deleteIfEquals: (key: string, expected: string) => Exit.Exit<boolean, CacheError>
   readonly delete: (keys: ReadonlyArray<string>) => Exit.Exit<number, CacheError>
   readonly has: (key: string) => Exit.Exit<boolean, CacheError>

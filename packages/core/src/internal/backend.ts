@@ -14,7 +14,7 @@ import type { CacheError } from "../CacheError.js"
  * already its `Exit` (an `Exit` is an `Effect`). Call them only inside a runner's step (`Observer.call`), never
  * while building an Effect: a synchronous answer is computed at the call.
  */
-export type Commands = Omit<Backend, "name" | "scan" | "deleteMatching" | "ping"> & {
+export type Commands = Omit<Backend, "name" | "scan" | "deleteMatching" | "ping" | "bytes"> & {
   readonly ping: () => Effect.Effect<void, CacheError>
 }
 
@@ -22,6 +22,8 @@ export type Commands = Omit<Backend, "name" | "scan" | "deleteMatching" | "ping"
 export interface Complete {
   readonly backend: Backend
   readonly commands: Commands
+  /** The same, with the reads that answer bytes (`Backend.bytes`) where the backend has them: for binary codecs. */
+  readonly bytesCommands: Commands
   /** Whether `commands` answer with an `Exit` at the call (a backend made by `fromSync`). */
   readonly synchronous: boolean
   readonly deleteMatching: (pattern: string) => Effect.Effect<number, CacheError>
@@ -78,9 +80,11 @@ const deleteScanned =
 export const complete = (backend: Backend): Complete => {
   const sync = syncForms.get(backend)
   const deleteMatching = backend.deleteMatching ?? deleteScanned(backend)
-  if (sync !== undefined) return { backend, commands: sync, synchronous: true, deleteMatching }
+  if (sync !== undefined) return { backend, commands: sync, bytesCommands: sync, synchronous: true, deleteMatching }
   const ping = backend.ping
-  return { backend, commands: { ...backend, ping: () => ping }, synchronous: false, deleteMatching }
+  const commands: Commands = { ...backend, ping: () => ping }
+  const bytesCommands = backend.bytes === undefined ? commands : { ...commands, ...backend.bytes }
+  return { backend, commands, bytesCommands, synchronous: false, deleteMatching }
 }
 
 /**

@@ -16,7 +16,7 @@ import * as Validate from "./validate.js"
 
 const operation = "getOrSetMany"
 
-const classify = (texts: ReadonlyArray<string | undefined>): Outcome =>
+const classify = (texts: ReadonlyArray<string | Uint8Array | undefined>): Outcome =>
   texts.some((text) => text !== undefined) ? "hit" : "miss"
 
 /** @internal */
@@ -86,7 +86,7 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
       return bypass ? Effect.catchIf(stored, isRetryable, (error) => outage.degraded(operation, error)) : stored
     }
 
-    const answer = (texts: ReadonlyArray<string | undefined>) =>
+    const answer = (texts: ReadonlyArray<string | Uint8Array | undefined>) =>
       Effect.gen(function* () {
         const answers = new Map<string, { readonly value: A }>()
         const missing: Array<string> = []

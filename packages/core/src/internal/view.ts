@@ -105,7 +105,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
       )
       if (Either.isLeft(checked)) return refused(checked)
       const list = checked.right
-      const texts: Array<string> = []
+      const texts: Array<string | Uint8Array> = []
       for (const [key, value] of list) {
         const encoded = values.encode("setMany", key, value)
         if (Exit.isFailure(encoded)) return Exit.failCause(encoded.cause)

@@ -19,9 +19,12 @@ export const SWEEP_STEPS = 4
 /** Keys per `scan` batch, like a generous SCAN COUNT. */
 export const SCAN_BATCH = 1000
 
+/** A stored value: text, or bytes (a copy of its own, never shared with the codec that wrote it or a reader). */
+type Value = string | Uint8Array
+
 class Node {
   key: string
-  value: string
+  value: Value
   /** Epoch milliseconds after which the entry is gone (it lives through this very millisecond, as in Redis, whose PTTL then answers 0); `NEVER` when it does not expire. */
   expireAt: number
   weight: number
@@ -32,7 +35,7 @@ class Node {
   vprev: Node = this
   vnext: Node = this
 
-  constructor(key: string, value: string, expireAt: number, weight: number) {
+  constructor(key: string, value: Value, expireAt: number, weight: number) {
     this.key = key
     this.value = value
     this.expireAt = expireAt
@@ -50,8 +53,27 @@ const flat = (text: string): string => {
   return text
 }
 
-/** JavaScript keeps strings as UTF-16: two bytes per code unit is what an entry's strings weigh. */
-export const weigh = (key: string, value: string): number => 2 * (key.length + value.length)
+/** JavaScript keeps strings as UTF-16: two bytes per code unit is what an entry's strings weigh; bytes weigh bytes. */
+export const weigh = (key: string, value: Value): number =>
+  2 * key.length + (typeof value === "string" ? 2 * value.length : value.byteLength)
+
+/**
+ * Bytes are copied on their way in and out, as a server's are: the codec may hand over a view of a buffer it reuses
+ * (msgpackr does), and a decoder may keep views of what it reads in the value it returns (msgpackr's `bin`), which a
+ * caller could then change. The copy also holds exactly the value's bytes, not a larger buffer behind a view.
+ */
+const own = (value: Value): Value => (typeof value === "string" ? flat(value) : new Uint8Array(value))
+
+/**
+ * A stored value as Redis's integer parser sees it, byte for byte: bytes beyond ASCII are never digits, and no
+ * integer takes more than 20 bytes.
+ */
+const integerText = (value: Value): string =>
+  typeof value === "string" ? value : value.length > 20 ? "" : String.fromCharCode(...value)
+
+/** Whether a stored value is `expected`, compared as Redis compares: as UTF-8 bytes. */
+const equals = (value: Value, expected: string): boolean =>
+  typeof value === "string" ? value === expected : Buffer.from(expected).equals(value)
 
 /** Limits of a store; `Infinity` for none. */
 export interface Limits {
@@ -61,7 +83,7 @@ export interface Limits {
 
 /** What `getWithTimeToLive` answers. */
 export interface ValueWithTimeToLive {
-  readonly value: string
+  readonly value: Value
   readonly timeToLive: number
 }
 
@@ -169,9 +191,9 @@ export class Store {
   }
 
   /** Write `value` under `key`; the entry becomes the most recently used. */
-  private write(name: string, text: string, expireAt: number): void {
+  private write(name: string, written: Value, expireAt: number): void {
     const key = flat(name)
-    const value = flat(text)
+    const value = own(written)
     const weight = weigh(key, value)
     const existing = this.map.get(key)
     if (weight > this.maxBytes) {
@@ -221,8 +243,9 @@ export class Store {
     this.cursor = node
   }
 
-  get(key: string): string | undefined {
-    return this.read(key)?.value
+  get(key: string): Value | undefined {
+    const node = this.read(key)
+    return node === undefined ? undefined : own(node.value)
   }
 
   getWithTimeToLive(key: string): ValueWithTimeToLive | undefined {
@@ -230,7 +253,7 @@ export class Store {
     if (node === undefined) return undefined
     if (node.expireAt === NEVER) {
       if (this.bounded) this.touch(node)
-      return { value: node.value, timeToLive: -1 }
+      return { value: own(node.value), timeToLive: -1 }
     }
     // One clock reading decides both liveness and the remaining time, so a live entry never reports 0.
     const now = this.now()
@@ -239,17 +262,20 @@ export class Store {
       return undefined
     }
     if (this.bounded) this.touch(node)
-    return { value: node.value, timeToLive: node.expireAt - now }
+    return { value: own(node.value), timeToLive: node.expireAt - now }
   }
 
-  getMany(keys: ReadonlyArray<string>): Array<string | undefined> {
-    const out = new Array<string | undefined>(keys.length)
-    for (let i = 0; i < keys.length; i++) out[i] = this.read(keys[i] ?? "")?.value
+  getMany(keys: ReadonlyArray<string>): Array<Value | undefined> {
+    const out = new Array<Value | undefined>(keys.length)
+    for (let i = 0; i < keys.length; i++) {
+      const node = this.read(keys[i] ?? "")
+      out[i] = node === undefined ? undefined : own(node.value)
+    }
     return out
   }
 
   /** SET [PX]: `timeToLive` in whole milliseconds ≥ 1, or `undefined` to clear any expiry. */
-  set(key: string, value: string, timeToLive: number | undefined): void {
+  set(key: string, value: Value, timeToLive: number | undefined): void {
     if (timeToLive === undefined && this.volatileCount === 0) {
       this.write(key, value, NEVER)
       return
@@ -260,7 +286,7 @@ export class Store {
   }
 
   setMany(
-    entries: ReadonlyArray<{ readonly key: string; readonly value: string; readonly timeToLive: number | undefined }>
+    entries: ReadonlyArray<{ readonly key: string; readonly value: Value; readonly timeToLive: number | undefined }>
   ): void {
     const now = this.now()
     for (const entry of entries) {
@@ -270,7 +296,7 @@ export class Store {
   }
 
   /** SET NX [PX]: whether the value was written. */
-  add(key: string, value: string, timeToLive: number | undefined): boolean {
+  add(key: string, value: Value, timeToLive: number | undefined): boolean {
     const now = this.now()
     if (this.live(key, now) !== undefined) return false
     this.write(key, value, timeToLive === undefined ? NEVER : now + timeToLive)
@@ -281,7 +307,7 @@ export class Store {
   /** Compare-and-delete: whether the key was live with exactly `expected` and is now gone. */
   deleteIfEquals(key: string, expected: string): boolean {
     const node = this.live(key, this.now())
-    if (node === undefined || node.value !== expected) return false
+    if (node === undefined || !equals(node.value, expected)) return false
     this.remove(node)
     return true
   }
@@ -335,7 +361,7 @@ export class Store {
   increment(key: string, by: bigint): bigint | "NOT_INTEGER" | "OVERFLOW" {
     const now = this.now()
     const node = this.live(key, now)
-    const result = Integer.add(node?.value, by)
+    const result = Integer.add(node === undefined ? undefined : integerText(node.value), by)
     if (typeof result === "bigint") {
       this.write(key, result.toString(), node === undefined ? NEVER : node.expireAt)
       this.sweep(now, SWEEP_STEPS)

@@ -14,7 +14,16 @@ import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { Cluster, type ClusterOptions } from "ioredis"
 import { type Call, tracker } from "./clusterCalls.js"
-import { type Client, getEach, scannerOf, singleKey, transaction, valuesOrFirstError } from "./commands.js"
+import {
+  bufferOrNull,
+  type Client,
+  getEach,
+  scannerOf,
+  singleKey,
+  stringOrNull,
+  transaction,
+  valuesOrFirstError
+} from "./commands.js"
 import {
   type Address,
   acquireDriver,
@@ -151,6 +160,22 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
   const runScript = Scripts.evalShaFirst(cluster, calls.later)
   const commands = singleKey(cluster, runScript)
 
+  // GET of every key, one read-only script call per slot: the values in the caller's order, or the error of the
+  // first key (in that order) that failed, as on a standalone server.
+  const getMany =
+    <V>(replies: Scripts.Replies, value: (reply: unknown) => V | null) =>
+    (keys: ReadonlyArray<string>): Promise<Array<V | null>> => {
+      const answers = new Array<unknown>(keys.length).fill(null)
+      return perSlot("getMany", keys, itself, (group) =>
+        getEach(runScript, group.items, replies).then((reply) => {
+          reply.forEach((answer, i) => {
+            const index = group.indices[i]
+            if (index !== undefined) answers[index] = answer
+          })
+        })
+      ).then(() => valuesOrFirstError(answers, value))
+    }
+
   return {
     get: onKey("get", commands.get),
     getWithTimeToLive: onKey("get", commands.getWithTimeToLive),
@@ -163,18 +188,11 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
     persist: onKey("persist", commands.persist),
     incrementBy: onKey("increment", commands.incrementBy),
     ping: () => calls.bounded(commandTimeout, () => cluster.ping()),
-    // GET of every key, one read-only script call per slot: the values in the caller's order, or the error of the
-    // first key (in that order) that failed, as on a standalone server.
-    getMany: (keys) => {
-      const answers = new Array<unknown>(keys.length).fill(null)
-      return perSlot("getMany", keys, itself, (group) =>
-        getEach(runScript, group.items).then((reply) => {
-          reply.forEach((answer, i) => {
-            const index = group.indices[i]
-            if (index !== undefined) answers[index] = answer
-          })
-        })
-      ).then(() => valuesOrFirstError(answers))
+    getMany: getMany("text", stringOrNull),
+    bytes: {
+      get: onKey("get", commands.bytes.get),
+      getWithTimeToLive: onKey("get", commands.bytes.getWithTimeToLive),
+      getMany: getMany("bytes", bufferOrNull)
     },
     setMany: (entries) =>
       perSlot("setMany", entries, keyOfEntry, (group) => transaction(cluster, group.items)).then(() => undefined),

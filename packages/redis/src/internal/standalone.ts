@@ -11,6 +11,7 @@ import type * as Scope from "effect/Scope"
 import { Redis, type RedisOptions } from "ioredis"
 import * as Batch from "./batch.js"
 import {
+  bufferOrNull,
   type Client,
   getEach,
   noArgs,
@@ -19,7 +20,8 @@ import {
   singleKey,
   stringOrNull,
   transaction,
-  valuesOrFirstError
+  valuesOrFirstError,
+  wire
 } from "./commands.js"
 import {
   acquireDriver,
@@ -54,10 +56,10 @@ const asIs = (reply: unknown): unknown => reply
 
 const keyOf = (entry: Entry): string => entry.key
 
-const valueAndTimeToLive = (entries: ReadonlyArray<Entry>): Array<string> => {
-  const args = new Array<string>(entries.length * 2)
+const valueAndTimeToLive = (entries: ReadonlyArray<Entry>): Array<string | Buffer> => {
+  const args = new Array<string | Buffer>(entries.length * 2)
   entries.forEach((entry, i) => {
-    args[2 * i] = entry.value
+    args[2 * i] = wire(entry.value)
     args[2 * i + 1] = entry.timeToLive === undefined ? "" : String(entry.timeToLive)
   })
   return args
@@ -79,7 +81,11 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
   const scanners: ReadonlyArray<Scanner> = [scannerOf(redis)]
   const plain: Client = {
     ...commands,
-    getMany: (keys) => getEach(runScript, keys).then(valuesOrFirstError),
+    getMany: (keys) => getEach(runScript, keys).then((answers) => valuesOrFirstError(answers, stringOrNull)),
+    bytes: {
+      ...commands.bytes,
+      getMany: (keys) => getEach(runScript, keys, "bytes").then((answers) => valuesOrFirstError(answers, bufferOrNull))
+    },
     setMany: (entries) => transaction(redis, entries),
     // ioredis copies its arguments into a new array, so handing it the caller's readonly array is safe.
     unlink: (keys) => redis.unlink(keys as Array<string>),
@@ -120,6 +126,16 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
     // The backend checks the shape, as it does for the single-key script.
     answer: asIs
   })
+  const getBytesOne = batcher.kind({
+    one: commands.bytes.get,
+    many: (keys: ReadonlyArray<string>) => runScript(Scripts.getEach, keys, noArgs, "bytes"),
+    answer: bufferOrNull
+  })
+  const getWithTimeToLiveBytesOne = batcher.kind({
+    one: commands.bytes.getWithTimeToLive,
+    many: (keys: ReadonlyArray<string>) => runScript(Scripts.getWithTimeToLiveBatch, keys, noArgs, "bytes"),
+    answer: asIs
+  })
   const setOne = batcher.kind({
     one: (entry: Entry) => commands.set(entry.key, entry.value, entry.timeToLive),
     many: (entries: ReadonlyArray<Entry>) =>
@@ -132,6 +148,7 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
     getWithTimeToLive: getWithTimeToLiveOne,
     set: (key, value, timeToLive) => setOne({ key, value, timeToLive }),
     getMany: afterBatch(plain.getMany),
+    bytes: { get: getBytesOne, getWithTimeToLive: getWithTimeToLiveBytesOne, getMany: afterBatch(plain.bytes.getMany) },
     setIfAbsent: afterBatch(plain.setIfAbsent),
     setMany: afterBatch(plain.setMany),
     deleteIfEquals: afterBatch(plain.deleteIfEquals),
