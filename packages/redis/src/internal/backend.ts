@@ -3,7 +3,7 @@
  * `CacheError`, guarded by the circuit breaker and bounded in time. (The core applies the user's retry schedule.)
  */
 
-import type { Backend, BytesReads, Entry, ValueWithTimeToLive } from "@cachet/core/Backend"
+import type { Backend, Entry, ValueWithTimeToLive } from "@cachet/core/Backend"
 import type { Operation } from "@cachet/core/CacheError"
 import { CacheCommandError, type CacheError, CacheTimeoutError, CacheUnavailableError } from "@cachet/core/CacheError"
 import type { CircuitBreaker } from "@cachet/core/CircuitBreaker"
@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { Client, Reads, Scanner } from "./commands.js"
+import type { Client, Scanner } from "./commands.js"
 import * as Deadline from "./deadline.js"
 import { CircuitOpen, fromDriver, locatedAt, UnexpectedReply } from "./errors.js"
 
@@ -27,16 +27,26 @@ const scanCount = 1000
 const unexpected = (operation: Operation, key: string | undefined, detail: string): CacheError =>
   new CacheCommandError({ operation, key, code: "COMMAND_FAILED", cause: new UnexpectedReply(detail) })
 
-const toUndefined = <V>(value: V | null): V | undefined => (value === null ? undefined : value)
+const toUndefined = (value: string | null): string | undefined => (value === null ? undefined : value)
 
-const toUndefinedAll = <V>(values: ReadonlyArray<V | null>): ReadonlyArray<V | undefined> => {
-  const out = new Array<V | undefined>(values.length)
+const toUndefinedAll = (values: ReadonlyArray<string | null>): ReadonlyArray<string | undefined> => {
+  const out = new Array<string | undefined>(values.length)
   for (let i = 0; i < values.length; i++) {
     const value = values[i]
     out[i] = value === null ? undefined : value
   }
   return out
 }
+
+// ioredis answers bytes as `Buffer`s. Handed on as plain `Uint8Array`s over the same memory, they are what every
+// other backend answers, so that what a codec makes of them (MessagePack's `Uint8Array` fields) is the same class.
+const plainBytes = (buffer: Buffer): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+
+const bytesOrUndefined = (value: Buffer | null): Uint8Array | undefined =>
+  value === null ? undefined : plainBytes(value)
+
+const bytesOrUndefinedAll = (values: ReadonlyArray<Buffer | null>): ReadonlyArray<Uint8Array | undefined> =>
+  values.map(bytesOrUndefined)
 
 const isOne = (n: number): boolean => n === 1
 const isPositive = (n: number): boolean => n > 0
@@ -142,8 +152,9 @@ export const make = (client: Client, settings: Settings): Backend => {
     if (Array.isArray(reply) && reply.length === 2) {
       const value: unknown = reply[0]
       const timeToLive: unknown = reply[1]
-      if ((typeof value === "string" || Buffer.isBuffer(value)) && typeof timeToLive === "number") {
-        return { value, timeToLive }
+      if (typeof timeToLive === "number") {
+        if (typeof value === "string") return { value, timeToLive }
+        if (Buffer.isBuffer(value)) return { value: plainBytes(value), timeToLive }
       }
     }
     throw new UnexpectedReply("GET+PTTL script answered with an unexpected shape")
@@ -193,17 +204,22 @@ export const make = (client: Client, settings: Settings): Backend => {
         )
       ).pipe(Stream.filter((keys) => keys.length > 0))
 
-  const reads = <V extends string | Uint8Array>(from: Reads<V>): BytesReads => ({
-    get: (key) => call("get", key, () => from.get(key), toUndefined),
-    getWithTimeToLive: (key) => call("get", key, () => from.getWithTimeToLive(key), decodeWithTimeToLive),
-    getMany: (keys) =>
-      keys.length === 0 ? Effect.succeed([]) : call("getMany", undefined, () => from.getMany(keys), toUndefinedAll)
-  })
+  const { bytes } = client
 
   return {
     name: "redis",
-    ...reads(client),
-    bytes: reads(client.bytes),
+    get: (key) => call("get", key, () => client.get(key), toUndefined),
+    getWithTimeToLive: (key) => call("get", key, () => client.getWithTimeToLive(key), decodeWithTimeToLive),
+    getMany: (keys) =>
+      keys.length === 0 ? Effect.succeed([]) : call("getMany", undefined, () => client.getMany(keys), toUndefinedAll),
+    bytes: {
+      get: (key) => call("get", key, () => bytes.get(key), bytesOrUndefined),
+      getWithTimeToLive: (key) => call("get", key, () => bytes.getWithTimeToLive(key), decodeWithTimeToLive),
+      getMany: (keys) =>
+        keys.length === 0
+          ? Effect.succeed([])
+          : call("getMany", undefined, () => bytes.getMany(keys), bytesOrUndefinedAll)
+    },
     set: (key, value, timeToLive) => call("set", key, () => client.set(key, value, timeToLive), toVoid),
     setMany: (entries: ReadonlyArray<Entry>) =>
       entries.length === 0 ? Effect.void : call("setMany", undefined, () => client.setMany(entries), toVoid),
