@@ -1,7 +1,8 @@
 /**
  * What a storage backend implements: Redis-shaped primitives over full (already prefixed) string keys and
- * encoded values, text or bytes as the codec wrote them. Backends stay small; prefixing, codecs, validation, time-to-live rules, single-flight,
- * metrics and spans live once in `Cache.make`. A third party proves its backend with `@cachet/testing`.
+ * encoded values, text or bytes as the codec wrote them. Backends stay small; prefixing, codecs, validation,
+ * time-to-live rules, single-flight, metrics and spans live once in `Cache.make`. A third party proves its backend
+ * with `@cachet/testing`.
  *
  * Conventions every backend follows, exactly as Redis does:
  *
@@ -13,7 +14,8 @@
  *   `NOT_INTEGER` or `OVERFLOW`.
  * - Values are `string | Uint8Array`. Text is UTF-8 on the wire, so a read may answer a value in either form,
  *   whichever it holds: the core gives each codec the form it reads (bytes as their UTF-8 text, text as its UTF-8
- *   bytes). `increment` and `deleteIfEquals` compare and parse values as bytes, as Redis does.
+ *   bytes). `increment` and `deleteIfEquals` compare and parse values as bytes, as Redis does. A backend keeps a
+ *   copy of the bytes it is given and answers each read with bytes of the reader's own, as a server does.
  * - `scan` matches keys with Redis's glob rules (`stringmatchlen`) and may emit a key more than once only
  *   where Redis SCAN would (a rehash); the core de-duplicates nothing.
  * - Errors are `CacheError`s labelled with the backend primitive's own name (`"set"`, `"getWithTimeToLive"`, ...:

@@ -115,8 +115,8 @@ export interface CompressedOptions {
  * as they are.
  *
  * How a value is told apart: a gzip value begins with gzip's magic bytes `1f 8b`; a brotli value is a brotli stream
- * after the three bytes `c1 62 72` (brotli has no magic number of its own; `redis-cli --raw GET key | tail -c +4 |
- * brotli -d` reads one). Anything else is a plain value of `codec`. No UTF-8 text (what a text codec stores) and no
+ * after the three bytes `c1 62 72` (brotli has no magic number of its own; without those three bytes, any brotli
+ * decoder reads it). Anything else is a plain value of `codec`. No UTF-8 text (what a text codec stores) and no
  * MessagePack value begins with either, so the rule never mistakes a plain value of `Codec.json` or `Codec.msgPack`;
  * a binary codec of your own whose values may begin with those bytes should not be wrapped. A compressed value that
  * does not decompress (corrupt, truncated) fails the read with `CacheDecodeError`, which `getOrSet` heals by

@@ -4,8 +4,10 @@
  */
 import { constants as bufferConstants } from "node:buffer"
 import * as zlib from "node:zlib"
+import * as Either from "effect/Either"
 import type { BinaryCodec, Codec, CompressedOptions } from "../Codec.js"
-import { CodecFailure, refusal, refused } from "./codec.js"
+import { CodecFailure, refused } from "./codec.js"
+import * as Validate from "./validate.js"
 import * as Wire from "./wire.js"
 
 const defaultThreshold = 1024
@@ -70,19 +72,13 @@ const decompressWith = (maxDecodedBytes: number) => {
   }
 }
 
-const isRecord = (input: unknown): input is Readonly<Record<string, unknown>> =>
-  typeof input === "object" && input !== null && !Array.isArray(input)
-
-const isCodec = (input: unknown): input is Codec =>
-  isRecord(input) && typeof input.encode === "function" && typeof input.decode === "function"
-
 /** Why the arguments of `compressed` are refused, or `undefined` when they are valid. */
-const refusalOf = (codec: unknown, options: unknown): string | undefined => {
-  if (!isCodec(codec)) return "Codec.compressed: the codec must have encode and decode functions"
-  const inner: unknown = Reflect.get(codec, refusal)
-  if (typeof inner === "string") return inner
-  if (!isRecord(options)) return "Codec.compressed: the options must be an object"
-  const { algorithm, threshold, maxDecodedBytes } = options
+const refusalOf = (codec: unknown, options: CompressedOptions): string | undefined => {
+  const inner = Validate.codecOf("make", codec)
+  if (Either.isLeft(inner)) return inner.left.reason
+  if (!Validate.isRecord(options)) return "Codec.compressed: the options must be an object"
+  // From plain JavaScript, any value can be in any field.
+  const { algorithm, threshold, maxDecodedBytes }: { readonly [K in keyof CompressedOptions]: unknown } = options
   if (algorithm !== "gzip" && algorithm !== "brotli") return 'Codec.compressed: algorithm must be "gzip" or "brotli"'
   if (
     threshold !== undefined &&
@@ -106,18 +102,15 @@ const refusalOf = (codec: unknown, options: unknown): string | undefined => {
 
 /** @internal */
 export const compressed = (codec: Codec, options: CompressedOptions): BinaryCodec => {
-  const name = `${isRecord(options) && typeof options.algorithm === "string" ? options.algorithm : "compressed"}(${
-    isCodec(codec) ? codec.name : "?"
-  })`
   const why = refusalOf(codec, options)
-  if (why !== undefined) return refused(name, why)
+  if (why !== undefined) return refused("compressed", why)
   const threshold = options.threshold ?? defaultThreshold
   const compress = compressWith(options.algorithm, codec.binary !== true)
   const decompress = decompressWith(options.maxDecodedBytes ?? defaultMaxDecodedBytes)
   const encodePlain = codec.binary === true ? codec.encode : (value: unknown) => Wire.bytes(codec.encode(value))
   const decodePlain = codec.binary === true ? codec.decode : (bytes: Uint8Array) => codec.decode(Wire.text(bytes))
   return {
-    name,
+    name: `${options.algorithm}(${codec.name})`,
     binary: true,
     encode: (value) => {
       const plain = encodePlain(value)

@@ -62,7 +62,10 @@ export const weigh = (key: string, value: Value): number =>
  * (msgpackr does), and a decoder may keep views of what it reads in the value it returns (msgpackr's `bin`), which a
  * caller could then change. The copy also holds exactly the value's bytes, not a larger buffer behind a view.
  */
-const own = (value: Value): Value => (typeof value === "string" ? flat(value) : new Uint8Array(value))
+const copy = (value: Value): Value => (typeof value === "string" ? value : new Uint8Array(value))
+
+/** A written value as it is kept: text flat, bytes copied. */
+const kept = (value: Value): Value => (typeof value === "string" ? flat(value) : new Uint8Array(value))
 
 /**
  * A stored value as Redis's integer parser sees it, byte for byte: bytes beyond ASCII are never digits, and no
@@ -193,7 +196,7 @@ export class Store {
   /** Write `value` under `key`; the entry becomes the most recently used. */
   private write(name: string, written: Value, expireAt: number): void {
     const key = flat(name)
-    const value = own(written)
+    const value = kept(written)
     const weight = weigh(key, value)
     const existing = this.map.get(key)
     if (weight > this.maxBytes) {
@@ -245,7 +248,7 @@ export class Store {
 
   get(key: string): Value | undefined {
     const node = this.read(key)
-    return node === undefined ? undefined : own(node.value)
+    return node === undefined ? undefined : copy(node.value)
   }
 
   getWithTimeToLive(key: string): ValueWithTimeToLive | undefined {
@@ -253,7 +256,7 @@ export class Store {
     if (node === undefined) return undefined
     if (node.expireAt === NEVER) {
       if (this.bounded) this.touch(node)
-      return { value: own(node.value), timeToLive: -1 }
+      return { value: copy(node.value), timeToLive: -1 }
     }
     // One clock reading decides both liveness and the remaining time, so a live entry never reports 0.
     const now = this.now()
@@ -262,14 +265,14 @@ export class Store {
       return undefined
     }
     if (this.bounded) this.touch(node)
-    return { value: own(node.value), timeToLive: node.expireAt - now }
+    return { value: copy(node.value), timeToLive: node.expireAt - now }
   }
 
   getMany(keys: ReadonlyArray<string>): Array<Value | undefined> {
     const out = new Array<Value | undefined>(keys.length)
     for (let i = 0; i < keys.length; i++) {
       const node = this.read(keys[i] ?? "")
-      out[i] = node === undefined ? undefined : own(node.value)
+      out[i] = node === undefined ? undefined : copy(node.value)
     }
     return out
   }

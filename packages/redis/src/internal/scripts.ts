@@ -70,7 +70,7 @@ export const setBatch = writeScript(
 )
 
 /** How a script's bulk-string replies arrive: as text (the default), or as `"bytes"` (ioredis buffer replies). */
-export type Replies = "text" | "bytes" | undefined
+export type Replies = "text" | "bytes"
 
 /**
  * Runs a script by its SHA1, sending the source instead when the server does not have it.
@@ -93,7 +93,7 @@ const evalScript = (
   s: Script,
   keys: ReadonlyArray<string>,
   args: ReadonlyArray<string | Buffer>,
-  replies: Replies
+  replies: Replies | undefined
 ) =>
   replies === "bytes"
     ? redis.callBuffer(s.readOnly ? "EVAL_RO" : "EVAL", [s.source, keys.length, ...keys, ...args])
@@ -106,7 +106,7 @@ const evalShaScript = (
   s: Script,
   keys: ReadonlyArray<string>,
   args: ReadonlyArray<string | Buffer>,
-  replies: Replies
+  replies: Replies | undefined
 ) =>
   replies === "bytes"
     ? redis.callBuffer(s.readOnly ? "EVALSHA_RO" : "EVALSHA", [s.sha, keys.length, ...keys, ...args])

@@ -72,8 +72,8 @@ const isReadOnly = (error: Error): boolean => error.message.startsWith("READONLY
 
 /**
  * The `Client` of a standalone ioredis connection. With `batching`, concurrent `get`, `getWithTimeToLive` and `set`
- * calls of one turn are coalesced into one script call per kind (`batch.ts`), and every other command first sends
- * the open batch, so that commands still reach the server in call order.
+ * calls of one turn (and the byte forms of the two reads) are coalesced into one script call per kind (`batch.ts`),
+ * and every other command first sends the open batch, so that commands still reach the server in call order.
  */
 export const fromRedis = (redis: Redis, batching: boolean, server?: string | undefined): Client => {
   const runScript = Scripts.loadingOnce(redis)
