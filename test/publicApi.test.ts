@@ -8,6 +8,7 @@ import { packages, publicNames } from "./publicApi.js"
 const expected: Record<(typeof packages)[number], ReadonlyArray<string>> = {
   core: [
     "Backend.Backend",
+    "Backend.BytesReads",
     "Backend.Entry",
     "Backend.SyncBackend",
     "Backend.TagMember",
@@ -91,9 +92,13 @@ const expected: Record<(typeof packages)[number], ReadonlyArray<string>> = {
     "CircuitBreaker.settings",
     "CircuitBreaker.unsafeMake",
     "CircuitBreaker.wrap",
+    "Codec.BinaryCodec",
     "Codec.Codec",
     "Codec.CodecFailure",
+    "Codec.CompressedOptions",
     "Codec.SchemaFailure",
+    "Codec.TextCodec",
+    "Codec.compressed",
     "Codec.json",
     "Codec.msgPack"
   ],

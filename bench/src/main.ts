@@ -17,6 +17,7 @@ import { Redis } from "ioredis"
 import { clusterGetInFlight } from "./cluster.js"
 import { KEY_COUNT, valueBytes } from "./data.js"
 import { runDeletePattern } from "./deletePattern.js"
+import { documentBytes, makeDocuments } from "./documents.js"
 import { type Peer, ratios, runWorkload, type Settings, summarise, type WorkloadResult } from "./measure.js"
 import { storeNames } from "./memoryChild.js"
 import { makePeers } from "./peers.js"
@@ -245,6 +246,8 @@ const main = async () => {
     const peers = await makePeers(server.url)
     cleanups.push(peers.close)
     const wanted = (name: string) => only === undefined || name.includes(only)
+    const documents = wanted("20 KB document") ? await makeDocuments(server.url) : undefined
+    if (documents !== undefined) cleanups.push(documents.close)
 
     const workloads: ReadonlyArray<
       readonly [name: string, peers: ReadonlyArray<Peer>, reference: string, unit: string]
@@ -256,7 +259,9 @@ const main = async () => {
       ["Redis get-hit, 64 in flight", W.redisGetInFlight(peers), "Cachet Redis", "op"],
       ["Redis set with time-to-live, 64 in flight", W.redisSetInFlight(peers), "Cachet Redis", "op"],
       [`Redis getMany of ${W.BATCH} keys (sequential)`, W.redisGetMany(peers), "Cachet Redis getMany", "call"],
-      ["Redis getOrSet hit path (sequential)", W.redisGetOrSet(peers), "Cachet Redis getOrSet", "op"]
+      ["Redis getOrSet hit path (sequential)", W.redisGetOrSet(peers), "Cachet Redis getOrSet", "op"],
+      ["20 KB document set (sequential)", documents?.set ?? [], "Cachet memory, JSON", "op"],
+      ["20 KB document get-hit (sequential)", documents?.get ?? [], "Cachet memory, JSON", "op"]
     ]
     const results: Array<WorkloadResult> = []
     const references = new Map<string, readonly [string, string]>()
@@ -308,6 +313,14 @@ const main = async () => {
     for (const result of results) {
       const [reference, unit] = references.get(result.name) ?? [undefined, "op"]
       peerTable(result, reference, unit)
+    }
+    if (documents !== undefined) {
+      out(`### 20 KB document: bytes stored per entry (${documentBytes.toLocaleString("en-US")} bytes of JSON)`)
+      out()
+      out("| peer | bytes stored |")
+      out("| --- | ---: |")
+      for (const row of await documents.sizes()) out(row)
+      out()
     }
     if (memory.length > 0) {
       out(

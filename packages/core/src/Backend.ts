@@ -1,7 +1,8 @@
 /**
  * What a storage backend implements: Redis-shaped primitives over full (already prefixed) string keys and
- * encoded string values. Backends stay small; prefixing, codecs, validation, time-to-live rules, single-flight,
- * metrics and spans live once in `Cache.make`. A third party proves its backend with `@cachet/testing`.
+ * encoded values, text or bytes as the codec wrote them. Backends stay small; prefixing, codecs, validation,
+ * time-to-live rules, single-flight, metrics and spans live once in `Cache.make`. A third party proves its backend
+ * with `@cachet/testing`.
  *
  * Conventions every backend follows, exactly as Redis does:
  *
@@ -12,6 +13,10 @@
  * - `increment` parses the stored string with Redis's integer rules (no sign `+`, no leading zeros, no
  *   spaces, signed 64-bit), keeps the key's time-to-live, and fails with `CacheCommandError` code
  *   `NOT_INTEGER` or `OVERFLOW`.
+ * - Values are `string | Uint8Array`. Text is UTF-8 on the wire, so a read may answer a value in either form,
+ *   whichever it holds: the core gives each codec the form it reads (bytes as their UTF-8 text, text as its UTF-8
+ *   bytes). `increment` and `deleteIfEquals` compare and parse values as bytes, as Redis does. A backend keeps a
+ *   copy of the bytes it is given and answers each read with bytes of the reader's own, as a server does.
  * - `scan` matches keys with Redis's glob rules (`stringmatchlen`) and may emit a key more than once only
  *   where Redis SCAN would (a rehash); the core de-duplicates nothing.
  * - Tag bookkeeping (`tagAdd`, `tagTake`) works on two keys of one tag, an index (a sorted set of full entry keys
@@ -40,7 +45,7 @@ import * as internal from "./internal/backend.js"
  */
 export interface Entry {
   readonly key: string
-  readonly value: string
+  readonly value: string | Uint8Array
   /** Whole milliseconds ≥ 1, or `undefined` for no expiry. */
   readonly timeToLive: number | undefined
 }
@@ -64,7 +69,7 @@ export interface TagMember {
  * @category models
  */
 export interface ValueWithTimeToLive {
-  readonly value: string
+  readonly value: string | Uint8Array
   /** Remaining milliseconds, or `-1` when the key never expires. */
   readonly timeToLive: number
 }
@@ -84,19 +89,25 @@ export interface Backend {
    */
   readonly server?: { readonly address: string; readonly port: number } | undefined
   /** GET: the stored value, or `undefined` when absent. */
-  readonly get: (key: string) => Effect.Effect<string | undefined, CacheError>
+  readonly get: (key: string) => Effect.Effect<string | Uint8Array | undefined, CacheError>
   /** GET and PTTL in one round trip; `undefined` when absent. */
   readonly getWithTimeToLive: (key: string) => Effect.Effect<ValueWithTimeToLive | undefined, CacheError>
   /** MGET: one answer per key, in order. */
-  readonly getMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string | undefined>, CacheError>
+  readonly getMany: (
+    keys: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<string | Uint8Array | undefined>, CacheError>
   /** SET [PX]. */
-  readonly set: (key: string, value: string, timeToLive: number | undefined) => Effect.Effect<void, CacheError>
+  readonly set: (
+    key: string,
+    value: string | Uint8Array,
+    timeToLive: number | undefined
+  ) => Effect.Effect<void, CacheError>
   /**
    * SET KEEPTTL: write the value and keep the key's expiry (an absent key is written without one).
    *
    * @since 0.4.0
    */
-  readonly setKeepingTimeToLive: (key: string, value: string) => Effect.Effect<void, CacheError>
+  readonly setKeepingTimeToLive: (key: string, value: string | Uint8Array) => Effect.Effect<void, CacheError>
   /**
    * GETEX: the value (`undefined` when absent), and the key's expiry reset in the same command: whole milliseconds
    * ≥ 1 (GETEX PX), `undefined` to remove it (GETEX PERSIST), or `0` to delete the key after reading it (GETEX PXAT
@@ -104,16 +115,23 @@ export interface Backend {
    *
    * @since 0.4.0
    */
-  readonly getAndExpire: (key: string, timeToLive: number | undefined) => Effect.Effect<string | undefined, CacheError>
+  readonly getAndExpire: (
+    key: string,
+    timeToLive: number | undefined
+  ) => Effect.Effect<string | Uint8Array | undefined, CacheError>
   /** All entries or none (MULTI; per hash slot in a Cluster). */
   readonly setMany: (entries: ReadonlyArray<Entry>) => Effect.Effect<void, CacheError>
   /** SET NX [PX]: whether the value was written. */
-  readonly add: (key: string, value: string, timeToLive: number | undefined) => Effect.Effect<boolean, CacheError>
+  readonly add: (
+    key: string,
+    value: string | Uint8Array,
+    timeToLive: number | undefined
+  ) => Effect.Effect<boolean, CacheError>
   /**
    * Delete `key` only if its value is exactly `expected` (compare-and-delete, atomic; a Lua script on Redis):
    * whether it was deleted. Releases a lock without removing one that has since passed to another holder.
    */
-  readonly deleteIfEquals: (key: string, expected: string) => Effect.Effect<boolean, CacheError>
+  readonly deleteIfEquals: (key: string, expected: string | Uint8Array) => Effect.Effect<boolean, CacheError>
   /** UNLINK: how many of the keys existed. */
   readonly delete: (keys: ReadonlyArray<string>) => Effect.Effect<number, CacheError>
   /** EXISTS. */
@@ -168,6 +186,15 @@ export interface Backend {
     | undefined
   /** PING. */
   readonly ping: Effect.Effect<void, CacheError>
+  /**
+   * The reads again, answering bytes: views whose codec is binary call these instead of `get`, `getWithTimeToLive`
+   * and `getMany`. Only for a backend that answers text unless asked for bytes (Redis, whose text replies would put
+   * U+FFFD in place of bytes that are not UTF-8; ioredis gives bytes through its buffer replies). A backend whose
+   * reads answer each value in the form it was written leaves it out.
+   *
+   * @since 0.5.0
+   */
+  readonly bytes?: BytesReads | undefined
   /**
    * Optional: how a local tier in front of this backend learns of changes made by other processes. Called once by
    * `Cache.make` when the cache has a local tier; what it sets up (connections, subscriptions) lives in the scope.
@@ -248,23 +275,41 @@ export interface Coherence {
 }
 
 /**
+ * The reads of a backend that answer bytes (`Backend.bytes`).
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export type BytesReads = Pick<Backend, "get" | "getWithTimeToLive" | "getMany" | "getAndExpire">
+
+/**
  * A backend that answers at once, without I/O: each operation returns its answer as an `Exit` (a success, or a
- * typed failure), and `scan` returns the batches as a lazy iterable. The conventions of `Backend` hold unchanged.
+ * typed failure), and `scan` returns the batches as a lazy iterable. The conventions of `Backend` hold unchanged; its
+ * reads answer each value in the form it was written, so it has no `bytes`.
  *
  * @since 0.3.0
  * @category models
  */
 export interface SyncBackend {
   readonly name: string
-  readonly get: (key: string) => Exit.Exit<string | undefined, CacheError>
+  readonly get: (key: string) => Exit.Exit<string | Uint8Array | undefined, CacheError>
   readonly getWithTimeToLive: (key: string) => Exit.Exit<ValueWithTimeToLive | undefined, CacheError>
-  readonly getMany: (keys: ReadonlyArray<string>) => Exit.Exit<ReadonlyArray<string | undefined>, CacheError>
-  readonly set: (key: string, value: string, timeToLive: number | undefined) => Exit.Exit<void, CacheError>
-  readonly setKeepingTimeToLive: (key: string, value: string) => Exit.Exit<void, CacheError>
-  readonly getAndExpire: (key: string, timeToLive: number | undefined) => Exit.Exit<string | undefined, CacheError>
+  readonly getMany: (
+    keys: ReadonlyArray<string>
+  ) => Exit.Exit<ReadonlyArray<string | Uint8Array | undefined>, CacheError>
+  readonly set: (key: string, value: string | Uint8Array, timeToLive: number | undefined) => Exit.Exit<void, CacheError>
+  readonly setKeepingTimeToLive: (key: string, value: string | Uint8Array) => Exit.Exit<void, CacheError>
+  readonly getAndExpire: (
+    key: string,
+    timeToLive: number | undefined
+  ) => Exit.Exit<string | Uint8Array | undefined, CacheError>
   readonly setMany: (entries: ReadonlyArray<Entry>) => Exit.Exit<void, CacheError>
-  readonly add: (key: string, value: string, timeToLive: number | undefined) => Exit.Exit<boolean, CacheError>
-  readonly deleteIfEquals: (key: string, expected: string) => Exit.Exit<boolean, CacheError>
+  readonly add: (
+    key: string,
+    value: string | Uint8Array,
+    timeToLive: number | undefined
+  ) => Exit.Exit<boolean, CacheError>
+  readonly deleteIfEquals: (key: string, expected: string | Uint8Array) => Exit.Exit<boolean, CacheError>
   readonly delete: (keys: ReadonlyArray<string>) => Exit.Exit<number, CacheError>
   readonly has: (key: string) => Exit.Exit<boolean, CacheError>
   readonly timeToLive: (key: string) => Exit.Exit<number, CacheError>

@@ -30,14 +30,17 @@ const Stored = Schema.Struct({
   parent: Schema.NullOr(Schema.JsonNumber)
 })
 
-// Writes text as it is, as a foreign writer would: the second cache of `caches` reads it with the codec under test.
+// Writes text (as UTF-8) and bytes as they are, as a foreign writer would: the second cache of `caches` reads them
+// with the codec under test.
 const verbatim: Codec.Codec = {
   name: "verbatim",
+  binary: true,
   encode: (value) => {
-    if (typeof value !== "string") throw new Codec.CodecFailure("verbatim text only")
-    return value
+    if (typeof value === "string") return new TextEncoder().encode(value)
+    if (value instanceof Uint8Array) return value
+    throw new Codec.CodecFailure("verbatim text and bytes only")
   },
-  decode: (text) => text
+  decode: (bytes) => bytes
 }
 
 const caches = (codec: Codec.Codec) =>
@@ -45,8 +48,6 @@ const caches = (codec: Codec.Codec) =>
     const backend = yield* MemoryCache.makeBackend()
     return { foreign: yield* Cache.make(backend, { codec: verbatim }), cache: yield* Cache.make(backend, { codec }) }
   })
-
-const base64 = (bytes: ReadonlyArray<number>): string => Encoding.encodeBase64(new Uint8Array(bytes))
 
 const refused = (value: unknown): boolean => {
   try {
@@ -175,7 +176,7 @@ describe("Codec", () => {
 })
 
 describe("Codec.msgPack", () => {
-  it("round-trips what JSON cannot carry, as base64 text", () => {
+  it("round-trips what JSON cannot carry, as MessagePack bytes", () => {
     const value = {
       bytes: new Uint8Array([0, 1, 255]),
       at: new Date(0),
@@ -183,14 +184,18 @@ describe("Codec.msgPack", () => {
       nan: Number.NaN,
       nested: [{ big: 2 ** 60 }]
     }
-    const text = Codec.msgPack.encode(value)
-    assert.match(text, /^[A-Za-z0-9+/]+=*$/)
-    assert.deepStrictEqual(Codec.msgPack.decode(text), value)
+    const bytes = Codec.msgPack.encode(value)
+    assert.instanceOf(bytes, Uint8Array)
+    assert.deepStrictEqual(Codec.msgPack.decode(bytes), value)
   })
 
-  it("refuses text that is not base64 MessagePack", () => {
-    assert.throws(() => Codec.msgPack.decode("not base64!"), Codec.CodecFailure)
-    assert.throws(() => Codec.msgPack.decode(Codec.json.encode("x")), Codec.CodecFailure)
+  it("refuses JSON text and the base64 text it stored before it stored bytes", () => {
+    const utf8 = (text: string) => new TextEncoder().encode(text)
+    assert.throws(() => Codec.msgPack.decode(utf8(Codec.json.encode({ a: 1 }))), Codec.CodecFailure)
+    assert.throws(
+      () => Codec.msgPack.decode(utf8(Encoding.encodeBase64(Codec.msgPack.encode({ a: 1 })))),
+      Codec.CodecFailure
+    )
   })
 
   const junk: ReadonlyArray<readonly [string, ReadonlyArray<number>]> = [
@@ -222,7 +227,7 @@ describe("Codec.msgPack", () => {
 
   it("refuses bytes that are not exactly one well-formed value, before unpacking", () => {
     for (const [what, bytes] of junk) {
-      assert.throws(() => Codec.msgPack.decode(base64(bytes)), Codec.CodecFailure, undefined, what)
+      assert.throws(() => Codec.msgPack.decode(new Uint8Array(bytes)), Codec.CodecFailure, undefined, what)
     }
   })
 
@@ -269,7 +274,7 @@ describe("Codec.msgPack", () => {
     Effect.gen(function* () {
       const { foreign, cache } = yield* caches(Codec.msgPack)
       for (const [what, bytes] of junk) {
-        yield* foreign.set(what, base64(bytes))
+        yield* foreign.set(what, new Uint8Array(bytes))
         const error = yield* Effect.flip(cache.get(what))
         assert.strictEqual(error._tag, "CacheDecodeError", what)
         assert.strictEqual(error.code, "MALFORMED", what)

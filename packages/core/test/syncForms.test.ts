@@ -134,7 +134,8 @@ describe("synchronous backends", () => {
       const wrapped: Backend = {
         ...inner,
         get: () => Effect.fail(refused),
-        set: (key, value, timeToLive) => inner.set(key, value.toUpperCase(), timeToLive)
+        set: (key, value, timeToLive) =>
+          inner.set(key, typeof value === "string" ? value.toUpperCase() : value, timeToLive)
       }
       const cache = yield* Cache.make(wrapped)
       yield* cache.set("k", "lower")

@@ -21,10 +21,18 @@ import * as Glob from "../src/internal/glob.js"
 import * as Integer from "../src/internal/integer.js"
 
 interface Stored {
-  value: string
+  /** Bytes are a copy of the backend's own, and each read answers a copy, as from a server. */
+  value: string | Uint8Array
   /** Epoch milliseconds; the entry lives through this very millisecond. */
   expireAt: number
 }
+
+const copy = (value: string | Uint8Array): string | Uint8Array =>
+  typeof value === "string" ? value : new Uint8Array(value)
+
+// Redis reads a value as bytes where it parses or compares it.
+const text = (value: string | Uint8Array): string =>
+  typeof value === "string" ? value : Buffer.from(value).toString("latin1")
 
 /** Redis's semantics over a `Map`, every operation answering an `Exit`. */
 const mapBackend = (clock: Clock.Clock): Backend.SyncBackend => {
@@ -38,6 +46,12 @@ const mapBackend = (clock: Clock.Clock): Backend.SyncBackend => {
   const expiry = (timeToLive: number | undefined) =>
     timeToLive === undefined ? Number.POSITIVE_INFINITY : now() + timeToLive
   const remaining = (entry: Stored) => (entry.expireAt === Number.POSITIVE_INFINITY ? -1 : entry.expireAt - now())
+  const store = (key: string, value: string | Uint8Array, timeToLive: number | undefined) =>
+    map.set(key, { value: copy(value), expireAt: expiry(timeToLive) })
+  const read = (key: string) => {
+    const entry = live(key)
+    return entry === undefined ? undefined : copy(entry.value)
+  }
   const remove = (keys: ReadonlyArray<string>) => {
     let count = 0
     for (const key of keys) if (live(key) !== undefined && map.delete(key)) count++
@@ -45,16 +59,16 @@ const mapBackend = (clock: Clock.Clock): Backend.SyncBackend => {
   }
   return {
     name: "map",
-    get: (key) => Exit.succeed(live(key)?.value),
+    get: (key) => Exit.succeed(read(key)),
     getWithTimeToLive: (key) => {
       const entry = live(key)
-      return Exit.succeed(entry === undefined ? undefined : { value: entry.value, timeToLive: remaining(entry) })
+      return Exit.succeed(entry === undefined ? undefined : { value: copy(entry.value), timeToLive: remaining(entry) })
     },
-    getMany: (keys) => Exit.succeed(keys.map((key) => live(key)?.value)),
-    set: (key, value, timeToLive) => Exit.succeed(void map.set(key, { value, expireAt: expiry(timeToLive) })),
+    getMany: (keys) => Exit.succeed(keys.map(read)),
+    set: (key, value, timeToLive) => Exit.succeed(void store(key, value, timeToLive)),
     setKeepingTimeToLive: (key, value) => {
       const entry = live(key)
-      map.set(key, { value, expireAt: entry === undefined ? Number.POSITIVE_INFINITY : entry.expireAt })
+      map.set(key, { value: copy(value), expireAt: entry === undefined ? Number.POSITIVE_INFINITY : entry.expireAt })
       return Exit.void
     },
     getAndExpire: (key, timeToLive) => {
@@ -62,18 +76,23 @@ const mapBackend = (clock: Clock.Clock): Backend.SyncBackend => {
       if (entry === undefined) return Exit.succeed(undefined)
       if (timeToLive === 0) map.delete(key)
       else entry.expireAt = expiry(timeToLive)
-      return Exit.succeed(entry.value)
+      return Exit.succeed(copy(entry.value))
     },
     setMany: (entries) => {
-      for (const { key, value, timeToLive } of entries) map.set(key, { value, expireAt: expiry(timeToLive) })
+      for (const { key, value, timeToLive } of entries) store(key, value, timeToLive)
       return Exit.void
     },
     add: (key, value, timeToLive) => {
       if (live(key) !== undefined) return Exit.succeed(false)
-      map.set(key, { value, expireAt: expiry(timeToLive) })
+      store(key, value, timeToLive)
       return Exit.succeed(true)
     },
-    deleteIfEquals: (key, expected) => Exit.succeed(live(key)?.value === expected && map.delete(key)),
+    deleteIfEquals: (key, expected) => {
+      const entry = live(key)
+      return Exit.succeed(
+        entry !== undefined && Buffer.from(entry.value).equals(Buffer.from(expected)) && map.delete(key)
+      )
+    },
     delete: (keys) => Exit.succeed(remove(keys)),
     has: (key) => Exit.succeed(live(key) !== undefined),
     timeToLive: (key) => {
@@ -94,7 +113,7 @@ const mapBackend = (clock: Clock.Clock): Backend.SyncBackend => {
     },
     increment: (key, by) => {
       const entry = live(key)
-      const result = Integer.add(entry?.value, by)
+      const result = Integer.add(entry === undefined ? undefined : text(entry.value), by)
       if (typeof result !== "bigint") {
         return Exit.fail(new CacheError.CacheCommandError({ operation: "increment", key, code: result }))
       }

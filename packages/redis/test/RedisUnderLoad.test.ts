@@ -135,6 +135,7 @@ const fakeClient = (answer: () => Promise<never>): Client => ({
   get: answer,
   getWithTimeToLive: answer,
   getMany: answer,
+  bytes: { get: answer, getWithTimeToLive: answer, getMany: answer, getAndExpire: answer },
   set: answer,
   setIfAbsent: answer,
   setKeepingTimeToLive: answer,

@@ -1,7 +1,8 @@
 /**
  * Generated backend operations, shared by the differential test (memory against Redis) and the batching test
  * (concurrent against one at a time): the operations, how to run one under a prefix, and its answer in a form that
- * compares across backends and runs.
+ * compares across backends and runs. Values are text or bytes, read back through the text reads and the byte reads
+ * (`Backend.bytes`).
  */
 import type { Backend } from "@cachet/core/Backend"
 import type { CacheError } from "@cachet/core/CacheError"
@@ -35,6 +36,18 @@ const values = [
   "-9223372036854775809",
   "ключ",
   '{"a":1}'
+]
+const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
+// Bytes as a binary codec writes them: not UTF-8, empty, a gzip header, digits (a counter), a BOM before digits
+// (text, but not an integer to Redis), and the UTF-8 of a text value (equal to it, byte for byte).
+const byteValues = [
+  Uint8Array.of(0xff, 0x00, 0xc3),
+  new Uint8Array(0),
+  Uint8Array.of(0x1f, 0x8b, 0x08, 0x00),
+  utf8("42"),
+  Uint8Array.of(0xef, 0xbb, 0xbf, 0x35),
+  utf8("ключ"),
+  Uint8Array.from({ length: 256 }, (_, i) => i)
 ]
 const amounts = [0n, 1n, -1n, 7n, 2n ** 53n, -(2n ** 53n), 2n ** 62n, 2n ** 63n - 1n, -(2n ** 63n)]
 const timeToLives = [undefined, undefined, 1, 3, 60_000, 3_600_000, 2 ** 31]
@@ -70,13 +83,16 @@ export type Op =
   | { readonly _tag: "getWithTimeToLive"; readonly key: string }
   | { readonly _tag: "getMany"; readonly keys: ReadonlyArray<string> }
   | { readonly _tag: "getAndExpire"; readonly key: string; readonly timeToLive: number | undefined }
-  | { readonly _tag: "set"; readonly key: string; readonly value: string; readonly timeToLive: number | undefined }
-  | { readonly _tag: "setKeepingTimeToLive"; readonly key: string; readonly value: string }
+  | { readonly _tag: "getBytes"; readonly key: string }
+  | { readonly _tag: "getWithTimeToLiveBytes"; readonly key: string }
+  | { readonly _tag: "getManyBytes"; readonly keys: ReadonlyArray<string> }
+  | { readonly _tag: "set"; readonly key: string; readonly value: Value; readonly timeToLive: number | undefined }
+  | { readonly _tag: "setKeepingTimeToLive"; readonly key: string; readonly value: Value }
   | {
       readonly _tag: "setMany"
-      readonly entries: ReadonlyArray<{ key: string; value: string; timeToLive: number | undefined }>
+      readonly entries: ReadonlyArray<{ key: string; value: Value; timeToLive: number | undefined }>
     }
-  | { readonly _tag: "add"; readonly key: string; readonly value: string; readonly timeToLive: number | undefined }
+  | { readonly _tag: "add"; readonly key: string; readonly value: Value; readonly timeToLive: number | undefined }
   | { readonly _tag: "delete"; readonly keys: ReadonlyArray<string> }
   | { readonly _tag: "deleteIfEquals"; readonly key: string; readonly value: string }
   | { readonly _tag: "has"; readonly key: string }
@@ -98,12 +114,16 @@ const key = FastCheck.oneof(
   { weight: 4, arbitrary: FastCheck.constantFrom("a", "ab", "a*", "ключ") },
   { weight: 1, arbitrary: FastCheck.constantFrom(...names) }
 )
-const value = FastCheck.oneof(
+const text = FastCheck.oneof(
   {
     weight: 2,
     arbitrary: FastCheck.constantFrom("9007199254740991", "9223372036854775806", "-9223372036854775807", "0")
   },
   { weight: 3, arbitrary: FastCheck.constantFrom(...values) }
+)
+const value: FastCheck.Arbitrary<Value> = FastCheck.oneof(
+  { weight: 3, arbitrary: text },
+  { weight: 1, arbitrary: FastCheck.constantFrom(...byteValues) }
 )
 const timeToLive = FastCheck.constantFrom(...timeToLives)
 const tag = FastCheck.constantFrom("red", "green")
@@ -131,6 +151,12 @@ const op: FastCheck.Arbitrary<Op> = FastCheck.oneof(
   FastCheck.record({ _tag: FastCheck.constant("get" as const), key }),
   FastCheck.record({ _tag: FastCheck.constant("getWithTimeToLive" as const), key }),
   FastCheck.record({ _tag: FastCheck.constant("getMany" as const), keys: FastCheck.array(key, { maxLength: 4 }) }),
+  FastCheck.record({ _tag: FastCheck.constant("getBytes" as const), key }),
+  FastCheck.record({ _tag: FastCheck.constant("getWithTimeToLiveBytes" as const), key }),
+  FastCheck.record({
+    _tag: FastCheck.constant("getManyBytes" as const),
+    keys: FastCheck.array(key, { maxLength: 4 })
+  }),
   FastCheck.record({ _tag: FastCheck.constant("set" as const), key, value, timeToLive }),
   // GETEX: PX, PERSIST (`undefined`) and the read-then-delete of zero (PXAT in the past).
   FastCheck.record({
@@ -145,7 +171,7 @@ const op: FastCheck.Arbitrary<Op> = FastCheck.oneof(
   }),
   FastCheck.record({ _tag: FastCheck.constant("add" as const), key, value, timeToLive }),
   FastCheck.record({ _tag: FastCheck.constant("delete" as const), keys: FastCheck.array(key, { maxLength: 3 }) }),
-  FastCheck.record({ _tag: FastCheck.constant("deleteIfEquals" as const), key, value }),
+  FastCheck.record({ _tag: FastCheck.constant("deleteIfEquals" as const), key, value: text }),
   FastCheck.record({ _tag: FastCheck.constant("has" as const), key }),
   FastCheck.record({ _tag: FastCheck.constant("timeToLive" as const), key }),
   FastCheck.record({
@@ -207,19 +233,37 @@ const normalize = (answer: unknown): unknown => {
   return answer
 }
 
+type Value = string | Uint8Array
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
+
+// A read answers a value in either form; the core hands a text codec the text and a binary codec the bytes, UTF-8
+// between the two. Those are what must agree across backends.
+const asText = (read: Value | undefined): string | undefined =>
+  read === undefined || typeof read === "string" ? read : decoder.decode(read)
+const asBytes = (read: Value | undefined): string | undefined =>
+  read === undefined ? read : `bytes:${Buffer.from(typeof read === "string" ? utf8(read) : read).toString("hex")}`
+
 const run = (backend: Backend, prefix: string, o: Op): Effect.Effect<unknown, CacheError> => {
   const k = (name: string) => prefix + name
   switch (o._tag) {
     case "get":
-      return backend.get(k(o.key))
+      return Effect.map(backend.get(k(o.key)), asText)
     case "getWithTimeToLive":
       return Effect.map(backend.getWithTimeToLive(k(o.key)), (r) =>
-        r === undefined ? undefined : { value: r.value, timeToLive: ttlClass(r.timeToLive) }
+        r === undefined ? undefined : { value: asText(r.value), timeToLive: ttlClass(r.timeToLive) }
       )
     case "getMany":
-      return backend.getMany(o.keys.map(k))
+      return Effect.map(backend.getMany(o.keys.map(k)), (reads) => reads.map(asText))
+    case "getBytes":
+      return Effect.map((backend.bytes ?? backend).get(k(o.key)), asBytes)
+    case "getWithTimeToLiveBytes":
+      return Effect.map((backend.bytes ?? backend).getWithTimeToLive(k(o.key)), (r) =>
+        r === undefined ? undefined : { value: asBytes(r.value), timeToLive: ttlClass(r.timeToLive) }
+      )
+    case "getManyBytes":
+      return Effect.map((backend.bytes ?? backend).getMany(o.keys.map(k)), (reads) => reads.map(asBytes))
     case "getAndExpire":
-      return backend.getAndExpire(k(o.key), o.timeToLive)
+      return Effect.map(backend.getAndExpire(k(o.key), o.timeToLive), asText)
     case "set":
       return backend.set(k(o.key), o.value, o.timeToLive)
     case "setKeepingTimeToLive":

@@ -1,7 +1,7 @@
 /**
  * The conformance suite. Written once, run by every backend: it registers the whole contract of the `Cache`
- * service (reads, writes, time-to-live, sliding expiration, entry handles, counters, globs, namespaces, typed views, cache-aside) as `@effect/vitest`
- * tests against the layer it is given.
+ * service (reads, writes, time-to-live, sliding expiration, entry handles, counters, globs, namespaces, typed views,
+ * binary values, cache-aside) as `@effect/vitest` tests against the layer it is given.
  *
  * @since 0.1.0
  */
@@ -13,6 +13,7 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import { accessors } from "./internal/accessors.js"
+import { bytes } from "./internal/bytes.js"
 import { counters } from "./internal/counters.js"
 import { expiry } from "./internal/expiry.js"
 import { getOrSet } from "./internal/getOrSet.js"
@@ -84,6 +85,7 @@ export const run = (name: string, layer: Layer.Layer<Cache.Cache, CacheError, ne
     counters(harness)
     keys(harness)
     schemas(harness)
+    bytes(harness)
     getOrSet(harness)
     staleWindows(harness)
     lock(harness)

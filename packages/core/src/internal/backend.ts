@@ -19,7 +19,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
  */
 export type Commands = Omit<
   Backend,
-  "name" | "scan" | "deleteMatching" | "ping" | "coherence" | "expiryClock" | "tagAdd" | "tagTake"
+  "name" | "scan" | "deleteMatching" | "ping" | "coherence" | "expiryClock" | "tagAdd" | "tagTake" | "bytes"
 > & {
   readonly ping: () => Effect.Effect<void, CacheError>
   readonly tagAdd: NonNullable<Backend["tagAdd"]>
@@ -30,6 +30,8 @@ export type Commands = Omit<
 export interface Complete {
   readonly backend: Backend
   readonly commands: Commands
+  /** The same, with the reads that answer bytes (`Backend.bytes`) where the backend has them: for binary codecs. */
+  readonly bytesCommands: Commands
   /** Whether `commands` answer with an `Exit` at the call (a backend made by `fromSync`). */
   readonly synchronous: boolean
   readonly deleteMatching: (pattern: string) => Effect.Effect<number, CacheError>
@@ -106,11 +108,13 @@ export const complete = (backend: Backend): Complete => {
   const sync = syncForms.get(backend)
   const deleteMatching = backend.deleteMatching ?? deleteScanned(backend)
   if (sync !== undefined) {
-    return { backend, commands: { ...sync, ...tagsOf(backend, sync) }, synchronous: true, deleteMatching }
+    const commands = { ...sync, ...tagsOf(backend, sync) }
+    return { backend, commands, bytesCommands: commands, synchronous: true, deleteMatching }
   }
   const ping = backend.ping
   const commands: Commands = { ...backend, ping: () => ping, ...tagsOf(backend, undefined) }
-  return { backend, commands, synchronous: false, deleteMatching }
+  const bytesCommands = backend.bytes === undefined ? commands : { ...commands, ...backend.bytes }
+  return { backend, commands, bytesCommands, synchronous: false, deleteMatching }
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Cache } from "../Cache.js"
 import { type CacheError, CacheInvalidInputError, type Operation } from "../CacheError.js"
 import type { Codec } from "../Codec.js"
 import * as Backends from "./backend.js"
-import { json, schemaValue, type ValueCodec } from "./codec.js"
+import { json, plainValue, schemaValue, type ValueCodec } from "./codec.js"
 import type { Place, Shared, ViewContext } from "./context.js"
 import * as Entry from "./entry.js"
 import * as GetOrSet from "./getOrSet.js"
@@ -55,7 +55,11 @@ const memo = <V>(make: (name: string) => V): ((name: string) => V) => {
   }
 }
 
-const makeView = <A>(shared: Shared, place: Place, codec: ValueCodec<A>): Cache.View<A> => {
+const makeView = <A>(cache: Shared, place: Place, codec: ValueCodec<A>): Cache.View<A> => {
+  // A binary codec's view reads through the backend's byte reads; the rest of the cache it shares.
+  const shared = codec.binary
+    ? { ...cache, backend: { ...cache.backend, commands: cache.backend.bytesCommands } }
+    : cache
   const observer = makeObserver(shared.observe, place)
   const values = Values.make(codec)
   const context: ViewContext<A> = {
@@ -75,7 +79,7 @@ const makeView = <A>(shared: Shared, place: Place, codec: ValueCodec<A>): Cache.
     entry: (key) => Entry.make(view, key),
     namespace: memo((name) => {
       const child = childPlace(place, name)
-      return Either.isLeft(child) ? Refused.view<A>(child.left, place.prefix) : makeView(shared, child.right, codec)
+      return Either.isLeft(child) ? Refused.view<A>(child.left, place.prefix) : makeView(cache, child.right, codec)
     })
   }
   return Outage.register(view, shared.outage)
@@ -101,7 +105,7 @@ const schemaViews = () => {
 
 const makeService = (shared: Shared, place: Place): Cache.Service => {
   const { prefix } = place
-  const view = makeView(shared, place, shared.codec)
+  const view = makeView(shared, place, plainValue(shared.codec))
   const observer = makeObserver(shared.observe, place)
   const typedViews = schemaViews()
   const { commands } = shared.backend

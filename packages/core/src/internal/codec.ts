@@ -4,10 +4,10 @@
  */
 import * as MsgPack from "@effect/platform/MsgPack"
 import * as Either from "effect/Either"
-import * as Encoding from "effect/Encoding"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import type { Codec } from "../Codec.js"
+import type { BinaryCodec, Codec, TextCodec } from "../Codec.js"
+import * as Wire from "./wire.js"
 
 /** @internal */
 export class CodecFailure extends Error {
@@ -79,7 +79,7 @@ const bigIntText = (value: bigint): string => {
 const dropPrototypeKeys = (key: string, value: unknown): unknown => (key === "__proto__" ? undefined : value)
 
 /** @internal */
-export const json: Codec = {
+export const json: TextCodec = {
   name: "json",
   encode: (value) => {
     if (typeof value === "bigint") return bigIntText(value)
@@ -275,32 +275,51 @@ const isUtf8 = (bytes: Uint8Array, start: number, end: number): boolean => {
 }
 
 /** @internal */
-export const msgPack: Codec = {
+export const msgPack: BinaryCodec = {
   name: "msgpack",
+  binary: true,
   encode: (value) => {
     const packed = packBytes(value)
     if (Either.isLeft(packed)) throw new CodecFailure("the value cannot be packed as MessagePack")
-    return Encoding.encodeBase64(packed.right)
+    return packed.right
   },
-  decode: (text) => {
-    const bytes = Encoding.decodeBase64(text)
-    if (Either.isLeft(bytes)) throw new CodecFailure("the stored value is not base64")
-    checkMessagePack(bytes.right)
-    const value = unpackBytes(bytes.right)
+  decode: (bytes) => {
+    checkMessagePack(bytes)
+    const value = unpackBytes(bytes)
     if (Either.isLeft(value)) throw new CodecFailure("the stored value is not MessagePack")
     return value.right
   }
 }
 
 /**
- * A value codec: the Schema's encoded form through the text codec, and back through the Schema.
+ * A view's codec: a value to what the backend stores, and a stored value (in whichever form the backend answers
+ * it) back, through the codec and, for a typed view, its Schema. `binary` says which form the codec reads, so that
+ * the view asks the backend for that one.
  *
  * @internal
  */
 export interface ValueCodec<A> {
-  readonly encode: (value: A) => string
-  readonly decode: (text: string) => A
+  readonly binary: boolean
+  readonly encode: (value: A) => string | Uint8Array
+  readonly decode: (stored: string | Uint8Array) => A
 }
+
+/** The codec's `decode`, taking a stored value in either form: text as UTF-8 bytes for a binary codec, and back. */
+const reader = (codec: Codec): ((stored: string | Uint8Array) => unknown) => {
+  if (codec.binary === true) {
+    const decode = codec.decode
+    return (stored) => decode(Wire.bytes(stored))
+  }
+  const decode = codec.decode
+  return (stored) => decode(typeof stored === "string" ? stored : Wire.text(stored))
+}
+
+/** @internal */
+export const plainValue = (codec: Codec): ValueCodec<unknown> => ({
+  binary: codec.binary === true,
+  encode: codec.encode,
+  decode: reader(codec)
+})
 
 /** @internal */
 export class SchemaFailure extends Error {
@@ -314,16 +333,38 @@ export class SchemaFailure extends Error {
 export const schemaValue = <A, I>(codec: Codec, schema: Schema.Schema<A, I, never>): ValueCodec<A> => {
   const encode = Schema.encodeEither(schema)
   const decode = Schema.decodeUnknownEither(schema)
+  const read = reader(codec)
   return {
+    binary: codec.binary === true,
     encode: (value) => {
       const encoded = encode(value)
       if (Either.isLeft(encoded)) throw new SchemaFailure(encoded.left)
       return codec.encode(encoded.right)
     },
-    decode: (text) => {
-      const decoded = decode(codec.decode(text))
+    decode: (stored) => {
+      const decoded = decode(read(stored))
       if (Either.isLeft(decoded)) throw new SchemaFailure(decoded.left)
       return decoded.right
     }
   }
+}
+
+/**
+ * Where a codec made from options that are not valid (`Codec.compressed`) keeps its refusal: a constructor is not
+ * an Effect, so the cache that is given such a codec fails with it instead (`validate.ts`).
+ */
+export const refusal: unique symbol = Symbol.for("@cachet/core/Codec/refusal")
+
+/** @internal */
+export interface RefusedCodec extends BinaryCodec {
+  /** Why the codec's options were refused. */
+  readonly [refusal]: string
+}
+
+/** @internal */
+export const refused = (name: string, reason: string): RefusedCodec => {
+  const fail = (): never => {
+    throw new CodecFailure(reason)
+  }
+  return { name, binary: true, encode: fail, decode: fail, [refusal]: reason }
 }

@@ -13,7 +13,7 @@ import type { Outcome } from "./metrics.js"
 import { withContext } from "./relabel.js"
 import * as Settings from "./settings.js"
 import * as Tags from "./tags.js"
-import type { Local } from "./tiered.js"
+import { isLocal, type Local } from "./tiered.js"
 import * as Validate from "./validate.js"
 
 const operation = "getOrSetMany"
@@ -94,13 +94,13 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
       return bypass ? Effect.catchIf(stored, isRetryable, (error) => outage.degraded(operation, error)) : stored
     }
 
-    const answer = (texts: ReadonlyArray<Local<A> | string | undefined>) =>
+    const answer = (texts: ReadonlyArray<Local<A> | string | Uint8Array | undefined>) =>
       Effect.gen(function* () {
         const answers = new Map<string, { readonly value: A }>()
         const missing: Array<string> = []
         for (const [i, key] of keys.entries()) {
           const text = texts[i]
-          if (typeof text === "object") {
+          if (isLocal(text)) {
             answers.set(key, text)
             continue
           }
@@ -133,7 +133,7 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
     const read = observer.call(
       operation,
       undefined,
-      (): Effect.Effect<ReadonlyArray<Local<A> | string | undefined>, CacheError> =>
+      (): Effect.Effect<ReadonlyArray<Local<A> | string | Uint8Array | undefined>, CacheError> =>
         tiered === undefined ? commands.getMany(full) : tiered.readMany(full),
       Exit.succeed,
       classify

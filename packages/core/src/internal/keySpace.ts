@@ -29,3 +29,9 @@ export const tagKeys = (prefix: string, tag: string): { readonly index: string; 
 
 /** The record of the tags the entry under `full` was written with. */
 export const tagRecord = (full: string): string => bookkeeping(full, "tags")
+
+const fromUtf8 = new TextDecoder()
+
+/** Bookkeeping stored as text, however the backend hands it back (a backend with byte reads answers bytes). */
+export const textOf = (value: string | Uint8Array | undefined): string | undefined =>
+  value === undefined || typeof value === "string" ? value : fromUtf8.decode(value)

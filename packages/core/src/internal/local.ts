@@ -37,7 +37,7 @@ export interface Slot {
   /** `get`'s answer, made once: a local hit allocates nothing. */
   hit: Exit.Exit<CacheResult.CacheResult<unknown>, CacheError>
   /** The encoded text not decoded yet (an own write), or `undefined`. */
-  text: string | undefined
+  text: string | Uint8Array | undefined
   readonly expiresAt: number
   /** When the backend entry expires (by the backend's clock: `Tier.remoteNow`), `Infinity` when it never does. */
   readonly remoteExpiresAt: number
@@ -66,7 +66,7 @@ export interface Tier {
     full: string,
     ticket: number,
     decoded: { readonly value: unknown } | undefined,
-    text: string,
+    text: string | Uint8Array,
     remoteTimeToLive: number | undefined
   ) => void
   /** A slot's pending text decoded: its value from now on. */
@@ -263,4 +263,5 @@ export const make = (
 }
 
 /** The encoded size of a value, as the tier weighs it. */
-export const weigh = (encoded: string): number => encoded.length
+export const weigh = (encoded: string | Uint8Array): number =>
+  typeof encoded === "string" ? encoded.length : encoded.byteLength

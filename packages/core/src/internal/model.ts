@@ -324,7 +324,7 @@ export interface Options {
   readonly defaultTimeToLive?: Duration.DurationInput | undefined
   /** Default ±ratio (0–1) applied to every time-to-live. */
   readonly timeToLiveJitter?: number | undefined
-  /** How values become strings. Default: JSON. */
+  /** How values become what the backend stores, text or bytes (`Codec`). Default: JSON. */
   readonly codec?: Codec | undefined
   /**
    * Retry idempotent operations (never `increment`, `decrement` or `add`) that fail with a retryable error.

@@ -23,8 +23,9 @@ class Busy {
 }
 
 /** The index as stored: unreadable text (not written by this fallback) counts as an empty index. */
-const parse = (text: string | undefined): Map<string, number> => {
+const parse = (stored: string | Uint8Array | undefined): Map<string, number> => {
   const index = new Map<string, number>()
+  const text = KeySpace.textOf(stored)
   if (text === undefined) return index
   let parsed: unknown
   try {
@@ -98,7 +99,7 @@ export const make = (backend: Backend) => {
         }
         return Effect.zipRight(
           text === undefined && current.size === 0 ? Effect.void : store(index, current, now),
-          backend.get(epoch)
+          Effect.map(backend.get(epoch), KeySpace.textOf)
         )
       })
     )

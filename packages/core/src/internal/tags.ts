@@ -29,25 +29,32 @@ export const epochTimeToLive = 10 * 60_000
 /** Index members an invalidation reads and deletes per round trip. */
 const chunkSize = 500
 
-const lane = (text: string, basis: number, prime: number): number => {
+const lane = (bytes: Uint8Array, basis: number, prime: number): number => {
   let hash = basis
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), prime)
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ (bytes[i] ?? 0), prime)
   return hash >>> 0
 }
 
-/** Two FNV-1a lanes over the UTF-16 code units, and the length: tells one stored value from another. */
-export const fingerprint = (text: string): string =>
-  `${text.length.toString(36)}.${lane(text, 0x811c9dc5, 0x01000193).toString(36)}.${lane(text, 0x050c5d1f, 0x0100019d).toString(36)}`
+const utf8 = new TextEncoder()
+
+/**
+ * Two FNV-1a lanes over the value's bytes (text as UTF-8, as the server stores it), and the length: tells one stored
+ * value from another, whichever form it is read back in.
+ */
+export const fingerprint = (value: string | Uint8Array): string => {
+  const bytes = typeof value === "string" ? utf8.encode(value) : value
+  return `${bytes.length.toString(36)}.${lane(bytes, 0x811c9dc5, 0x01000193).toString(36)}.${lane(bytes, 0x050c5d1f, 0x0100019d).toString(36)}`
+}
 
 /** The record stored beside an entry written with `tags`: its value's fingerprint, then the tags. */
-export const record = (value: string, tags: ReadonlyArray<string>): string =>
+export const record = (value: string | Uint8Array, tags: ReadonlyArray<string>): string =>
   JSON.stringify([fingerprint(value), ...tags])
 
 /**
  * Whether an invalidation of `tags` removes the entry stored as `value` with `stored` beside it: when the record
  * names one of the tags, or is missing, unreadable, or of another value (the entry is indexed, so it may be tagged).
  */
-export const mustGo = (value: string, stored: string | undefined, tags: ReadonlySet<string>): boolean => {
+export const mustGo = (value: string | Uint8Array, stored: string | undefined, tags: ReadonlySet<string>): boolean => {
   if (stored === undefined) return true
   let parsed: unknown
   try {
@@ -140,13 +147,14 @@ export const invalidate = (
     const gone: Array<string> = []
     const removeChunk = (members: ReadonlyArray<string>) =>
       Effect.flatMap(
-        Effect.suspend(() => commands.getMany([...members, ...members.map(KeySpace.tagRecord)])),
+        // As bytes where the backend has byte reads: a value's fingerprint is of the bytes it was written as.
+        Effect.suspend(() => backend.bytesCommands.getMany([...members, ...members.map(KeySpace.tagRecord)])),
         (stored) => {
           const removed: Array<string> = []
           const records: Array<string> = []
           members.forEach((key, i) => {
             const value = stored[i]
-            const tagRecord = stored[members.length + i]
+            const tagRecord = KeySpace.textOf(stored[members.length + i])
             const goes = value !== undefined && mustGo(value, tagRecord, wanted)
             if (goes) removed.push(key)
             // A kept entry keeps its record; a removed or vanished one leaves none behind.

@@ -18,10 +18,14 @@ export interface Read<A> {
   readonly timeToLive: number
 }
 
-/** A local value, told apart from a backend's text in `readMany`. */
+/** A local value, told apart from a backend's text or bytes in `readMany`. */
 export interface Local<A> {
   readonly value: A
 }
+
+/** Whether an answer of `readMany` is a local value (the backend's are text or bytes). */
+export const isLocal = <A>(answer: Local<A> | string | Uint8Array | undefined): answer is Local<A> =>
+  typeof answer === "object" && !ArrayBuffer.isView(answer)
 
 /** @internal */
 export interface Tiered<A> {
@@ -34,7 +38,7 @@ export interface Tiered<A> {
   /** Local values where the tier has them, the backend's texts (MGET of the rest) elsewhere. */
   readonly readMany: (
     fulls: ReadonlyArray<string>
-  ) => Effect.Effect<ReadonlyArray<Local<A> | string | undefined>, CacheError>
+  ) => Effect.Effect<ReadonlyArray<Local<A> | string | Uint8Array | undefined>, CacheError>
   /** An own write of one value: kept when it succeeds (and `written` of its reply says so), dropped otherwise. */
   readonly wrote: <R>(
     entry: Entry,
@@ -166,7 +170,7 @@ export const make = <A>(tier: Tier, owner: object, values: Values<A>, commands: 
       )
     },
     readMany: (fulls) => {
-      const answers: Array<Local<A> | string | undefined> = new Array(fulls.length)
+      const answers: Array<Local<A> | string | Uint8Array | undefined> = new Array(fulls.length)
       const rest: Array<string> = []
       const at: Array<number> = []
       fulls.forEach((full, i) => {

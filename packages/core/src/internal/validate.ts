@@ -11,6 +11,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { Operation } from "../CacheError.js"
 import { CacheInvalidInputError } from "../CacheError.js"
+import { refusal } from "./codec.js"
 import { reserved } from "./keySpace.js"
 import * as TimeToLive from "./timeToLive.js"
 
@@ -300,20 +301,36 @@ export const namespace = (input: unknown): Checked<string> => {
 
 const isFunction = (input: unknown): boolean => typeof input === "function"
 
-/** The schema of `forSchema`. */
-/** @internal */
-export const codecOf = (operation: Operation, input: unknown): Checked<void> =>
-  isRecord(input) &&
-  Predicate.hasProperty(input, "encode") &&
-  isFunction(input.encode) &&
-  Predicate.hasProperty(input, "decode") &&
-  isFunction(input.decode)
+/**
+ * A codec: `encode` and `decode` functions, and `binary` absent or a boolean. A codec made from options that were not
+ * valid (`Codec.compressed`) carries its refusal, which is the caller's failure here.
+ *
+ * @internal
+ */
+export const codecOf = (operation: Operation, input: unknown): Checked<void> => {
+  if (
+    !(
+      isRecord(input) &&
+      Predicate.hasProperty(input, "encode") &&
+      isFunction(input.encode) &&
+      Predicate.hasProperty(input, "decode") &&
+      isFunction(input.decode)
+    )
+  ) {
+    return refuse(operation, "INVALID_ARGUMENT", "the codec must have encode and decode functions")
+  }
+  const why: unknown = Reflect.get(input, refusal)
+  if (typeof why === "string") return refuse(operation, "INVALID_ARGUMENT", why)
+  const binary: unknown = Reflect.get(input, "binary")
+  return binary === undefined || typeof binary === "boolean"
     ? ok
-    : refuse(operation, "INVALID_ARGUMENT", "the codec must have encode and decode functions")
+    : refuse(operation, "INVALID_ARGUMENT", "the codec's binary flag must be a boolean")
+}
 
 /** The codec of a typed view. */
 export const codec = (input: unknown): Checked<void> => codecOf("forSchema", input)
 
+/** The schema of `forSchema`. */
 export const schema = (input: unknown): Checked<void> =>
   Schema.isSchema(input) ? ok : refuse("forSchema", "INVALID_ARGUMENT", `expected a Schema, got ${describe(input)}`)
 

@@ -12,14 +12,25 @@ const missExit = Exit.succeed(CacheResult.miss)
 
 /** @internal */
 export interface Values<A> {
-  readonly encode: (operation: Operation, key: string | undefined, value: A) => Exit.Exit<string, CacheEncodeError>
-  readonly decode: (operation: Operation, key: string | undefined, text: string) => Exit.Exit<A, CacheDecodeError>
-  /** The answer of `get` to the stored text. */
-  readonly answer: (key: string, text: string | undefined) => Exit.Exit<CacheResult.CacheResult<A>, CacheDecodeError>
-  /** The answer of `getMany` to the stored texts: the first that does not decode fails the call. */
+  readonly encode: (
+    operation: Operation,
+    key: string | undefined,
+    value: A
+  ) => Exit.Exit<string | Uint8Array, CacheEncodeError>
+  readonly decode: (
+    operation: Operation,
+    key: string | undefined,
+    stored: string | Uint8Array
+  ) => Exit.Exit<A, CacheDecodeError>
+  /** The answer of `get` to the stored value. */
+  readonly answer: (
+    key: string,
+    stored: string | Uint8Array | undefined
+  ) => Exit.Exit<CacheResult.CacheResult<A>, CacheDecodeError>
+  /** The answer of `getMany` to the stored values: the first that does not decode fails the call. */
   readonly answerMany: (
     keys: ReadonlyArray<string>,
-    texts: ReadonlyArray<string | undefined>
+    stored: ReadonlyArray<string | Uint8Array | undefined>
   ) => Exit.Exit<ReadonlyArray<CacheResult.CacheResult<A>>, CacheDecodeError>
 }
 
@@ -28,16 +39,20 @@ export const make = <A>(codec: ValueCodec<A>): Values<A> => {
   // Plain results rather than Exits inside the loop of `answerMany`: one allocation per value, not two.
   const failed = Symbol()
   let failure: unknown
-  const tryDecode = (text: string): A | typeof failed => {
+  const tryDecode = (stored: string | Uint8Array): A | typeof failed => {
     try {
-      return codec.decode(text)
+      return codec.decode(stored)
     } catch (cause) {
       failure = cause
       return failed
     }
   }
-  const decode = (operation: Operation, key: string | undefined, text: string): Exit.Exit<A, CacheDecodeError> => {
-    const value = tryDecode(text)
+  const decode = (
+    operation: Operation,
+    key: string | undefined,
+    stored: string | Uint8Array
+  ): Exit.Exit<A, CacheDecodeError> => {
+    const value = tryDecode(stored)
     return value === failed ? Exit.fail(decodeFailure(operation, key, failure)) : Exit.succeed(value)
   }
   return {

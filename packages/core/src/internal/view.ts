@@ -20,7 +20,7 @@ import { metrics, type Outcome } from "./metrics.js"
 import type { Plan } from "./plan.js"
 import { withContext } from "./relabel.js"
 import * as Tags from "./tags.js"
-import type { Local, Read } from "./tiered.js"
+import { isLocal, type Local, type Read } from "./tiered.js"
 import * as Validate from "./validate.js"
 
 /** Redis glob metacharacters, escaped so that a prefix always matches itself literally. */
@@ -80,7 +80,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     const checked = Validate.key("get", key)
     if (Either.isLeft(checked)) return refused(checked)
     const full = prefix + key
-    const answer = (text: string | undefined) => values.answer(key, text)
+    const answer = (text: string | Uint8Array | undefined) => values.answer(key, text)
     if (options !== undefined) {
       const expiry = Validate.readOptions("get", options, key)
       if (Either.isLeft(expiry)) return refused(expiry)
@@ -107,12 +107,12 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   // Local values as they are, the backend's texts decoded.
   const answerMixed = (
     keys: ReadonlyArray<string>,
-    answers: ReadonlyArray<Local<A> | string | undefined>
+    answers: ReadonlyArray<Local<A> | string | Uint8Array | undefined>
   ): Exit.Exit<ReadonlyArray<CacheResult.CacheResult<A>>, CacheError> => {
     const results: Array<CacheResult.CacheResult<A>> = new Array(answers.length)
     for (let i = 0; i < answers.length; i++) {
       const answer = answers[i]
-      if (typeof answer === "object") {
+      if (isLocal(answer)) {
         results[i] = CacheResult.hit(answer.value)
         continue
       }
@@ -245,7 +245,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
    */
   const writeBatch = (
     list: ReadonlyArray<Cache.SetManyEntry<A>>,
-    texts: ReadonlyArray<string>,
+    texts: ReadonlyArray<string | Uint8Array>,
     ttls: ReadonlyArray<Validate.Ttl>,
     tags: ReadonlyArray<string>
   ): Effect.Effect<void, CacheError> => {
@@ -295,7 +295,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
       )
       if (Either.isLeft(checked)) return refused(checked)
       const { list, tags } = checked.right
-      const texts: Array<string> = []
+      const texts: Array<string | Uint8Array> = []
       for (const [key, value] of list) {
         const encoded = values.encode("setMany", key, value)
         if (Exit.isFailure(encoded)) return Exit.failCause(encoded.cause)

@@ -20,9 +20,12 @@ export const SWEEP_STEPS = 4
 /** Keys per `scan` batch, like a generous SCAN COUNT. */
 export const SCAN_BATCH = 1000
 
+/** A stored value: text, or bytes (a copy of its own, never shared with the codec that wrote it or a reader). */
+type Value = string | Uint8Array
+
 class Node {
   key: string
-  value: string
+  value: Value
   /** Epoch milliseconds after which the entry is gone (it lives through this very millisecond, as in Redis, whose PTTL then answers 0); `NEVER` when it does not expire. */
   expireAt: number
   weight: number
@@ -40,7 +43,7 @@ class Node {
   /** A tag index (a sorted set of members scored by their expiry, `NEVER` for none). */
   members: TagIndex | undefined = undefined
 
-  constructor(key: string, value: string, expireAt: number, weight: number) {
+  constructor(key: string, value: Value, expireAt: number, weight: number) {
     this.key = key
     this.value = value
     this.expireAt = expireAt
@@ -58,8 +61,34 @@ const flat = (text: string): string => {
   return text
 }
 
-/** JavaScript keeps strings as UTF-16: two bytes per code unit is what an entry's strings weigh. */
-export const weigh = (key: string, value: string): number => 2 * (key.length + value.length)
+/** JavaScript keeps strings as UTF-16: two bytes per code unit is what an entry's strings weigh; bytes weigh bytes. */
+export const weigh = (key: string, value: Value): number =>
+  2 * key.length + (typeof value === "string" ? 2 * value.length : value.byteLength)
+
+/**
+ * Bytes are copied on their way in and out, as a server's are: the codec may hand over a view of a buffer it reuses
+ * (msgpackr does), and a decoder may keep views of what it reads in the value it returns (msgpackr's `bin`), which a
+ * caller could then change. The copy also holds exactly the value's bytes, not a larger buffer behind a view.
+ */
+const copy = (value: Value): Value => (typeof value === "string" ? value : new Uint8Array(value))
+
+/** A written value as it is kept: text flat, bytes copied. */
+const kept = (value: Value): Value => (typeof value === "string" ? flat(value) : new Uint8Array(value))
+
+/**
+ * A stored value as Redis's integer parser sees it, byte for byte: bytes beyond ASCII are never digits, and no
+ * integer takes more than 20 bytes.
+ */
+const integerText = (value: Value): string =>
+  typeof value === "string" ? value : value.length > 20 ? "" : String.fromCharCode(...value)
+
+/** Whether a stored value is `expected`, compared as Redis compares: as UTF-8 bytes. */
+const equals = (value: Value, expected: Value): boolean =>
+  typeof value === "string" && typeof expected === "string"
+    ? value === expected
+    : Buffer.from(typeof value === "string" ? Buffer.from(value) : value).equals(
+        typeof expected === "string" ? Buffer.from(expected) : expected
+      )
 
 /** Limits of a store; `Infinity` for none. */
 export interface Limits {
@@ -69,7 +98,7 @@ export interface Limits {
 
 /** What `getWithTimeToLive` answers. */
 export interface ValueWithTimeToLive {
-  readonly value: string
+  readonly value: Value
   readonly timeToLive: number
 }
 
@@ -179,9 +208,9 @@ export class Store {
   }
 
   /** Write `value` under `key`; the entry becomes the most recently used. */
-  private write(name: string, text: string, expireAt: number): void {
+  private write(name: string, written: Value, expireAt: number): void {
     const key = flat(name)
-    const value = flat(text)
+    const value = kept(written)
     const weight = weigh(key, value)
     const existing = this.map.get(key)
     if (weight > this.maxBytes) {
@@ -231,8 +260,9 @@ export class Store {
     this.cursor = node
   }
 
-  get(key: string): string | undefined {
-    return this.read(key)?.value
+  get(key: string): Value | undefined {
+    const node = this.read(key)
+    return node === undefined ? undefined : copy(node.value)
   }
 
   getWithTimeToLive(key: string): ValueWithTimeToLive | undefined {
@@ -240,7 +270,7 @@ export class Store {
     if (node === undefined) return undefined
     if (node.expireAt === NEVER) {
       if (this.bounded) this.touch(node)
-      return { value: node.value, timeToLive: -1 }
+      return { value: copy(node.value), timeToLive: -1 }
     }
     // One clock reading decides both liveness and the remaining time, so a live entry never reports 0.
     const now = this.now()
@@ -249,17 +279,20 @@ export class Store {
       return undefined
     }
     if (this.bounded) this.touch(node)
-    return { value: node.value, timeToLive: node.expireAt - now }
+    return { value: copy(node.value), timeToLive: node.expireAt - now }
   }
 
-  getMany(keys: ReadonlyArray<string>): Array<string | undefined> {
-    const out = new Array<string | undefined>(keys.length)
-    for (let i = 0; i < keys.length; i++) out[i] = this.read(keys[i] ?? "")?.value
+  getMany(keys: ReadonlyArray<string>): Array<Value | undefined> {
+    const out = new Array<Value | undefined>(keys.length)
+    for (let i = 0; i < keys.length; i++) {
+      const node = this.read(keys[i] ?? "")
+      out[i] = node === undefined ? undefined : copy(node.value)
+    }
     return out
   }
 
   /** SET [PX]: `timeToLive` in whole milliseconds ≥ 1, or `undefined` to clear any expiry. */
-  set(key: string, value: string, timeToLive: number | undefined): void {
+  set(key: string, value: Value, timeToLive: number | undefined): void {
     if (timeToLive === undefined && this.volatileCount === 0) {
       this.write(key, value, NEVER)
       return
@@ -270,7 +303,7 @@ export class Store {
   }
 
   /** SET KEEPTTL: the entry keeps its expiry; an absent (or expired) key is written without one. */
-  setKeepingTimeToLive(key: string, value: string): void {
+  setKeepingTimeToLive(key: string, value: Value): void {
     const now = this.now()
     const node = this.live(key, now)
     this.write(key, value, node === undefined ? NEVER : node.expireAt)
@@ -281,7 +314,7 @@ export class Store {
    * GETEX: the value, the entry's expiry reset to `timeToLive` milliseconds from now (`undefined`: PERSIST, `0`: the
    * entry deleted after the read). An absent key stays absent.
    */
-  getAndExpire(key: string, timeToLive: number | undefined): string | undefined {
+  getAndExpire(key: string, timeToLive: number | undefined): Value | undefined {
     const now = this.now()
     const node = this.live(key, now)
     if (node === undefined) return undefined
@@ -295,7 +328,7 @@ export class Store {
   }
 
   setMany(
-    entries: ReadonlyArray<{ readonly key: string; readonly value: string; readonly timeToLive: number | undefined }>
+    entries: ReadonlyArray<{ readonly key: string; readonly value: Value; readonly timeToLive: number | undefined }>
   ): void {
     const now = this.now()
     for (const entry of entries) {
@@ -305,7 +338,7 @@ export class Store {
   }
 
   /** SET NX [PX]: whether the value was written. */
-  add(key: string, value: string, timeToLive: number | undefined): boolean {
+  add(key: string, value: Value, timeToLive: number | undefined): boolean {
     const now = this.now()
     if (this.live(key, now) !== undefined) return false
     this.write(key, value, timeToLive === undefined ? NEVER : now + timeToLive)
@@ -314,9 +347,9 @@ export class Store {
   }
 
   /** Compare-and-delete: whether the key was live with exactly `expected` and is now gone. */
-  deleteIfEquals(key: string, expected: string): boolean {
+  deleteIfEquals(key: string, expected: Value): boolean {
     const node = this.live(key, this.now())
-    if (node === undefined || node.value !== expected) return false
+    if (node === undefined || !equals(node.value, expected)) return false
     this.remove(node)
     return true
   }
@@ -370,7 +403,7 @@ export class Store {
   increment(key: string, by: bigint): bigint | "NOT_INTEGER" | "OVERFLOW" {
     const now = this.now()
     const node = this.live(key, now)
-    const result = Integer.add(node?.value, by)
+    const result = Integer.add(node === undefined ? undefined : integerText(node.value), by)
     if (typeof result === "bigint") {
       this.write(key, result.toString(), node === undefined ? NEVER : node.expireAt)
       this.sweep(now, SWEEP_STEPS)
@@ -413,7 +446,8 @@ export class Store {
     }
     this.sweep(now, SWEEP_STEPS)
     const token = this.live(epoch, now)
-    return token === undefined ? undefined : token.value
+    if (token === undefined) return undefined
+    return typeof token.value === "string" ? token.value : Buffer.from(token.value).toString("utf8")
   }
 
   /** Take a tag's index, atomically (see `Backend.tagTake`): its live members, the index gone, the epoch `token`. */

@@ -38,6 +38,16 @@ const toUndefinedAll = (values: ReadonlyArray<string | null>): ReadonlyArray<str
   return out
 }
 
+// ioredis answers bytes as `Buffer`s. Handed on as plain `Uint8Array`s over the same memory, they are what every
+// other backend answers, so that what a codec makes of them (MessagePack's `Uint8Array` fields) is the same class.
+const plainBytes = (buffer: Buffer): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+
+const bytesOrUndefined = (value: Buffer | null): Uint8Array | undefined =>
+  value === null ? undefined : plainBytes(value)
+
+const bytesOrUndefinedAll = (values: ReadonlyArray<Buffer | null>): ReadonlyArray<Uint8Array | undefined> =>
+  values.map(bytesOrUndefined)
+
 const isOne = (n: number): boolean => n === 1
 const isPositive = (n: number): boolean => n > 0
 const isOk = (reply: unknown): boolean => reply === "OK"
@@ -142,7 +152,10 @@ export const make = (client: Client, settings: Settings): Backend => {
     if (Array.isArray(reply) && reply.length === 2) {
       const value: unknown = reply[0]
       const timeToLive: unknown = reply[1]
-      if (typeof value === "string" && typeof timeToLive === "number") return { value, timeToLive }
+      if (typeof timeToLive === "number") {
+        if (typeof value === "string") return { value, timeToLive }
+        if (Buffer.isBuffer(value)) return { value: plainBytes(value), timeToLive }
+      }
     }
     throw new UnexpectedReply("GET+PTTL script answered with an unexpected shape")
   }
@@ -202,6 +215,8 @@ export const make = (client: Client, settings: Settings): Backend => {
         )
       ).pipe(Stream.filter((keys) => keys.length > 0))
 
+  const { bytes } = client
+
   return {
     name: "redis",
     server: client.endpoint,
@@ -209,6 +224,15 @@ export const make = (client: Client, settings: Settings): Backend => {
     getWithTimeToLive: (key) => call("get", key, () => client.getWithTimeToLive(key), decodeWithTimeToLive),
     getMany: (keys) =>
       keys.length === 0 ? Effect.succeed([]) : call("getMany", undefined, () => client.getMany(keys), toUndefinedAll),
+    bytes: {
+      get: (key) => call("get", key, () => bytes.get(key), bytesOrUndefined),
+      getWithTimeToLive: (key) => call("get", key, () => bytes.getWithTimeToLive(key), decodeWithTimeToLive),
+      getAndExpire: (key, timeToLive) => call("get", key, () => bytes.getAndExpire(key, timeToLive), bytesOrUndefined),
+      getMany: (keys) =>
+        keys.length === 0
+          ? Effect.succeed([])
+          : call("getMany", undefined, () => bytes.getMany(keys), bytesOrUndefinedAll)
+    },
     set: (key, value, timeToLive) => call("set", key, () => client.set(key, value, timeToLive), toVoid),
     setKeepingTimeToLive: (key, value) => call("set", key, () => client.setKeepingTimeToLive(key, value), toVoid),
     getAndExpire: (key, timeToLive) => call("get", key, () => client.getAndExpire(key, timeToLive), toUndefined),

@@ -6,7 +6,7 @@
 
 import type { Entry } from "@cachet/core/Backend"
 import type * as Batch from "./batch.js"
-import { type Client, noArgs, stringOrNull } from "./commands.js"
+import { bufferOrNull, type Client, noArgs, stringOrNull, wire } from "./commands.js"
 import * as Scripts from "./scripts.js"
 
 /**
@@ -26,18 +26,22 @@ const asIs = (reply: unknown): unknown => reply
 
 const keyOf = (entry: Entry): string => entry.key
 
-const sizeOf = (entry: Entry): number => entry.key.length + entry.value.length
+const sizeOf = (entry: Entry): number =>
+  entry.key.length + (typeof entry.value === "string" ? entry.value.length : entry.value.byteLength)
 
-const valueAndTimeToLive = (entries: ReadonlyArray<Entry>): Array<string> => {
-  const args = new Array<string>(entries.length * 2)
+const valueAndTimeToLive = (entries: ReadonlyArray<Entry>): Array<string | Buffer> => {
+  const args = new Array<string | Buffer>(entries.length * 2)
   entries.forEach((entry, i) => {
-    args[2 * i] = entry.value
+    args[2 * i] = wire(entry.value)
     args[2 * i + 1] = entry.timeToLive === undefined ? "" : String(entry.timeToLive)
   })
   return args
 }
 
-export type Batched = Pick<Client, "get" | "getWithTimeToLive" | "set">
+/** The batched commands, the byte reads among them (for views whose codec is binary). */
+export type Batched = Pick<Client, "get" | "getWithTimeToLive" | "set"> & {
+  readonly bytes: Pick<Client["bytes"], "get" | "getWithTimeToLive">
+}
 
 /**
  * The batched commands on `batcher`: a batch of one is sent by `one`, a larger one as a script call by `many`.
@@ -54,11 +58,26 @@ export const make = (batcher: Batch.Batcher, one: Batched, many: Scripts.ScriptR
     // The backend checks the shape, as it does for the single-key script.
     answer: asIs
   })
+  const getBytes = batcher.kind({
+    one: one.bytes.get,
+    many: (keys: ReadonlyArray<string>) => many(Scripts.getEach, keys, noArgs, "bytes"),
+    answer: bufferOrNull
+  })
+  const getWithTimeToLiveBytes = batcher.kind({
+    one: one.bytes.getWithTimeToLive,
+    many: (keys: ReadonlyArray<string>) => many(Scripts.getWithTimeToLiveBatch, keys, noArgs, "bytes"),
+    answer: asIs
+  })
   const set = batcher.kind({
     one: (entry: Entry) => one.set(entry.key, entry.value, entry.timeToLive),
     many: (entries: ReadonlyArray<Entry>) => many(Scripts.setBatch, entries.map(keyOf), valueAndTimeToLive(entries)),
     answer: asIs,
     size: sizeOf
   })
-  return { get, getWithTimeToLive, set: (key, value, timeToLive) => set({ key, value, timeToLive }) }
+  return {
+    get,
+    getWithTimeToLive,
+    set: (key, value, timeToLive) => set({ key, value, timeToLive }),
+    bytes: { get: getBytes, getWithTimeToLive: getWithTimeToLiveBytes }
+  }
 }

@@ -20,11 +20,13 @@ import * as Batched from "./batched.js"
 import { type Call, tracker } from "./clusterCalls.js"
 import * as Coherence from "./coherence.js"
 import {
+  bufferOrNull,
   type Client,
   getEach,
   type Scanner,
   scannerOf,
   singleKey,
+  stringOrNull,
   transaction,
   valuesOrFirstError
 } from "./commands.js"
@@ -166,6 +168,22 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
   const runScript = Scripts.evalShaFirst(cluster, calls.later)
   const commands = singleKey(cluster, runScript)
 
+  // GET of every key, one read-only script call per slot: the values in the caller's order, or the error of the
+  // first key (in that order) that failed, as on a standalone server.
+  const getMany =
+    <V>(replies: Scripts.Replies, value: (reply: unknown) => V | null) =>
+    (keys: ReadonlyArray<string>): Promise<Array<V | null>> => {
+      const answers = new Array<unknown>(keys.length).fill(null)
+      return perSlot("getMany", keys, itself, (group) =>
+        getEach(runScript, group.items, replies).then((reply) => {
+          reply.forEach((answer, i) => {
+            const index = group.indices[i]
+            if (index !== undefined) answers[index] = answer
+          })
+        })
+      ).then(() => valuesOrFirstError(answers, value))
+    }
+
   const plain: Client = {
     get: onKey("get", commands.get),
     getWithTimeToLive: onKey("get", commands.getWithTimeToLive),
@@ -183,18 +201,12 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
     tagAdd: onKey("tagAdd", commands.tagAdd),
     tagTake: onKey("tagTake", commands.tagTake),
     ping: () => calls.bounded(commandTimeout, () => cluster.ping()),
-    // GET of every key, one read-only script call per slot: the values in the caller's order, or the error of the
-    // first key (in that order) that failed, as on a standalone server.
-    getMany: (keys) => {
-      const answers = new Array<unknown>(keys.length).fill(null)
-      return perSlot("getMany", keys, itself, (group) =>
-        getEach(runScript, group.items).then((reply) => {
-          reply.forEach((answer, i) => {
-            const index = group.indices[i]
-            if (index !== undefined) answers[index] = answer
-          })
-        })
-      ).then(() => valuesOrFirstError(answers))
+    getMany: getMany("text", stringOrNull),
+    bytes: {
+      get: onKey("get", commands.bytes.get),
+      getWithTimeToLive: onKey("get", commands.bytes.getWithTimeToLive),
+      getAndExpire: onKey("get", commands.bytes.getAndExpire),
+      getMany: getMany("bytes", bufferOrNull)
     },
     setMany: (entries) =>
       perSlot("setMany", entries, keyOfEntry, (group) => transaction(cluster, group.items)).then(() => undefined),
@@ -231,9 +243,11 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
     const slot = calculateSlot(key)
     let found = slots.get(slot)
     if (found === undefined) {
-      found = Batched.make(batches.batcher(), plain, (script, keys, args) =>
+      found = Batched.make(batches.batcher(), plain, (script, keys, args, replies) =>
         calls.bounded(commandTimeout, (call) =>
-          through(call, serverOfSlot(slot), script.readOnly ? "get" : "set", () => sendSource(script, keys, args))
+          through(call, serverOfSlot(slot), script.readOnly ? "get" : "set", () =>
+            sendSource(script, keys, args, replies)
+          )
         )
       )
       slots.set(slot, found)
@@ -251,6 +265,12 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
     get: (key) => batchedOf(key).get(key),
     getWithTimeToLive: (key) => batchedOf(key).getWithTimeToLive(key),
     set: (key, value, timeToLive) => batchedOf(key).set(key, value, timeToLive),
+    bytes: {
+      get: (key) => batchedOf(key).bytes.get(key),
+      getWithTimeToLive: (key) => batchedOf(key).bytes.getWithTimeToLive(key),
+      getAndExpire: afterBatches(plain.bytes.getAndExpire),
+      getMany: afterBatches(plain.bytes.getMany)
+    },
     setIfAbsent: afterBatches(plain.setIfAbsent),
     setKeepingTimeToLive: afterBatches(plain.setKeepingTimeToLive),
     getAndExpire: afterBatches(plain.getAndExpire),
@@ -268,7 +288,8 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
     unlink: afterBatches(plain.unlink),
     scanners: () => plain.scanners().map((scan): Scanner => afterBatches(scan)),
     commandTimeout,
-    coherence: plain.coherence
+    coherence: plain.coherence,
+    endpoint: plain.endpoint
   }
 }
 

@@ -19,25 +19,33 @@ export type Scanner = (
 ) => Promise<readonly [cursor: string, keys: ReadonlyArray<string>]>
 
 /**
- * The commands the backend uses. Replies of scripts are `unknown`: the backend checks their shape.
+ * The reads of a `Client`, whose values arrive as `V`: text, or bytes (ioredis's buffer replies) in `Client.bytes`.
  */
-export interface Client {
-  readonly get: (key: string) => Promise<string | null>
+export interface Reads<V> {
+  readonly get: (key: string) => Promise<V | null>
   /** `[value, pttl]`, or `null` when absent, read atomically. */
   readonly getWithTimeToLive: (key: string) => Promise<unknown>
   /** GET of every key (per hash slot on a Cluster); rejects with the first failed key's error, in key order. */
-  readonly getMany: (keys: ReadonlyArray<string>) => Promise<ReadonlyArray<string | null>>
-  readonly set: (key: string, value: string, timeToLive: number | undefined) => Promise<unknown>
-  /** SET KEEPTTL. */
-  readonly setKeepingTimeToLive: (key: string, value: string) => Promise<unknown>
+  readonly getMany: (keys: ReadonlyArray<string>) => Promise<ReadonlyArray<V | null>>
   /** GETEX PX, GETEX PERSIST (`undefined`), or GETEX PXAT in the past (`0`: the key deleted once read). */
-  readonly getAndExpire: (key: string, timeToLive: number | undefined) => Promise<string | null>
+  readonly getAndExpire: (key: string, timeToLive: number | undefined) => Promise<V | null>
+}
+
+/**
+ * The commands the backend uses. Replies of scripts are `unknown`: the backend checks their shape.
+ */
+export interface Client extends Reads<string> {
+  /** The reads again, answering values as the bytes they are: for views whose codec is binary. */
+  readonly bytes: Reads<Buffer>
+  readonly set: (key: string, value: string | Uint8Array, timeToLive: number | undefined) => Promise<unknown>
+  /** SET KEEPTTL. */
+  readonly setKeepingTimeToLive: (key: string, value: string | Uint8Array) => Promise<unknown>
   /** SET NX: `"OK"` when written, `null` otherwise. */
-  readonly setIfAbsent: (key: string, value: string, timeToLive: number | undefined) => Promise<unknown>
+  readonly setIfAbsent: (key: string, value: string | Uint8Array, timeToLive: number | undefined) => Promise<unknown>
   /** All or nothing (per hash slot on a Cluster); rejects with the first failure. */
   readonly setMany: (entries: ReadonlyArray<Entry>) => Promise<void>
   /** DEL only if the value is `expected`, in one script: `1` when deleted, `0` otherwise. */
-  readonly deleteIfEquals: (key: string, expected: string) => Promise<unknown>
+  readonly deleteIfEquals: (key: string, expected: string | Uint8Array) => Promise<unknown>
   readonly unlink: (keys: ReadonlyArray<string>) => Promise<number>
   readonly exists: (key: string) => Promise<number>
   readonly pttl: (key: string) => Promise<number>
@@ -73,10 +81,19 @@ export interface Client {
  */
 export type Commands = Pick<
   Redis,
-  "get" | "getex" | "set" | "exists" | "pttl" | "pexpire" | "persist" | "ping" | "multi"
+  "get" | "getBuffer" | "getex" | "getexBuffer" | "set" | "exists" | "pttl" | "pexpire" | "persist" | "ping" | "multi"
 >
 
 export const noArgs: ReadonlyArray<string> = []
+
+/**
+ * A value as ioredis sends it: text as is, bytes as a `Buffer` over the same memory (ioredis would write any other
+ * `Uint8Array` as its `toString()`, the numbers joined by commas).
+ */
+export const wire = (value: string | Uint8Array): string | Buffer =>
+  typeof value === "string" || Buffer.isBuffer(value)
+    ? value
+    : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
 
 /**
  * SET of every entry in one MULTI/EXEC on `redis`; rejects with the first failure.
@@ -84,8 +101,8 @@ export const noArgs: ReadonlyArray<string> = []
 export const transaction = (redis: Commands, entries: ReadonlyArray<Entry>): Promise<void> => {
   const multi = redis.multi()
   for (const entry of entries) {
-    if (entry.timeToLive === undefined) multi.set(entry.key, entry.value)
-    else multi.set(entry.key, entry.value, "PX", entry.timeToLive)
+    if (entry.timeToLive === undefined) multi.set(entry.key, wire(entry.value))
+    else multi.set(entry.key, wire(entry.value), "PX", entry.timeToLive)
   }
   return multi.exec().then((results) => {
     if (results === null) throw new Error("EXECABORT transaction aborted")
@@ -96,27 +113,51 @@ export const transaction = (redis: Commands, entries: ReadonlyArray<Entry>): Pro
 }
 
 /** The commands on one key, issued the same way on a standalone connection and on a Cluster. */
-export type SingleKey = Omit<Client, "getMany" | "setMany" | "unlink" | "scanners" | "commandTimeout">
+export type SingleKey = Omit<Client, "getMany" | "setMany" | "unlink" | "scanners" | "commandTimeout" | "bytes"> & {
+  readonly bytes: Omit<Reads<Buffer>, "getMany">
+}
 
 /**
  * The commands on one key, the same on a standalone connection and on a Cluster.
  */
+// GETEX's expiry arguments. PXAT 1 is long past: Redis answers the value, then deletes the key (atomically, and
+// replicated as a deletion).
+const expiryOf = (timeToLive: number | undefined): ["PERSIST"] | ["PXAT", number] | ["PX", number] =>
+  timeToLive === undefined ? ["PERSIST"] : timeToLive === 0 ? ["PXAT", 1] : ["PX", timeToLive]
+
+const getex = (redis: Commands, key: string, timeToLive: number | undefined): Promise<string | null> => {
+  const expiry = expiryOf(timeToLive)
+  return expiry[0] === "PERSIST"
+    ? redis.getex(key, "PERSIST")
+    : expiry[0] === "PXAT"
+      ? redis.getex(key, "PXAT", expiry[1])
+      : redis.getex(key, "PX", expiry[1])
+}
+
+const getexBuffer = (redis: Commands, key: string, timeToLive: number | undefined): Promise<Buffer | null> => {
+  const expiry = expiryOf(timeToLive)
+  return expiry[0] === "PERSIST"
+    ? redis.getexBuffer(key, "PERSIST")
+    : expiry[0] === "PXAT"
+      ? redis.getexBuffer(key, "PXAT", expiry[1])
+      : redis.getexBuffer(key, "PX", expiry[1])
+}
+
 export const singleKey = (redis: Commands, runScript: Scripts.ScriptRunner): SingleKey => ({
   get: (key) => redis.get(key),
   getWithTimeToLive: (key) => runScript(Scripts.getWithTimeToLive, [key], noArgs),
+  bytes: {
+    get: (key) => redis.getBuffer(key),
+    getWithTimeToLive: (key) => runScript(Scripts.getWithTimeToLive, [key], noArgs, "bytes"),
+    getAndExpire: (key, timeToLive) => getexBuffer(redis, key, timeToLive)
+  },
   set: (key, value, timeToLive) =>
-    timeToLive === undefined ? redis.set(key, value) : redis.set(key, value, "PX", timeToLive),
-  setKeepingTimeToLive: (key, value) => redis.set(key, value, "KEEPTTL"),
-  // PXAT 1 is long past: Redis answers the value, then deletes the key (atomically, and replicated as a deletion).
-  getAndExpire: (key, timeToLive) =>
-    timeToLive === undefined
-      ? redis.getex(key, "PERSIST")
-      : timeToLive === 0
-        ? redis.getex(key, "PXAT", 1)
-        : redis.getex(key, "PX", timeToLive),
+    timeToLive === undefined ? redis.set(key, wire(value)) : redis.set(key, wire(value), "PX", timeToLive),
+  setKeepingTimeToLive: (key, value) => redis.set(key, wire(value), "KEEPTTL"),
+  getAndExpire: (key, timeToLive) => getex(redis, key, timeToLive),
   setIfAbsent: (key, value, timeToLive) =>
-    timeToLive === undefined ? redis.set(key, value, "NX") : redis.set(key, value, "PX", timeToLive, "NX"),
-  deleteIfEquals: (key, expected) => runScript(Scripts.deleteIfEquals, [key], [expected]),
+    timeToLive === undefined ? redis.set(key, wire(value), "NX") : redis.set(key, wire(value), "PX", timeToLive, "NX"),
+  deleteIfEquals: (key, expected) => runScript(Scripts.deleteIfEquals, [key], [wire(expected)]),
   exists: (key) => redis.exists(key),
   pttl: (key) => redis.pttl(key),
   pexpire: (key, timeToLive) => redis.pexpire(key, timeToLive),
@@ -140,15 +181,21 @@ export const stringOrNull = (reply: unknown): string | null => {
   throw new UnexpectedReply("GET answered with something other than a string or nil")
 }
 
+export const bufferOrNull = (reply: unknown): Buffer | null => {
+  if (reply === null || Buffer.isBuffer(reply)) return reply
+  throw new UnexpectedReply("GET answered with something other than bytes or nil")
+}
+
 /**
- * GET of every key in one script call (the caller keeps to one slot on a Cluster): per key, its value, `null`, or
- * the `Error` that `get` of that key would fail with.
+ * GET of every key in one script call (the caller keeps to one slot on a Cluster): per key, its value (as text, or
+ * with `replies` `"bytes"` as a `Buffer`), `null`, or the `Error` that `get` of that key would fail with.
  */
 export const getEach = (
   runScript: Scripts.ScriptRunner,
-  keys: ReadonlyArray<string>
+  keys: ReadonlyArray<string>,
+  replies?: Scripts.Replies
 ): Promise<ReadonlyArray<unknown>> =>
-  runScript(Scripts.getEach, keys, noArgs).then((reply) => {
+  runScript(Scripts.getEach, keys, noArgs, replies).then((reply) => {
     if (!Array.isArray(reply) || reply.length !== keys.length) {
       throw new UnexpectedReply("a GET script answered with a different number of values than keys asked")
     }
@@ -156,14 +203,17 @@ export const getEach = (
   })
 
 /**
- * The values of `getEach`'s answers, or the error of the first key that failed.
+ * The values of `getEach`'s answers (each checked by `value`), or the error of the first key that failed.
  */
-export const valuesOrFirstError = (answers: ReadonlyArray<unknown>): Array<string | null> => {
-  const values = new Array<string | null>(answers.length)
+export const valuesOrFirstError = <V>(
+  answers: ReadonlyArray<unknown>,
+  value: (reply: unknown) => V | null
+): Array<V | null> => {
+  const values = new Array<V | null>(answers.length)
   for (let i = 0; i < answers.length; i++) {
     const answer = answers[i]
     if (answer instanceof Error) throw answer
-    values[i] = stringOrNull(answer)
+    values[i] = value(answer)
   }
   return values
 }

@@ -98,25 +98,50 @@ export const tagTake = writeScript(
     "return members"
 )
 
+/** How a script's bulk-string replies arrive: as text (the default), or as `"bytes"` (ioredis buffer replies). */
+export type Replies = "text" | "bytes"
+
 /**
  * Runs a script by its SHA1, sending the source instead when the server does not have it.
  */
-export type ScriptRunner = (s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string>) => Promise<unknown>
+export type ScriptRunner = (
+  s: Script,
+  keys: ReadonlyArray<string>,
+  args: ReadonlyArray<string | Buffer>,
+  replies?: Replies
+) => Promise<unknown>
 
 /** What running a script needs of a connection or a Cluster. */
-export type Evaluator = Pick<Redis, "evalsha" | "eval" | "evalsha_ro" | "eval_ro">
+export type Evaluator = Pick<Redis, "evalsha" | "eval" | "evalsha_ro" | "eval_ro" | "callBuffer">
 
 const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith("NOSCRIPT")
 
-const evalScript = (redis: Evaluator, s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string>) =>
-  s.readOnly
-    ? redis.eval_ro(s.source, keys.length, ...keys, ...args)
-    : redis.eval(s.source, keys.length, ...keys, ...args)
+// ioredis declares no buffer-reply form of EVAL and EVALSHA (it has them: `callBuffer` names the command).
+const evalScript = (
+  redis: Evaluator,
+  s: Script,
+  keys: ReadonlyArray<string>,
+  args: ReadonlyArray<string | Buffer>,
+  replies: Replies | undefined
+) =>
+  replies === "bytes"
+    ? redis.callBuffer(s.readOnly ? "EVAL_RO" : "EVAL", [s.source, keys.length, ...keys, ...args])
+    : s.readOnly
+      ? redis.eval_ro(s.source, keys.length, ...keys, ...args)
+      : redis.eval(s.source, keys.length, ...keys, ...args)
 
-const evalShaScript = (redis: Evaluator, s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string>) =>
-  s.readOnly
-    ? redis.evalsha_ro(s.sha, keys.length, ...keys, ...args)
-    : redis.evalsha(s.sha, keys.length, ...keys, ...args)
+const evalShaScript = (
+  redis: Evaluator,
+  s: Script,
+  keys: ReadonlyArray<string>,
+  args: ReadonlyArray<string | Buffer>,
+  replies: Replies | undefined
+) =>
+  replies === "bytes"
+    ? redis.callBuffer(s.readOnly ? "EVALSHA_RO" : "EVALSHA", [s.sha, keys.length, ...keys, ...args])
+    : s.readOnly
+      ? redis.evalsha_ro(s.sha, keys.length, ...keys, ...args)
+      : redis.evalsha(s.sha, keys.length, ...keys, ...args)
 
 /**
  * EVAL every time, never EVALSHA: for a Cluster's batches, where the EVAL after a NOSCRIPT would go out after
@@ -124,8 +149,8 @@ const evalShaScript = (redis: Evaluator, s: Script, keys: ReadonlyArray<string>,
  */
 export const sendingSource =
   (redis: Evaluator): ScriptRunner =>
-  (s, keys, args) =>
-    evalScript(redis, s, keys, args)
+  (s, keys, args, replies) =>
+    evalScript(redis, s, keys, args, replies)
 
 /** Issues a command that follows another one of the same call. */
 export type FollowUp = <A>(issue: () => Promise<A>) => Promise<A>
@@ -141,10 +166,10 @@ const sameCall = (): FollowUp => atOnce
  */
 export const evalShaFirst =
   (redis: Evaluator, followUp: () => FollowUp = sameCall): ScriptRunner =>
-  (s, keys, args) => {
+  (s, keys, args, replies) => {
     const then = followUp()
-    return evalShaScript(redis, s, keys, args).catch((error: unknown) => {
-      if (isNoScript(error)) return then(() => evalScript(redis, s, keys, args))
+    return evalShaScript(redis, s, keys, args, replies).catch((error: unknown) => {
+      if (isNoScript(error)) return then(() => evalScript(redis, s, keys, args, replies))
       throw error
     })
   }
@@ -159,13 +184,13 @@ export const loadingOnce = (redis: Redis): ScriptRunner => {
   let connection: unknown = redis.stream
   let loaded = new Set<string>()
   const fallback = evalShaFirst(redis)
-  return (s, keys, args) => {
+  return (s, keys, args, replies) => {
     if (redis.stream !== connection) {
       connection = redis.stream
       loaded = new Set()
     }
-    if (loaded.has(s.sha)) return fallback(s, keys, args)
+    if (loaded.has(s.sha)) return fallback(s, keys, args, replies)
     loaded.add(s.sha)
-    return evalScript(redis, s, keys, args)
+    return evalScript(redis, s, keys, args, replies)
   }
 }

@@ -12,11 +12,13 @@ import * as Batch from "./batch.js"
 import * as Batched from "./batched.js"
 import * as Coherence from "./coherence.js"
 import {
+  bufferOrNull,
   type Client,
   getEach,
   type Scanner,
   scannerOf,
   singleKey,
+  stringOrNull,
   transaction,
   valuesOrFirstError
 } from "./commands.js"
@@ -59,8 +61,8 @@ const endpointOf = (redis: Redis): Client["endpoint"] => {
 
 /**
  * The `Client` of a standalone ioredis connection. With `batching`, concurrent `get`, `getWithTimeToLive` and `set`
- * calls of one turn are coalesced into one script call per kind (`batch.ts`), and every other command first sends
- * the open batch, so that commands still reach the server in call order.
+ * calls of one turn (and the byte forms of the two reads) are coalesced into one script call per kind (`batch.ts`),
+ * and every other command first sends the open batch, so that commands still reach the server in call order.
  */
 export const fromRedis = (redis: Redis, batching: boolean, server?: string | undefined): Client => {
   const sentinel = (redis.options.sentinels?.length ?? 0) > 0
@@ -74,7 +76,11 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
   const scanners: ReadonlyArray<Scanner> = [scannerOf(redis)]
   const plain: Client = {
     ...commands,
-    getMany: (keys) => getEach(runScript, keys).then(valuesOrFirstError),
+    getMany: (keys) => getEach(runScript, keys).then((answers) => valuesOrFirstError(answers, stringOrNull)),
+    bytes: {
+      ...commands.bytes,
+      getMany: (keys) => getEach(runScript, keys, "bytes").then((answers) => valuesOrFirstError(answers, bufferOrNull))
+    },
     setMany: (entries) => transaction(redis, entries),
     // ioredis copies its arguments into a new array, so handing it the caller's readonly array is safe.
     unlink: (keys) => redis.unlink(keys as Array<string>),
@@ -106,8 +112,8 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
     return reply
   }
 
-  const batched = Batched.make(batcher, commands, (script, keys, args) =>
-    runScript(script, keys, args).then(reconnectIfReadOnly)
+  const batched = Batched.make(batcher, commands, (script, keys, args, replies) =>
+    runScript(script, keys, args, replies).then(reconnectIfReadOnly)
   )
 
   return {
@@ -115,6 +121,11 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
     setKeepingTimeToLive: afterBatch(plain.setKeepingTimeToLive),
     getAndExpire: afterBatch(plain.getAndExpire),
     getMany: afterBatch(plain.getMany),
+    bytes: {
+      ...batched.bytes,
+      getAndExpire: afterBatch(plain.bytes.getAndExpire),
+      getMany: afterBatch(plain.bytes.getMany)
+    },
     setIfAbsent: afterBatch(plain.setIfAbsent),
     setMany: afterBatch(plain.setMany),
     deleteIfEquals: afterBatch(plain.deleteIfEquals),
