@@ -8,5 +8,5 @@ CacheSuite.run("MemoryCache", MemoryCache.layer(), { advance: (d) => TestClock.a
 CacheSuite.run(
   "MemoryCache with a local tier",
   MemoryCache.layer({ local: { capacity: 1000, timeToLive: "1 minute" } }),
-  { advance: (d) => TestClock.adjust(d) }
+  { advance: (d) => TestClock.adjust(d), sharedValues: true }
 )

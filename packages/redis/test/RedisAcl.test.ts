@@ -74,7 +74,7 @@ describe("an ACL user with exactly the commands README.md lists", () => {
       username: trackingUser,
       local: { capacity: 1000, timeToLive: "1 minute", invalidation: "tracking" }
     }),
-    advance
+    { ...advance, sharedValues: true }
   )
 
   CacheSuite.run(

@@ -21,5 +21,6 @@ CacheSuite.run("RedisCache", RedisCache.layer({ url, prefix: uniquePrefix("suite
 const local = { capacity: 1000, timeToLive: "1 minute" } as const
 CacheSuite.run("RedisCache with a local tier", RedisCache.layer({ url, prefix: uniquePrefix("suite-local"), local }), {
   advance: (duration) => TestServices.provideLive(Effect.sleep(duration)),
-  withPrefix: (prefix) => RedisCache.layer({ url, prefix, local })
+  withPrefix: (prefix) => RedisCache.layer({ url, prefix, local }),
+  sharedValues: true
 })

@@ -47,6 +47,13 @@ export interface Options {
    * (memory) leaves it out.
    */
   readonly withPrefix?: ((prefix: string) => Layer.Layer<Cache.Cache, CacheError, never>) | undefined
+  /**
+   * The layer has a local tier, whose values are shared by every reader of a key (immutable by contract): the suite
+   * then does not check that a value read back is the reader's own to change.
+   *
+   * @since 0.4.0
+   */
+  readonly sharedValues?: boolean | undefined
 }
 
 /**
@@ -85,7 +92,7 @@ export const run = (name: string, layer: Layer.Layer<Cache.Cache, CacheError, ne
     counters(harness)
     keys(harness)
     schemas(harness)
-    bytes(harness)
+    bytes(harness, options.sharedValues ?? false)
     getOrSet(harness)
     staleWindows(harness)
     lock(harness)
