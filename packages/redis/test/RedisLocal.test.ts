@@ -1,8 +1,10 @@
+import * as net from "node:net"
 import type * as CacheResult from "@cachet/core/CacheResult"
 import { admin, server, uniquePrefix } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 
 const hitValue = <A>(result: CacheResult.CacheResult<A>): A | undefined =>
   result._tag === "CacheHit" ? result.value : undefined
@@ -86,6 +88,99 @@ describe("RedisCache local tier (tracking) sees every writer", () => {
       yield* cache.get("f")
       yield* Effect.promise(() => redis.flushdb())
       yield* arrives(Effect.map(cache.get("f"), hitValue), undefined)
+    })
+  )
+})
+
+/**
+ * A TCP proxy in front of a server that can hold back what the server sends to the first connection made through it
+ * (the cache's data connection; its subscriber comes second), so that a test can put an invalidation between a
+ * read's request and its reply.
+ */
+const holdingProxy = (port: number) =>
+  Effect.acquireRelease(
+    Effect.async<{
+      readonly url: string
+      readonly hold: () => void
+      readonly release: () => void
+      readonly close: () => void
+    }>((resume) => {
+      let held = false
+      const queued: Array<() => void> = []
+      const sockets = new Set<net.Socket>()
+      let connections = 0
+      const proxy = net.createServer((client) => {
+        const first = connections++ === 0
+        const upstream = net.connect(port, "127.0.0.1")
+        sockets.add(client)
+        sockets.add(upstream)
+        client.on("data", (chunk) => upstream.write(chunk))
+        upstream.on("data", (chunk) => {
+          if (first && held) queued.push(() => client.write(chunk))
+          else client.write(chunk)
+        })
+        const end = () => {
+          client.destroy()
+          upstream.destroy()
+        }
+        client.on("close", end)
+        upstream.on("close", end)
+        client.on("error", end)
+        upstream.on("error", end)
+      })
+      proxy.listen(0, "127.0.0.1", () => {
+        const address = proxy.address()
+        const proxyPort = typeof address === "object" && address !== null ? address.port : 0
+        resume(
+          Effect.succeed({
+            url: `redis://127.0.0.1:${proxyPort}`,
+            hold: () => {
+              held = true
+            },
+            release: () => {
+              held = false
+              for (const send of queued.splice(0)) send()
+            },
+            close: () => {
+              for (const socket of sockets) socket.destroy()
+              proxy.close()
+            }
+          })
+        )
+      })
+    }),
+    (proxy) => Effect.sync(proxy.close)
+  )
+
+describe("RedisCache local tier: the race rule", () => {
+  it.scopedLive("a reply that raced an invalidation of its key is returned, not kept", () =>
+    Effect.gen(function* () {
+      const s = yield* server()
+      const redis = yield* admin(s.url)
+      const proxy = yield* holdingProxy(s.port)
+      const prefix = uniquePrefix("race")
+      const b = yield* RedisCache.make({
+        url: proxy.url,
+        prefix,
+        local: { capacity: 100, timeToLive: "1 minute" }
+      })
+      yield* Effect.promise(() => redis.set(`${prefix}k`, '"old"'))
+      // B asks; the server answers "old", and the proxy holds the answer back.
+      proxy.hold()
+      const reading = yield* Effect.fork(b.get("k"))
+      yield* Effect.sleep("100 millis")
+      // Meanwhile the key changes: the invalidation reaches B's subscriber before the reply reaches B.
+      yield* Effect.promise(() => redis.set(`${prefix}k`, '"new"'))
+      yield* Effect.sleep("100 millis")
+      proxy.release()
+      expect(hitValue(yield* Fiber.join(reading))).toBe("old")
+      // Not kept: the next read asks Redis, which holds the new value.
+      expect(hitValue(yield* b.get("k"))).toBe("new")
+      // And that one is kept, as usual.
+      const before = commandCalls(yield* Effect.promise(() => redis.info("commandstats")))
+      expect(hitValue(yield* b.get("k"))).toBe("new")
+      const after = commandCalls(yield* Effect.promise(() => redis.info("commandstats")))
+      expect(after - before).toBeLessThanOrEqual(2)
     })
   )
 })
