@@ -14,6 +14,7 @@ import * as EffectCache from "effect/Cache"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { Redis } from "ioredis"
 import { Keyv } from "keyv"
@@ -22,6 +23,16 @@ import { KEY_COUNT, keys, prefixedKeys, type Value, valueFor, values } from "./d
 
 /** Every entry written by the bench lives this long: longer than any run, so that get-hits stay hits. */
 export const TTL_MS = 3_600_000
+
+/** The bench's values as a schema, for typed views. */
+export const ValueSchema: Schema.Schema<Value> = Schema.Struct({
+  id: Schema.Number,
+  name: Schema.String,
+  email: Schema.String,
+  active: Schema.Boolean,
+  score: Schema.Number,
+  tags: Schema.Array(Schema.String)
+})
 export const CAPACITY = 100_000
 
 export interface Peers {
@@ -41,6 +52,11 @@ export interface Peers {
   /** Cachet on memory and on Redis, every entry written with a tag. */
   readonly cachetMemoryTagged: Cache.Cache.Service
   readonly cachetRedisTagged: Cache.Cache.Service
+  /** Cachet with a local tier (holding every key, read once) on memory and on Redis (tracking). */
+  readonly cachetLocal: Cache.Cache.Service
+  /** The same tier read through a schema view. */
+  readonly cachetLocalTyped: Cache.Cache.View<Value>
+  readonly cachetRedisLocal: Cache.Cache.Service
   readonly ioredis: Redis
   readonly ioredisAuto: Redis
   /** ioredis's keys, `raw:` + key. */
@@ -106,6 +122,16 @@ export const makePeers = async (redisUrl: string): Promise<Peers> => {
     await Effect.runPromise(populateEffect(cache, ["bench"]))
   }
 
+  const local = { capacity: CAPACITY, timeToLive: TTL_MS } as const
+  const cachetLocal = await inScope(MemoryCache.make({ capacity: CAPACITY, local }))
+  const cachetLocalTyped = cachetLocal.forSchema(ValueSchema)
+  const cachetRedisLocal = await inScope(RedisCache.make({ url: redisUrl, prefix: "cachet-bench-local:", local }))
+  for (const cache of [cachetLocal, cachetRedisLocal]) await Effect.runPromise(populateEffect(cache))
+  // Each view's tier holds every key decoded once, as after a first read.
+  await Effect.runPromise(Effect.forEach(keys, (key) => cachetLocal.get(key), { discard: true }))
+  await Effect.runPromise(Effect.forEach(keys, (key) => cachetLocalTyped.get(key), { discard: true }))
+  await Effect.runPromise(Effect.forEach(keys, (key) => cachetRedisLocal.get(key), { discard: true }))
+
   const ioredis = new Redis(redisUrl)
   const ioredisAuto = new Redis(redisUrl, { enableAutoPipelining: true })
   const rawKeys = prefixedKeys("raw:")
@@ -127,6 +153,9 @@ export const makePeers = async (redisUrl: string): Promise<Peers> => {
     cachetRedis,
     cachetMemoryTagged,
     cachetRedisTagged,
+    cachetLocal,
+    cachetLocalTyped,
+    cachetRedisLocal,
     ioredis,
     ioredisAuto,
     rawKeys,

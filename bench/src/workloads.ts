@@ -134,10 +134,12 @@ export const memoryGetHit = (p: Peers): ReadonlyArray<Peer> => [
   cachetMemoryGet("Cachet memory", p.cachetMemory),
   cachetMemoryGet("Cachet memory (metrics, spans off)", p.cachetMemoryBare),
   // The same entries written with tags: a read costs nothing for them.
-  cachetMemoryGet("Cachet memory, tagged entries", p.cachetMemoryTagged)
+  cachetMemoryGet("Cachet memory, tagged entries", p.cachetMemoryTagged),
+  cachetMemoryGet("Cachet local tier", p.cachetLocal),
+  cachetMemoryGet("Cachet local tier, schema view", p.cachetLocalTyped)
 ]
 
-const cachetMemoryGet = (name: string, cache: Cache.Cache.Service): Peer => ({
+const cachetMemoryGet = <A>(name: string, cache: Cache.Cache.View<A>): Peer => ({
   name,
   run: (ops) => {
     let misses = 0
@@ -361,8 +363,50 @@ export const redisSetInFlight = (p: Peers): ReadonlyArray<Peer> => [
     name: "Cachet Redis, tagged writes",
     run: (ops) =>
       Effect.runPromise(inFlightEffect(ops, (i) => p.cachetRedisTagged.set(keyAt(i), valueAt(i), taggedOptions)))
+  },
+  {
+    name: "Cachet Redis, local tier",
+    run: (ops) =>
+      Effect.runPromise(inFlightEffect(ops, (i) => p.cachetRedisLocal.set(keyAt(i), valueAt(i), setOptions)))
   }
 ]
+
+/** Hot keys: 90% of the gets go to the first 100 keys of the shared order, the rest anywhere. */
+const HOT = 100
+const hotIndex = (i: number): number => (i % 10 === 9 ? i : i % HOT)
+
+export const redisHotGetInFlight = (p: Peers): ReadonlyArray<Peer> => {
+  const cachet = (name: string, cache: Cache.Cache.Service): Peer => ({
+    name,
+    run: (ops) => {
+      let misses = 0
+      return Effect.runPromise(
+        inFlightEffect(ops, (i) =>
+          Effect.map(cache.get(keyAt(hotIndex(i))), (result) => {
+            if (!isHit(result)) misses++
+          })
+        )
+      ).then(() => missed(name, misses))
+    }
+  })
+  return [
+    {
+      name: "ioredis",
+      run: async (ops) => {
+        let misses = 0
+        await inFlight(ops, (i) =>
+          p.ioredis.get(rawKeyAt(p, hotIndex(i))).then((value) => {
+            if (value === null) misses++
+            else JSON.parse(value)
+          })
+        )
+        return missed("ioredis", misses)
+      }
+    },
+    cachet("Cachet Redis", p.cachetRedis),
+    cachet("Cachet Redis, local tier", p.cachetRedisLocal)
+  ]
+}
 
 const checkBatch = (name: string, answers: ReadonlyArray<unknown>): void => {
   if (answers.length !== BATCH) throw new Error(`${name}: getMany answered ${answers.length} of ${BATCH}`)
