@@ -9,7 +9,11 @@ const expected: Record<(typeof packages)[number], ReadonlyArray<string>> = {
   core: [
     "Backend.Backend",
     "Backend.BytesReads",
+    "Backend.Coherence",
+    "Backend.CoherenceRequest",
     "Backend.Entry",
+    "Backend.FlushReason",
+    "Backend.Invalidation",
     "Backend.SyncBackend",
     "Backend.TagMember",
     "Backend.ValueWithTimeToLive",
