@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
+import { call, until } from "@cachet/dev"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 
@@ -73,3 +74,19 @@ export const reader = (env: Record<string, string>): Effect.Effect<Reader, never
       })
     return { get, until }
   })
+
+/** How many connections of the server on `port` have tracking on (CLIENT LIST: `redir=` names their subscriber). */
+const trackedConnections = async (port: number): Promise<number> =>
+  String(await call(port, "CLIENT", "LIST"))
+    .split("\n")
+    .filter((line) => /redir=\d+/.test(line)).length
+
+/** Wait until the servers on `ports` have `counts` tracked connections, for at most 10 seconds. */
+export const trackedOn = (ports: ReadonlyArray<number>, counts: ReadonlyArray<number>): Effect.Effect<void> =>
+  Effect.promise(() =>
+    until(
+      `tracked connections ${counts.join(", ")} on ${ports.join(", ")}`,
+      async () => (await Promise.all(ports.map(trackedConnections))).every((count, i) => count === counts[i]),
+      10_000
+    )
+  )
