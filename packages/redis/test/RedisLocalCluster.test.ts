@@ -8,7 +8,7 @@ import { type ClusterNode, call, clusterNodes, startCluster, text, uniquePrefix,
 import { RedisCache } from "@cachet/redis"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { reader, trackedOn } from "./localProcess.js"
+import { heldLocally, reader, trackedOn } from "./localProcess.js"
 
 const local = await startCluster({ replicas: true })
 afterAll(() => local.stop())
@@ -67,7 +67,7 @@ const settled = (what: string, ports: ReadonlyArray<number>, check: (nodes: Read
 const set = (port: number, key: string, value: string) => Effect.promise(() => call(port, "SET", key, value))
 
 describe("the local tier on a Cluster, across processes", () => {
-  it.scopedLive("writes on every master (by A, on the master directly, DEL) reach B within 100 ms", () =>
+  it.scopedLive("tracking: writes on every master (by A, on the master directly, DEL) reach B within 100 ms", () =>
     Effect.gen(function* () {
       const prefix = uniquePrefix("tier-cluster")
       const masters = mastersOf(yield* view)
@@ -92,6 +92,28 @@ describe("the local tier on a Cluster, across processes", () => {
         yield* a.delete(key)
         yield* b.until(key, "miss")
       }
+    })
+  )
+
+  it.scopedLive("bus: A's writes and deletes on every master reach B within 100 ms", () =>
+    Effect.gen(function* () {
+      const prefix = uniquePrefix("tier-cluster-bus")
+      const keys = yield* keysOnEveryMaster(prefix, mastersOf(yield* view))
+      const bus = { ...tier, invalidation: "bus" } as const
+      const a = yield* RedisCache.make({ cluster: { nodes: local.nodes }, prefix, ...options, local: bus })
+      const b = yield* reader({ ...nodesEnv, PREFIX: prefix, INVALIDATION: "bus" })
+      for (const key of keys) {
+        yield* a.set(key, "a1")
+        expect(yield* b.get(key)).toBe('hit "a1"')
+        yield* a.set(key, "a2")
+        yield* b.until(key, 'hit "a2"')
+        yield* a.delete(key)
+        yield* b.until(key, "miss")
+      }
+      yield* a.set(keys[0] ?? "", "c")
+      yield* b.get(keys[0] ?? "")
+      yield* a.clear()
+      yield* b.until(keys[0] ?? "", "miss")
     })
   )
 
@@ -164,12 +186,13 @@ describe("the local tier on a Cluster, across processes", () => {
       // B's tier works again, on the new master as on the others.
       yield* set(replica.port, full, '"again"')
       yield* b.until(key, 'hit "again"', 2000)
-      yield* Effect.sleep("300 millis")
-      for (const one of keys) yield* b.get(one)
       yield* a.set(key, "by A")
       yield* b.until(key, 'hit "by A"')
       // A's and B's pairs left the demoted master for the new one.
       yield* trackedOn([master.port, replica.port], [0, 2])
+      yield* heldLocally(replica.port, b, key)
+      yield* set(replica.port, full, '"cli again"')
+      yield* b.until(key, 'hit "cli again"')
       for (const one of keys.slice(1)) {
         yield* a.set(one, "later")
         yield* b.until(one, 'hit "later"')
@@ -207,7 +230,7 @@ describe("the local tier on a Cluster, across processes", () => {
         yield* a.set(key, "by A")
         yield* trackedOn([replica.port], [2])
         yield* b.until(key, 'hit "by A"')
-        yield* b.get(key)
+        yield* heldLocally(replica.port, b, key)
         yield* set(replica.port, full, '"cli"')
         yield* b.until(key, 'hit "cli"')
         for (const one of keys) {

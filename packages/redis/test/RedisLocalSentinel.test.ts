@@ -7,7 +7,7 @@ import { call, sentinel, uniquePrefix, until } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { reader, trackedOn } from "./localProcess.js"
+import { heldLocally, reader, trackedOn } from "./localProcess.js"
 
 const tier = { capacity: 1000, timeToLive: "1 minute" } as const
 const options = { commandTimeout: "500 millis", connectTimeout: "5 seconds" } as const
@@ -48,8 +48,7 @@ describe("the local tier through Sentinel, across processes", () => {
       yield* trackedOn([first, second], [0, 2])
 
       // B's tier works again: held, and every change arrives within 100 ms.
-      yield* Effect.sleep("500 millis")
-      yield* b.get("k")
+      yield* heldLocally(second, b, "k")
       yield* Effect.promise(() => call(second, "SET", `${prefix}k`, '"cli again"'))
       yield* b.until("k", 'hit "cli again"')
       yield* a.set("k", "by A")
