@@ -147,8 +147,10 @@ describe("the local tier on a Cluster, across processes", () => {
       )
       expect(yield* Effect.promise(() => call(target.port, "GET", full))).toBe('"before"')
 
-      // Moved away from B's pair on the source, the key is read again from the target, where B's pair reports it.
+      // Moved away from B's pair on the source, the key is read again from the target and held in B's tier, where
+      // B's pair on the target reports its changes.
       yield* b.until(key, 'hit "before"', 2000)
+      yield* heldLocally(target.port, b, key)
       yield* a.set(key, "after")
       yield* b.until(key, 'hit "after"')
       yield* set(target.port, full, '"cli"')
