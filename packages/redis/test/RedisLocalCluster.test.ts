@@ -95,6 +95,31 @@ describe("the local tier on a Cluster, across processes", () => {
     })
   )
 
+  it.scopedLive(
+    "CLIENT KILL of B's subscriber on a master: B reads Redis until it is back, then its tier works again",
+    () =>
+      Effect.gen(function* () {
+        const prefix = uniquePrefix("tier-cluster-kill-client")
+        const masters = mastersOf(yield* view)
+        const keys = yield* keysOnEveryMaster(prefix, masters)
+        const master = masters[2]
+        const key = keys[2] ?? ""
+        if (master === undefined) throw new Error("no master")
+        const full = `${prefix}${key}`
+        const b = yield* reader({ ...nodesEnv, PREFIX: prefix })
+        yield* set(master.port, full, '"old"')
+        expect(yield* b.get(key)).toBe('hit "old"')
+        yield* Effect.promise(() => call(master.port, "CLIENT", "KILL", "TYPE", "pubsub"))
+        // A change nobody reports while the subscriber is down.
+        yield* set(master.port, full, '"new"')
+        yield* b.until(key, 'hit "new"', 50)
+        // Back: subscribed and tracked again, so B's tier holds the key and a later change arrives as before.
+        yield* heldLocally(master.port, b, key)
+        yield* set(master.port, full, '"newer"')
+        yield* b.until(key, 'hit "newer"')
+      })
+  )
+
   it.scopedLive("bus: A's writes and deletes on every master reach B within 100 ms", () =>
     Effect.gen(function* () {
       const prefix = uniquePrefix("tier-cluster-bus")
