@@ -95,9 +95,11 @@ describe("the local tier on a Cluster, across processes", () => {
     })
   )
 
-  it.scopedLive(
-    "CLIENT KILL of B's subscriber on a master: B reads Redis until it is back, then its tier works again",
-    () =>
+  for (const [what, type] of [
+    ["subscriber", "pubsub"],
+    ["data connection", "normal"]
+  ] as const) {
+    it.scopedLive(`CLIENT KILL of B's ${what} on a master: B reads Redis until it is back, then its tier works`, () =>
       Effect.gen(function* () {
         const prefix = uniquePrefix("tier-cluster-kill-client")
         const masters = mastersOf(yield* view)
@@ -109,8 +111,8 @@ describe("the local tier on a Cluster, across processes", () => {
         const b = yield* reader({ ...nodesEnv, PREFIX: prefix })
         yield* set(master.port, full, '"old"')
         expect(yield* b.get(key)).toBe('hit "old"')
-        yield* Effect.promise(() => call(master.port, "CLIENT", "KILL", "TYPE", "pubsub"))
-        // A change nobody reports while the subscriber is down.
+        yield* Effect.promise(() => call(master.port, "CLIENT", "KILL", "TYPE", type))
+        // A change nobody reports while the connection is down.
         yield* set(master.port, full, '"new"')
         yield* b.until(key, 'hit "new"', 50)
         // Back: subscribed and tracked again, so B's tier holds the key and a later change arrives as before.
@@ -118,7 +120,8 @@ describe("the local tier on a Cluster, across processes", () => {
         yield* set(master.port, full, '"newer"')
         yield* b.until(key, 'hit "newer"')
       })
-  )
+    )
+  }
 
   it.scopedLive("bus: A's writes and deletes on every master reach B within 100 ms", () =>
     Effect.gen(function* () {
