@@ -1,8 +1,9 @@
 /**
  * The local tier on a 3-master Redis Cluster (a replica each), across real processes: this test is process A (and
  * `redis-cli`'s stand-in, writing on each master directly), the reader is process B, with a tier of its own. Every
- * change under the prefix reaches B within 100 ms, on every master, after a slot moved to another master, and after
- * a master failed over to its replica; B never serves a value Redis no longer holds once it knows of the failover.
+ * change under the prefix reaches B within 100 ms, on every master, after one of B's connections was killed, after a
+ * slot moved to another master, and after a master failed over to its replica (planned, or killed); B never serves a
+ * value Redis no longer holds once it knows of the failover, and its tier is used again afterwards.
  */
 import { type ClusterNode, call, clusterNodes, startCluster, text, uniquePrefix, until } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
