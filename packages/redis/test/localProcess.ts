@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
+import { call, until } from "@cachet/dev"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 
@@ -72,4 +73,46 @@ export const reader = (env: Record<string, string>): Effect.Effect<Reader, never
         }
       })
     return { get, until }
+  })
+
+/** How many connections of the server on `port` have tracking on (CLIENT LIST: `redir=` names their subscriber). */
+const trackedConnections = async (port: number): Promise<number> =>
+  String(await call(port, "CLIENT", "LIST"))
+    .split("\n")
+    .filter((line) => /redir=\d+/.test(line)).length
+
+/** Wait until the servers on `ports` have `counts` tracked connections, for at most 10 seconds. */
+export const trackedOn = (ports: ReadonlyArray<number>, counts: ReadonlyArray<number>): Effect.Effect<void> =>
+  Effect.promise(() =>
+    until(
+      `tracked connections ${counts.join(", ")} on ${ports.join(", ")}`,
+      async () => (await Promise.all(ports.map(trackedConnections))).every((count, i) => count === counts[i]),
+      10_000
+    )
+  )
+
+const commandCalls = async (port: number): Promise<number> => {
+  let total = 0
+  for (const match of String(await call(port, "INFO", "commandstats")).matchAll(/calls=(\d+)/g))
+    total += Number(match[1])
+  return total
+}
+
+/**
+ * Wait until `reader` answers 100 gets of `key` from its tier: the server on `port` (the key's) sees fewer than 20
+ * commands meanwhile (the INFO calls themselves and heartbeat PINGs), for at most 10 seconds.
+ */
+export const heldLocally = (port: number, reader: Reader, key: string): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const start = performance.now()
+    for (;;) {
+      const before = yield* Effect.promise(() => commandCalls(port))
+      for (let i = 0; i < 100; i++) yield* reader.get(key)
+      const sent = (yield* Effect.promise(() => commandCalls(port))) - before
+      if (sent < 20) return
+      if (performance.now() - start > 10_000) {
+        return yield* Effect.dieMessage(`${key}: still read from the server (${sent} commands for 100 gets)`)
+      }
+      yield* Effect.sleep("100 millis")
+    }
   })

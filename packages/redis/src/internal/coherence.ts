@@ -21,6 +21,7 @@ import { type CacheError, CacheInvalidInputError, CacheUnavailableError } from "
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { Cluster, Redis } from "ioredis"
+import { reconnectDelay } from "./connection.js"
 
 const trackingChannel = "__redis__:invalidate"
 
@@ -394,6 +395,8 @@ export const cluster = (redis: Cluster): Topology => {
     reconnected: "reconnected",
     moves: false,
     publish: (channel, message) => redis.publish(channel, message),
-    subscriber: (data) => data.duplicate(subscriberOptions)
+    // A node's connection never reconnects (ioredis waits for a redirection instead), and its duplicate would not
+    // either: a subscriber that lost its connection (a CLIENT KILL, a blip) reconnects by itself, until its pair stops.
+    subscriber: (data) => data.duplicate({ ...subscriberOptions, retryStrategy: reconnectDelay })
   }
 }
