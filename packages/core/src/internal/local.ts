@@ -38,6 +38,7 @@ export interface Slot {
   hit: Exit.Exit<CacheResult.CacheResult<unknown>, CacheError>
   /** The encoded text not decoded yet (an own write), or `undefined`. */
   text: string | Uint8Array | undefined
+  /** The end of its life in the tier (by Effect's clock; also bounded by `remoteExpiresAt` when that is the same). */
   readonly expiresAt: number
   /** When the backend entry expires (by the backend's clock: `Tier.remoteNow`), `Infinity` when it never does. */
   readonly remoteExpiresAt: number
@@ -140,7 +141,8 @@ export const make = (
     if (!coherent) return undefined
     const slot = slots.get(full)
     if (slot === undefined || slot.owner !== owner) return undefined
-    if (slot.expiresAt <= now() || slot.remoteExpiresAt <= remoteNow()) {
+    // One clock read when both expiries run on the same clock (`expiresAt` then holds the earlier of the two).
+    if (slot.expiresAt <= now() || (serverTime && slot.remoteExpiresAt <= remoteNow())) {
       remove(full, slot)
       return undefined
     }
@@ -153,7 +155,17 @@ export const make = (
     return slot
   }
 
+  // Tickets of interrupted calls are never ended: past this many open ones, every open ticket is treated as raced
+  // (its reply is not kept), and the bookkeeping starts again empty.
+  const maxOpen = 4 * settings.capacity + 1024
+
   const begin = (full: string): number => {
+    if (inFlight.size >= maxOpen) {
+      epoch++
+      flushedAt = epoch
+      inFlight.clear()
+      touchedAt.clear()
+    }
     inFlight.set(full, (inFlight.get(full) ?? 0) + 1)
     return epoch
   }
@@ -190,7 +202,7 @@ export const make = (
       value: undefined,
       hit: pending,
       text,
-      expiresAt: now() + settings.timeToLive,
+      expiresAt: serverTime ? now() + settings.timeToLive : Math.min(now() + settings.timeToLive, remoteExpiresAt),
       remoteExpiresAt,
       weight,
       stamp: ++counter

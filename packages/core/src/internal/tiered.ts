@@ -67,7 +67,10 @@ export interface TypedSlot<A> extends Slot {
   readonly hit: Exit.Exit<CacheResult.CacheResult<A>, CacheError>
 }
 
-/** `f` of the command's exit, at once when it answered at once. */
+/**
+ * `f` of the command's exit, at once when it answered at once. An interruption of the caller skips it (as cheap as a
+ * step can be, on the hot path): its ticket stays open, which the tier bounds (`Tier.begin`).
+ */
 const after = <R>(
   reply: Effect.Effect<R, CacheError>,
   f: (exit: Exit.Exit<R, CacheError>) => void
@@ -76,7 +79,18 @@ const after = <R>(
     f(reply)
     return reply
   }
-  return Effect.onExit(reply, (exit) => Effect.sync(() => f(exit)))
+  return Effect.matchCauseEffect(reply, {
+    onFailure: (cause) => {
+      const exit = Exit.failCause(cause)
+      f(exit)
+      return exit
+    },
+    onSuccess: (value) => {
+      const exit = Exit.succeed(value)
+      f(exit)
+      return exit
+    }
+  })
 }
 
 /** An own write that changes these keys in a way the tier does not follow: dropped before and after. */
