@@ -109,6 +109,19 @@ describe.skipIf(externalUrl !== undefined)("releasing the layer leaves nothing t
     })
   )
 
+  it.scopedLive("with a local tier (tracking and bus): a healthy server, and a server killed mid-run", () =>
+    Effect.gen(function* () {
+      for (const LOCAL of ["tracking", "bus"]) {
+        const s = yield* server()
+        exitsPromptly(yield* (yield* child({ REDIS_URL: s.url, LOCAL })).ended, "success")
+        const c = yield* child({ REDIS_URL: s.url, AWAIT_DOWN: "1", LOCAL })
+        yield* c.saw("ready")
+        yield* Effect.promise(() => s.kill())
+        exitsPromptly(yield* c.ended, "success")
+      }
+    })
+  )
+
   it.scopedLive("a refused port", () =>
     Effect.gen(function* () {
       const port = yield* Effect.promise(() => freePort())
@@ -215,6 +228,7 @@ describe.skipIf(externalUrl !== undefined)("releasing the layer leaves nothing t
       const c = yield* cluster({ replicas: false })
       const nodes = c.nodes.map(({ host, port }) => `${host}:${port}`).join(",")
       exitsPromptly(yield* (yield* child({ CLUSTER_NODES: nodes })).ended, "success")
+      exitsPromptly(yield* (yield* child({ CLUSTER_NODES: nodes, LOCAL: "tracking" })).ended, "success")
       const port = yield* Effect.promise(() => freePort())
       exitsPromptly(yield* (yield* child({ CLUSTER_NODES: `127.0.0.1:${port}` })).ended, "CacheUnavailableError")
       const running = yield* child({ CLUSTER_NODES: nodes, AWAIT_DOWN: "1" })
