@@ -289,15 +289,32 @@ const hubOf = (request: CoherenceRequest, mode: Mode, topology: Topology) => {
   }
 }
 
-const announce =
-  (hub: Hub, topology: Topology) =>
-  (keys: ReadonlyArray<string> | "all"): void => {
-    if (hub.mode !== "bus") return
+/**
+ * How own writes reach the bus: the keys of one turn go out together, in one message after the turn (a message per
+ * write would cost a PUBLISH per write). A process that dies within the turn loses them, as it would a write's
+ * reply; tracking has no such gap.
+ */
+const announce = (hub: Hub, topology: Topology) => {
+  let pending: Set<string> | "all" | undefined
+  const flush = () => {
+    const keys = pending
+    pending = undefined
+    if (keys === undefined) return
     const message = JSON.stringify(
-      keys === "all" ? { instance: hub.instance, all: true } : { instance: hub.instance, keys }
+      keys === "all" ? { instance: hub.instance, all: true } : { instance: hub.instance, keys: Array.from(keys) }
     )
     topology.publish(hub.channel, message).catch(() => {})
   }
+  return (keys: ReadonlyArray<string> | "all"): void => {
+    if (hub.mode !== "bus") return
+    if (pending === undefined) setImmediate(flush)
+    if (keys === "all") pending = "all"
+    else if (pending !== "all") {
+      pending ??= new Set()
+      for (const key of keys) pending.add(key)
+    }
+  }
+}
 
 const startIn = (
   request: CoherenceRequest,
