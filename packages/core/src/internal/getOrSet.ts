@@ -21,9 +21,9 @@ import { metrics, type Outcome } from "./metrics.js"
 import * as Refresh from "./refresh.js"
 import { withContext } from "./relabel.js"
 import * as Settings from "./settings.js"
-import * as Tags from "./tags.js"
 import * as Throttle from "./throttle.js"
 import type { Read } from "./tiered.js"
+import * as Tiered from "./tiered.js"
 import * as Validate from "./validate.js"
 
 const softLabel = [MetricLabel.make("kind", "soft")]
@@ -92,14 +92,9 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
             : Backends.flatMap(values.encode("getOrSet", key, value), (text) => {
                 // Stale windows extend the stored life past freshness; freshness is read back from the remaining time.
                 const stored = ttl === undefined ? undefined : ttl + grace
-                const entry = { key: full, value: text, timeToLive: stored }
-                if (tags.right.length === 0) {
-                  return tiered === undefined
-                    ? commands.set(full, text, stored)
-                    : tiered.wrote(entry, () => commands.set(full, text, stored))
-                }
-                const tagged = () => Tags.write(shared.backend, prefix, [entry], tags.right, "set")
-                return Effect.asVoid(tiered === undefined ? tagged() : tiered.wrote(entry, tagged, (done) => done))
+                return Tiered.store(context, [{ key: full, value: text, timeToLive: stored }], tags.right, () =>
+                  commands.set(full, text, stored)
+                )
               })
         )
       const stored = Effect.mapError(observer.call("set", key, write, Exit.succeed), (error) =>

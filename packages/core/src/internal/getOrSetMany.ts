@@ -12,7 +12,7 @@ import type { ViewContext } from "./context.js"
 import type { Outcome } from "./metrics.js"
 import { withContext } from "./relabel.js"
 import * as Settings from "./settings.js"
-import * as Tags from "./tags.js"
+import * as Tiered from "./tiered.js"
 import { isLocal, type Local } from "./tiered.js"
 import * as Validate from "./validate.js"
 
@@ -75,13 +75,7 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
           entries.push({ key: prefix + key, value: encoded.value, timeToLive: ttl })
         }
         if (entries.length === 0) return Effect.void
-        if (tags.length === 0) {
-          return tiered === undefined
-            ? commands.setMany(entries)
-            : tiered.wroteMany(entries, () => commands.setMany(entries))
-        }
-        const tagged = () => Tags.write(shared.backend, prefix, entries, tags, "set")
-        return Effect.asVoid(tiered === undefined ? tagged() : tiered.wroteMany(entries, tagged, (done) => done))
+        return Tiered.store(context, entries, tags, () => commands.setMany(entries))
       })
       const stored = Effect.mapError(
         observer.run(

@@ -9,7 +9,9 @@ import type { CacheError, Operation } from "../CacheError.js"
 import type * as CacheResult from "../CacheResult.js"
 import type { Commands } from "./backend.js"
 import * as Backends from "./backend.js"
+import type { Shared } from "./context.js"
 import type { Slot, Tier } from "./local.js"
+import * as Tags from "./tags.js"
 import type { Values } from "./values.js"
 
 /** A value with its remaining time-to-live (`-1`: none), as cache-aside reads it. */
@@ -213,4 +215,20 @@ export const make = <A>(tier: Tier, owner: object, values: Values<A>, commands: 
       tier.announce(fulls)
     }
   }
+}
+
+/**
+ * A view's write of `entries` (its own keys, encoded): `plain` when they have no tags, the tag protocol when they do
+ * (`tags.ts`), kept by the local tier when there is one (a tagged write the protocol withdrew is not kept).
+ */
+export const store = <A>(
+  context: { readonly shared: Shared; readonly prefix: string; readonly tiered: Tiered<A> | undefined },
+  entries: ReadonlyArray<Entry>,
+  tags: ReadonlyArray<string>,
+  plain: () => Effect.Effect<void, CacheError>
+): Effect.Effect<void, CacheError> => {
+  const { shared, prefix, tiered } = context
+  if (tags.length === 0) return tiered === undefined ? plain() : tiered.wroteMany(entries, plain)
+  const tagged = () => Tags.write(shared.backend, prefix, entries, tags, "set")
+  return Effect.asVoid(tiered === undefined ? tagged() : tiered.wroteMany(entries, tagged, (written) => written))
 }

@@ -20,6 +20,7 @@ import { metrics, type Outcome } from "./metrics.js"
 import type { Plan } from "./plan.js"
 import { withContext } from "./relabel.js"
 import * as Tags from "./tags.js"
+import * as Tiered from "./tiered.js"
 import { isLocal, type Local, type Read } from "./tiered.js"
 import * as Validate from "./validate.js"
 
@@ -272,16 +273,9 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     return Backends.flatMap(removing, () => (written.length === 0 ? Exit.void : setEntries(written, tags)))
   }
 
-  /** One `setMany` of the entries, through the tag protocol when they have tags, and the tier when there is one. */
-  const setEntries = (written: ReadonlyArray<Entry>, tags: ReadonlyArray<string>): Effect.Effect<void, CacheError> => {
-    if (tags.length === 0) {
-      return tiered === undefined
-        ? commands.setMany(written)
-        : tiered.wroteMany(written, () => commands.setMany(written))
-    }
-    const tagged = () => Tags.write(shared.backend, prefix, written, tags, "set")
-    return Effect.asVoid(tiered === undefined ? tagged() : tiered.wroteMany(written, tagged, same))
-  }
+  /** One `setMany` of the entries (through the tag protocol when they have tags, and the tier when there is one). */
+  const setEntries = (written: ReadonlyArray<Entry>, tags: ReadonlyArray<string>): Effect.Effect<void, CacheError> =>
+    Tiered.store(context, written, tags, () => commands.setMany(written))
 
   const setMany = (
     entries: Iterable<Cache.SetManyEntry<A>>,
