@@ -98,6 +98,38 @@ describe("local tier", () => {
     })
   )
 
+  it.scopedLive("with Effect's live clock, an expired local entry is not served once the program moved on", () =>
+    Effect.gen(function* () {
+      const { cache, reads } = yield* tiered({ timeToLive: "30 millis" })
+      yield* cache.set("k", 1)
+      yield* cache.get("k")
+      const before = reads()
+      yield* cache.get("k")
+      assert.strictEqual(reads(), before)
+      yield* Effect.sleep("60 millis")
+      assert.strictEqual(hitValue(yield* cache.get("k")), 1)
+      assert.strictEqual(reads(), before + 1)
+    })
+  )
+
+  it.scoped("one backend key seen by two views (a namespace, and the service with the namespace's prefix in the key)", () =>
+    Effect.gen(function* () {
+      const { cache } = yield* tiered()
+      const users = cache.namespace("users")
+      yield* cache.set("users:k", 1)
+      assert.strictEqual(hitValue(yield* cache.get("users:k")), 1)
+      // A write through the namespace replaces what the service's view holds for the same backend key.
+      yield* users.set("k", 2)
+      assert.strictEqual(hitValue(yield* cache.get("users:k")), 2)
+      assert.strictEqual(hitValue(yield* users.get("k")), 2)
+      yield* users.delete("k")
+      assert.isTrue(CacheResult.isMiss(yield* cache.get("users:k")))
+      yield* cache.set("users:k", 3)
+      assert.strictEqual(hitValue(yield* users.get("k")), 3)
+      assert.strictEqual(hitValue(yield* cache.get("users:k")), 3)
+    })
+  )
+
   it.scoped("a local entry never outlives the backend entry's own time-to-live", () =>
     Effect.gen(function* () {
       const { cache, backend } = yield* tiered({ timeToLive: "1 hour" })

@@ -69,8 +69,9 @@ const makeView = <A>(cache: Shared, place: Place, codec: ValueCodec<A>): Cache.V
     observer,
     heals: Heal.make(shared.observe.backend, place.namespace),
     flights: SingleFlight.make<A>(() => observer.count(metrics.singleFlightJoins)),
-    // A value decoded by one codec (and schema) is only ever served to views of the same one.
-    tiered: shared.local === undefined ? undefined : Tiered.make(shared.local, codec, values, shared.backend.commands)
+    // A value decoded by one codec (and schema) is only ever served by the view that decoded it.
+    tiered:
+      shared.local === undefined ? undefined : Tiered.make(shared.local, place.prefix, values, shared.backend.commands)
   }
   const view: Cache.View<A> = {
     ...View.make(context),

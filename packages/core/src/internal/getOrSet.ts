@@ -261,7 +261,7 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
       tiered === undefined
         ? remote
         : Effect.withFiberRuntime<Read<A> | undefined, CacheError>((fiber) => {
-            const slot = tiered.find(full)
+            const slot = tiered.find(key)
             if (slot === undefined) return remote
             const entry: Read<A> = { value: slot.value, timeToLive: tiered.remaining(slot) }
             return observer.local(fiber, "getOrSet", key, classifyEntry(entry), Exit.succeed(entry))

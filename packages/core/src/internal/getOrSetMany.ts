@@ -128,7 +128,7 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
       operation,
       undefined,
       (): Effect.Effect<ReadonlyArray<Local<A> | string | Uint8Array | undefined>, CacheError> =>
-        tiered === undefined ? commands.getMany(full) : tiered.readMany(full),
+        tiered === undefined ? commands.getMany(full) : tiered.readMany(keys, full),
       Exit.succeed,
       classify
     )

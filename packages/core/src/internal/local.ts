@@ -9,7 +9,7 @@
  * ticket: a value that raced an invalidation is served once, never kept. While coherence is lost (the subscriber
  * disconnected, stopped answering, the data connection reconnected) the tier serves and keeps nothing.
  */
-import type * as Clock from "effect/Clock"
+import * as Clock from "effect/Clock"
 import * as Exit from "effect/Exit"
 import * as MetricLabel from "effect/MetricLabel"
 import type { Coherence, FlushReason, Invalidation } from "../Backend.js"
@@ -28,11 +28,25 @@ export interface LocalSettings {
 }
 
 /**
- * One value the tier holds, for the view (`owner`) that decoded it. An own write keeps its encoded text, decoded by
- * the first read that finds it: what a read returns is what the backend would hand back, never the writer's object.
+ * A view's index into the tier: its own slots by the view's keys. A hit hashes the caller's key, which is usually a
+ * string it has hashed before, instead of a prefixed copy made for the call; and a key found here was checked when
+ * it was kept. The tier keeps every front in step with its own map.
+ */
+export interface Front {
+  readonly prefix: string
+  readonly slots: Map<string, Slot>
+}
+
+/**
+ * One value the tier holds, for the view (its `front`) that decoded it. An own write keeps its encoded text, decoded
+ * by the first read that finds it: what a read returns is what the backend would hand back, never the writer's
+ * object.
  */
 export interface Slot {
-  readonly owner: object
+  readonly front: Front
+  /** Its key in the front (the view's key) and in the tier (prefixed). */
+  readonly key: string
+  readonly full: string
   value: unknown
   /** `get`'s answer, made once: a local hit allocates nothing. */
   hit: Exit.Exit<CacheResult.CacheResult<unknown>, CacheError>
@@ -54,16 +68,21 @@ export interface Tier {
   readonly now: () => number
   /** The milliseconds of the clock the backend expires entries by. */
   readonly remoteNow: () => number
-  /** The value `owner` may serve for `full`, if the tier holds a live one of its own. */
-  readonly find: (owner: object, full: string) => Slot | undefined
+  /**
+   * A new view's front (`prefix`: where its keys live). Values decoded by one view (its codec and schema) are only
+   * ever served through its own front.
+   */
+  readonly front: (prefix: string) => Front
+  /** The value a view may serve for its `key`, if the tier holds a live one of its own. */
+  readonly find: (front: Front, key: string) => Slot | undefined
   /** A read or own write of `full` starts: its ticket. */
   readonly begin: (full: string) => number
   /**
-   * It ended: keep the value (decoded by `owner`; `undefined` when `text` is yet to be decoded) unless something
-   * touched `full` since `ticket`.
+   * It ended: keep the value (decoded by the front's view; `undefined` when `text` is yet to be decoded) unless
+   * something touched `full` (a key under the front's prefix) since `ticket`.
    */
   readonly keep: (
-    owner: object,
+    front: Front,
     full: string,
     ticket: number,
     decoded: { readonly value: unknown } | undefined,
@@ -101,6 +120,34 @@ const deepFreeze = (value: unknown, seen: Set<object> = new Set()): void => {
   for (const key of Reflect.ownKeys(value)) deepFreeze(Reflect.get(value, key), seen)
 }
 
+// Effect's live clock, whose milliseconds are `Date.now()`.
+const live: object | null = Object.getPrototypeOf(Clock.make())
+
+/**
+ * `Date.now()` read at most once per 32 reads and once per synchronous stretch of the program: the cached reading
+ * is dropped when the stretch ends (a microtask). Reading the system clock costs about a tenth of a local hit, and
+ * within one stretch time barely moves: Redis itself reads its clock once per command, as lru-cache does per tick.
+ * An entry can therefore be served at most that long (one stretch, or 32 reads) after it expired.
+ */
+const coarseNow = (() => {
+  let reading = 0
+  let left = 0
+  const drop = () => {
+    reading = 0
+    left = 0
+  }
+  return (): number => {
+    if (left > 0) {
+      left--
+      return reading
+    }
+    if (reading === 0) queueMicrotask(drop)
+    reading = Date.now()
+    left = 31
+    return reading
+  }
+})()
+
 /** @internal */
 export const make = (
   settings: LocalSettings,
@@ -119,37 +166,42 @@ export const make = (
   // Until the backend's coherence says otherwise (a backend without any is coherent within this process).
   let coherent = true
   let coherence: Coherence | undefined
-  const now = () => clock.unsafeCurrentTimeMillis()
-  // The backend's expiry runs on its own clock: a server's passes for real, whatever clock the program has.
-  const remoteNow = serverTime ? () => Date.now() : now
+  // Effect's own clock is read coarsely; another (`TestClock`, one of the program's) exactly, at every read.
+  const isLive = Object.getPrototypeOf(clock) === live
+  const now = isLive ? coarseNow : () => clock.unsafeCurrentTimeMillis()
+  // The backend's expiry runs on its own clock: a server's passes for real, whatever clock the program has. With
+  // Effect's live clock both are the same, read once.
+  const separate = serverTime && !isLive
+  const remoteNow = serverTime ? coarseNow : now
   const flushLabels = new Map<FlushReason, ReadonlyArray<MetricLabel.MetricLabel>>()
 
-  const remove = (full: string, slot: Slot) => {
-    slots.delete(full)
+  const remove = (slot: Slot) => {
+    slots.delete(slot.full)
+    slot.front.slots.delete(slot.key)
     bytes -= slot.weight
   }
 
   const evict = () => {
     // Map order is insertion order, refreshed by `find` for entries that have aged: the first is the least recent.
-    for (const [full, slot] of slots) {
+    for (const slot of slots.values()) {
       if (slots.size <= settings.capacity && (settings.maxBytes === undefined || bytes <= settings.maxBytes)) return
-      remove(full, slot)
+      remove(slot)
     }
   }
 
-  const find = (owner: object, full: string): Slot | undefined => {
+  const find = (front: Front, key: string): Slot | undefined => {
     if (!coherent) return undefined
-    const slot = slots.get(full)
-    if (slot === undefined || slot.owner !== owner) return undefined
+    const slot = front.slots.get(key)
+    if (slot === undefined) return undefined
     // One clock read when both expiries run on the same clock (`expiresAt` then holds the earlier of the two).
-    if (slot.expiresAt <= now() || (serverTime && slot.remoteExpiresAt <= remoteNow())) {
-      remove(full, slot)
+    if (slot.expiresAt <= now() || (separate && slot.remoteExpiresAt <= remoteNow())) {
+      remove(slot)
       return undefined
     }
     // Recency is refreshed only for entries in the older half: a hot key moves rarely, and a hit stays cheap.
     if (counter - slot.stamp > settings.capacity >> 1) {
-      slots.delete(full)
-      slots.set(full, slot)
+      slots.delete(slot.full)
+      slots.set(slot.full, slot)
       slot.stamp = ++counter
     }
     return slot
@@ -189,26 +241,30 @@ export const make = (
     slot.text = undefined
   }
 
-  const keep: Tier["keep"] = (owner, full, ticket, decoded, text, remoteTimeToLive) => {
+  const keep: Tier["keep"] = (front, full, ticket, decoded, text, remoteTimeToLive) => {
     if (!end(full, ticket)) return
     const previous = slots.get(full)
-    if (previous !== undefined) remove(full, previous)
+    if (previous !== undefined) remove(previous)
     const weight = weigh(text)
     if (settings.maxBytes !== undefined && weight > settings.maxBytes) return
     const remoteExpiresAt =
       remoteTimeToLive === undefined || remoteTimeToLive < 0 ? Infinity : remoteNow() + remoteTimeToLive
+    const key = full.slice(front.prefix.length)
     const slot: Slot = {
-      owner,
+      front,
+      key,
+      full,
       value: undefined,
       hit: pending,
       text,
-      expiresAt: serverTime ? now() + settings.timeToLive : Math.min(now() + settings.timeToLive, remoteExpiresAt),
+      expiresAt: separate ? now() + settings.timeToLive : Math.min(now() + settings.timeToLive, remoteExpiresAt),
       remoteExpiresAt,
       weight,
       stamp: ++counter
     }
     if (decoded !== undefined) resolve(slot, decoded.value)
     slots.set(full, slot)
+    front.slots.set(key, slot)
     bytes += weight
     evict()
   }
@@ -217,12 +273,13 @@ export const make = (
     epoch++
     if (inFlight.has(full)) touchedAt.set(full, epoch)
     const slot = slots.get(full)
-    if (slot !== undefined) remove(full, slot)
+    if (slot !== undefined) remove(slot)
   }
 
   const flush = (reason: FlushReason) => {
     epoch++
     flushedAt = epoch
+    for (const slot of slots.values()) slot.front.slots.delete(slot.key)
     slots.clear()
     bytes = 0
     if (!flushLabels.has(reason)) flushLabels.set(reason, [...labels, MetricLabel.make("reason", reason)])
@@ -253,6 +310,7 @@ export const make = (
     settings,
     now,
     remoteNow,
+    front: (prefix) => ({ prefix, slots: new Map() }),
     find,
     begin,
     keep,

@@ -31,14 +31,15 @@ export const isLocal = <A>(answer: Local<A> | string | Uint8Array | undefined): 
 
 /** @internal */
 export interface Tiered<A> {
-  /** The tier's value for `full`, if this view may serve it. */
-  readonly find: (full: string) => TypedSlot<A> | undefined
+  /** The tier's value for the view's `key`, if this view may serve it. */
+  readonly find: (key: string) => TypedSlot<A> | undefined
   /** Remaining time-to-live of a local value, as the backend would answer it now. */
   readonly remaining: (slot: TypedSlot<A>) => number
   /** GET with PTTL from the backend, decoded and kept (unless an invalidation raced it). */
   readonly read: (operation: Operation, key: string, full: string) => Effect.Effect<Read<A> | undefined, CacheError>
   /** Local values where the tier has them, the backend's texts (MGET of the rest) elsewhere. */
   readonly readMany: (
+    keys: ReadonlyArray<string>,
     fulls: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<Local<A> | string | Uint8Array | undefined>, CacheError>
   /** An own write of one value: kept when it succeeds (and `written` of its reply says so), dropped otherwise. */
@@ -124,17 +125,17 @@ export const changedAll = <R>(tier: Tier, write: () => Effect.Effect<R, CacheErr
 }
 
 /** @internal */
-export const make = <A>(tier: Tier, owner: object, values: Values<A>, commands: Commands): Tiered<A> => {
-  // Sound by construction: a slot's owner is the view's codec, and only this view's `keep` stores under it values
-  // of its type.
-  const find = (full: string): TypedSlot<A> | undefined => {
-    const slot = tier.find(owner, full)
+export const make = <A>(tier: Tier, prefix: string, values: Values<A>, commands: Commands): Tiered<A> => {
+  // Sound by construction: only this view's `keep` stores values in its front, and they are of its type.
+  const front = tier.front(prefix)
+  const find = (key: string): TypedSlot<A> | undefined => {
+    const slot = tier.find(front, key)
     if (slot === undefined) return undefined
     if (slot.text !== undefined) {
       // An own write, read for the first time: decoded once, as the backend's copy would be.
       const decoded = values.decode("get", undefined, slot.text)
       if (Exit.isFailure(decoded)) {
-        tier.touch(full)
+        tier.touch(slot.full)
         return undefined
       }
       tier.resolve(slot, decoded.value)
@@ -143,7 +144,7 @@ export const make = <A>(tier: Tier, owner: object, values: Values<A>, commands: 
   }
 
   const keep = (entry: Entry, ticket: number) =>
-    tier.keep(owner, entry.key, ticket, undefined, entry.value, entry.timeToLive)
+    tier.keep(front, entry.key, ticket, undefined, entry.value, entry.timeToLive)
 
   const wroteMany = <R>(
     entries: ReadonlyArray<Entry>,
@@ -176,7 +177,7 @@ export const make = <A>(tier: Tier, owner: object, values: Values<A>, commands: 
           if (entry === undefined) return Exit.succeed(undefined)
           const decoded = values.decode(operation, key, entry.value)
           if (Exit.isFailure(decoded)) return Exit.failCause(decoded.cause)
-          tier.keep(owner, full, ticket, decoded, entry.value, entry.timeToLive)
+          tier.keep(front, full, ticket, decoded, entry.value, entry.timeToLive)
           return Exit.succeed({ value: decoded.value, timeToLive: entry.timeToLive })
         }),
         (exit) => {
@@ -185,19 +186,19 @@ export const make = <A>(tier: Tier, owner: object, values: Values<A>, commands: 
         }
       )
     },
-    readMany: (fulls) => {
+    readMany: (keys, fulls) => {
       const answers: Array<Local<A> | string | Uint8Array | undefined> = new Array(fulls.length)
       const rest: Array<string> = []
       const at: Array<number> = []
-      fulls.forEach((full, i) => {
-        const slot = find(full)
+      for (let i = 0; i < fulls.length; i++) {
+        const slot = find(keys[i] ?? "")
         if (slot === undefined) {
-          rest.push(full)
+          rest.push(fulls[i] ?? "")
           at.push(i)
         } else {
           answers[i] = slot
         }
-      })
+      }
       if (rest.length === 0) return Exit.succeed(answers)
       return Backends.map(commands.getMany(rest), (texts) => {
         texts.forEach((text, j) => {

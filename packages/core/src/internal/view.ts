@@ -78,6 +78,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   }
 
   const get = (key: string, options?: Cache.GetOptions): Effect.Effect<CacheResult.CacheResult<A>, CacheError> => {
+    if (tiered !== undefined && options === undefined) return getThroughTier(tiered, key)
     const checked = Validate.key("get", key)
     if (Either.isLeft(checked)) return refused(checked)
     const full = prefix + key
@@ -91,16 +92,24 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
       if (ttl !== false) {
         return call("get", key, () => change([full], () => commands.getAndExpire(full, ttl)), answer, classifyResult)
       }
-    }
-    if (tiered !== undefined) {
-      return Effect.withFiberRuntime((fiber) => {
-        const slot = tiered.find(full)
-        if (slot !== undefined) return observer.local(fiber, "get", key, "hit", slot.hit)
-        return call("get", key, () => tiered.read("get", key, full), answerRead, classifyResult)
-      })
+      if (tiered !== undefined) return getThroughTier(tiered, key)
     }
     return call("get", key, () => commands.get(full), answer, classifyResult)
   }
+
+  // The tier first: a key its front holds was checked when it was kept, so a hit checks nothing and builds nothing.
+  const getThroughTier = (
+    tiered: Tiered.Tiered<A>,
+    key: string
+  ): Effect.Effect<CacheResult.CacheResult<A>, CacheError> =>
+    Effect.withFiberRuntime((fiber) => {
+      const slot = tiered.find(key)
+      if (slot !== undefined) return observer.local(fiber, "get", key, "hit", slot.hit)
+      const checked = Validate.key("get", key)
+      if (Either.isLeft(checked)) return refused(checked)
+      const full = prefix + key
+      return call("get", key, () => tiered.read("get", key, full), answerRead, classifyResult)
+    })
 
   const answerRead = (read: Read<A> | undefined): Exit.Exit<CacheResult.CacheResult<A>, CacheError> =>
     Exit.succeed(read === undefined ? CacheResult.miss : CacheResult.hit(read.value))
@@ -136,7 +145,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
       return call(
         "getMany",
         undefined,
-        () => tiered.readMany(full),
+        () => tiered.readMany(userKeys, full),
         (answers) => answerMixed(userKeys, answers),
         classifyMany
       )
