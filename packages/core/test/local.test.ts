@@ -112,22 +112,24 @@ describe("local tier", () => {
     })
   )
 
-  it.scoped("one backend key seen by two views (a namespace, and the service with the namespace's prefix in the key)", () =>
-    Effect.gen(function* () {
-      const { cache } = yield* tiered()
-      const users = cache.namespace("users")
-      yield* cache.set("users:k", 1)
-      assert.strictEqual(hitValue(yield* cache.get("users:k")), 1)
-      // A write through the namespace replaces what the service's view holds for the same backend key.
-      yield* users.set("k", 2)
-      assert.strictEqual(hitValue(yield* cache.get("users:k")), 2)
-      assert.strictEqual(hitValue(yield* users.get("k")), 2)
-      yield* users.delete("k")
-      assert.isTrue(CacheResult.isMiss(yield* cache.get("users:k")))
-      yield* cache.set("users:k", 3)
-      assert.strictEqual(hitValue(yield* users.get("k")), 3)
-      assert.strictEqual(hitValue(yield* cache.get("users:k")), 3)
-    })
+  it.scoped(
+    "one backend key seen by two views (a namespace, and the service with the namespace's prefix in the key)",
+    () =>
+      Effect.gen(function* () {
+        const { cache } = yield* tiered()
+        const users = cache.namespace("users")
+        yield* cache.set("users:k", 1)
+        assert.strictEqual(hitValue(yield* cache.get("users:k")), 1)
+        // A write through the namespace replaces what the service's view holds for the same backend key.
+        yield* users.set("k", 2)
+        assert.strictEqual(hitValue(yield* cache.get("users:k")), 2)
+        assert.strictEqual(hitValue(yield* users.get("k")), 2)
+        yield* users.delete("k")
+        assert.isTrue(CacheResult.isMiss(yield* cache.get("users:k")))
+        yield* cache.set("users:k", 3)
+        assert.strictEqual(hitValue(yield* users.get("k")), 3)
+        assert.strictEqual(hitValue(yield* cache.get("users:k")), 3)
+      })
   )
 
   it.scoped("a local entry never outlives the backend entry's own time-to-live", () =>
@@ -180,6 +182,39 @@ describe("local tier", () => {
       const before = reads()
       assert.strictEqual(hitValue(yield* cache.get("k")), 1)
       assert.strictEqual(reads(), before + 1, "the next read asks the backend")
+    })
+  )
+
+  it.scoped("overlapping own writes of a key: once one returns, the value from before it is never served", () =>
+    Effect.gen(function* () {
+      const inner = yield* MemoryCache.makeBackend()
+      const gates: Array<Deferred.Deferred<void>> = []
+      const backend: Backend = {
+        ...inner,
+        set: (key, value, timeToLive) =>
+          Effect.suspend(() => {
+            const gate = gates.shift()
+            const write = inner.set(key, value, timeToLive)
+            return gate === undefined ? write : Effect.zipRight(Deferred.await(gate), write)
+          })
+      }
+      const cache = yield* Cache.make(backend, { local })
+      yield* cache.set("k", 1)
+      assert.strictEqual(hitValue(yield* cache.get("k")), 1)
+      const first = yield* Deferred.make<void>()
+      const second = yield* Deferred.make<void>()
+      gates.push(first, second)
+      const one = yield* Effect.fork(cache.set("k", 2))
+      const two = yield* Effect.fork(cache.set("k", 3))
+      yield* Effect.yieldNow()
+      // Both in flight: neither has happened yet for any caller, so the value held is still an answer.
+      assert.strictEqual(hitValue(yield* cache.get("k")), 1)
+      yield* Deferred.succeed(first, undefined)
+      yield* Fiber.join(one)
+      assert.strictEqual(hitValue(yield* cache.get("k")), 2)
+      yield* Deferred.succeed(second, undefined)
+      yield* Fiber.join(two)
+      assert.strictEqual(hitValue(yield* cache.get("k")), 3)
     })
   )
 

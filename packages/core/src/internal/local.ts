@@ -53,10 +53,10 @@ export interface Slot {
   /** The encoded text not decoded yet (an own write), or `undefined`. */
   text: string | Uint8Array | undefined
   /** The end of its life in the tier (by Effect's clock; also bounded by `remoteExpiresAt` when that is the same). */
-  readonly expiresAt: number
+  expiresAt: number
   /** When the backend entry expires (by the backend's clock: `Tier.remoteNow`), `Infinity` when it never does. */
-  readonly remoteExpiresAt: number
-  readonly weight: number
+  remoteExpiresAt: number
+  weight: number
   /** When it was last moved to the recent end. */
   stamp: number
 }
@@ -75,11 +75,14 @@ export interface Tier {
   readonly front: (prefix: string) => Front
   /** The value a view may serve for its `key`, if the tier holds a live one of its own. */
   readonly find: (front: Front, key: string) => Slot | undefined
-  /** A read or own write of `full` starts: its ticket. */
-  readonly begin: (full: string) => number
+  /**
+   * A read or own write of `full` starts: its ticket. A write also marks the tickets in flight for `full` (their
+   * replies are older than it); the value held meanwhile stays, as the write has not happened yet for any caller.
+   */
+  readonly begin: (full: string, write?: boolean) => number
   /**
    * It ended: keep the value (decoded by the front's view; `undefined` when `text` is yet to be decoded) unless
-   * something touched `full` (a key under the front's prefix) since `ticket`.
+   * something touched `full` (a key under the front's prefix) since `ticket`: whether it was clean.
    */
   readonly keep: (
     front: Front,
@@ -88,13 +91,15 @@ export interface Tier {
     decoded: { readonly value: unknown } | undefined,
     text: string | Uint8Array,
     remoteTimeToLive: number | undefined
-  ) => void
+  ) => boolean
   /** A slot's pending text decoded: its value from now on. */
   readonly resolve: (slot: Slot, value: unknown) => void
   /** It ended without a value to keep. */
   readonly end: (full: string, ticket: number) => void
-  /** Drop `full` and mark its tickets in flight: an own write of it, or an invalidation. */
+  /** Drop `full` and mark its tickets in flight: an invalidation, or an own write the tier does not follow. */
   readonly touch: (full: string) => void
+  /** Drop `full`'s value, if the tier holds one: an own write that was not kept. */
+  readonly drop: (full: string) => void
   /** Drop everything and mark every ticket in flight. */
   readonly flush: (reason: FlushReason) => void
   /** Tell other processes that these keys (or all of them) changed; only the bus needs it. */
@@ -181,10 +186,15 @@ export const make = (
     bytes -= slot.weight
   }
 
+  const within = () =>
+    slots.size <= settings.capacity && (settings.maxBytes === undefined || bytes <= settings.maxBytes)
+
   const evict = () => {
+    // Checked first: an iterator starts by stepping over the holes that deletions left at the front of the map.
+    if (within()) return
     // Map order is insertion order, refreshed by `find` for entries that have aged: the first is the least recent.
     for (const slot of slots.values()) {
-      if (slots.size <= settings.capacity && (settings.maxBytes === undefined || bytes <= settings.maxBytes)) return
+      if (within()) return
       remove(slot)
     }
   }
@@ -211,14 +221,19 @@ export const make = (
   // (its reply is not kept), and the bookkeeping starts again empty.
   const maxOpen = 4 * settings.capacity + 1024
 
-  const begin = (full: string): number => {
+  const begin = (full: string, write = false): number => {
     if (inFlight.size >= maxOpen) {
       epoch++
       flushedAt = epoch
       inFlight.clear()
       touchedAt.clear()
     }
-    inFlight.set(full, (inFlight.get(full) ?? 0) + 1)
+    const open = inFlight.get(full)
+    if (write) {
+      epoch++
+      if (open !== undefined) touchedAt.set(full, epoch)
+    }
+    inFlight.set(full, (open ?? 0) + 1)
     return epoch
   }
 
@@ -242,13 +257,35 @@ export const make = (
   }
 
   const keep: Tier["keep"] = (front, full, ticket, decoded, text, remoteTimeToLive) => {
-    if (!end(full, ticket)) return
+    if (!end(full, ticket)) return false
     const previous = slots.get(full)
-    if (previous !== undefined) remove(previous)
     const weight = weigh(text)
-    if (settings.maxBytes !== undefined && weight > settings.maxBytes) return
+    if (settings.maxBytes !== undefined && weight > settings.maxBytes) {
+      if (previous !== undefined) remove(previous)
+      return true
+    }
     const remoteExpiresAt =
       remoteTimeToLive === undefined || remoteTimeToLive < 0 ? Infinity : remoteNow() + remoteTimeToLive
+    const expiresAt = separate ? now() + settings.timeToLive : Math.min(now() + settings.timeToLive, remoteExpiresAt)
+    if (previous !== undefined && previous.front === front) {
+      // The view's own slot, rewritten where it is (a key written again and again costs no map updates).
+      previous.value = undefined
+      previous.hit = pending
+      previous.text = text
+      previous.expiresAt = expiresAt
+      previous.remoteExpiresAt = remoteExpiresAt
+      bytes += weight - previous.weight
+      previous.weight = weight
+      if (decoded !== undefined) resolve(previous, decoded.value)
+      if (counter - previous.stamp > settings.capacity >> 1) {
+        slots.delete(full)
+        slots.set(full, previous)
+        previous.stamp = ++counter
+      }
+      evict()
+      return true
+    }
+    if (previous !== undefined) remove(previous)
     const key = full.slice(front.prefix.length)
     const slot: Slot = {
       front,
@@ -257,7 +294,7 @@ export const make = (
       value: undefined,
       hit: pending,
       text,
-      expiresAt: separate ? now() + settings.timeToLive : Math.min(now() + settings.timeToLive, remoteExpiresAt),
+      expiresAt,
       remoteExpiresAt,
       weight,
       stamp: ++counter
@@ -267,6 +304,7 @@ export const make = (
     front.slots.set(key, slot)
     bytes += weight
     evict()
+    return true
   }
 
   const touch = (full: string) => {
@@ -319,6 +357,10 @@ export const make = (
       end(full, ticket)
     },
     touch,
+    drop: (full) => {
+      const slot = slots.get(full)
+      if (slot !== undefined) remove(slot)
+    },
     flush,
     announce: (keys) => {
       if (coherence !== undefined && (keys === "all" || keys.length > 0)) coherence.announce(keys)

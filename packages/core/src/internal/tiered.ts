@@ -151,15 +151,15 @@ export const make = <A>(tier: Tier, prefix: string, values: Values<A>, commands:
     write: () => Effect.Effect<R, CacheError>,
     written?: (reply: R) => boolean
   ) => {
-    const tickets = entries.map((entry) => {
-      tier.touch(entry.key)
-      return tier.begin(entry.key)
-    })
+    const tickets = entries.map((entry) => tier.begin(entry.key, true))
     return after(write(), (exit) => {
+      const done = Exit.isSuccess(exit) && (written === undefined || written(exit.value))
       entries.forEach((entry, i) => {
         const ticket = tickets[i] ?? 0
-        if (Exit.isSuccess(exit) && (written === undefined || written(exit.value))) keep(entry, ticket)
-        else tier.end(entry.key, ticket)
+        const kept = done && keep(entry, ticket)
+        if (!done) tier.end(entry.key, ticket)
+        // Not kept (it failed, was withdrawn, or raced another change of its key): the value held before it goes.
+        if (!kept) tier.drop(entry.key)
       })
       tier.announce(entries.map((entry) => entry.key))
     })
