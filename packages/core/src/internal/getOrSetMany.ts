@@ -7,7 +7,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import type { Entry } from "../Backend.js"
 import type { Cache } from "../Cache.js"
-import { type CacheError, CacheInvalidInputError, isRetryable } from "../CacheError.js"
+import { type CacheDecodeError, type CacheError, CacheInvalidInputError, isRetryable } from "../CacheError.js"
 import type { ViewContext } from "./context.js"
 import type { Outcome } from "./metrics.js"
 import { withContext } from "./relabel.js"
@@ -88,27 +88,44 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
       return bypass ? Effect.catchIf(stored, isRetryable, (error) => outage.degraded(operation, error)) : stored
     }
 
-    const answer = (texts: ReadonlyArray<Local<A> | string | Uint8Array | undefined>) =>
-      Effect.gen(function* () {
-        const answers = new Map<string, { readonly value: A }>()
-        const missing: Array<string> = []
-        for (const [i, key] of keys.entries()) {
-          const text = texts[i]
-          if (isLocal(text)) {
-            answers.set(key, text)
+    const answer = (
+      texts: ReadonlyArray<Local<A> | string | Uint8Array | undefined>
+    ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> => {
+      // Each key's value where the read found one; the others are looked up.
+      const hits: Array<{ readonly value: A } | undefined> = new Array(keys.length)
+      // The hits' values in the order of `keys`: the answer itself when every key hit.
+      const hitValues: Array<A> = []
+      const missing: Array<string> = []
+      const broken: Array<readonly [key: string, error: CacheDecodeError]> = []
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] ?? ""
+        const text = texts[i]
+        if (isLocal(text)) {
+          hits[i] = text
+          hitValues.push(text.value)
+          continue
+        }
+        if (text !== undefined) {
+          const decoded = values.decode(operation, key, text)
+          if (Exit.isSuccess(decoded)) {
+            hits[i] = { value: decoded.value }
+            hitValues.push(decoded.value)
             continue
           }
-          if (text !== undefined) {
-            const decoded = values.decode(operation, key, text)
-            if (Exit.isSuccess(decoded)) {
-              answers.set(key, { value: decoded.value })
-              continue
-            }
-            // An entry that no longer decodes heals: a miss, overwritten below.
-            if (decoded.cause._tag === "Fail") yield* heals.report(key, decoded.cause.error)
-          }
-          missing.push(key)
+          // An entry that no longer decodes heals: a miss, overwritten below.
+          if (decoded.cause._tag === "Fail") broken.push([key, decoded.cause.error])
         }
+        missing.push(key)
+      }
+      // Every key hit, none listed twice: the answers are the hits, in order.
+      if (missing.length === 0 && keys.length === asked.length) return Effect.succeed(hitValues)
+      return Effect.gen(function* () {
+        for (const [key, error] of broken) yield* heals.report(key, error)
+        const answers = new Map<string, { readonly value: A }>()
+        keys.forEach((key, i) => {
+          const hit = hits[i]
+          if (hit !== undefined) answers.set(key, hit)
+        })
         if (missing.length > 0) {
           const found = yield* lookup(missing)
           const pairs = found.map((value, i) => [missing[i] ?? "", value] as const)
@@ -118,11 +135,12 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
         // Every key has its answer: a hit, or one of the values `lookup` checked there is one of per missing key.
         const ordered: Array<A> = []
         for (const key of asked) {
-          const answer = answers.get(key)
-          if (answer !== undefined) ordered.push(answer.value)
+          const found = answers.get(key)
+          if (found !== undefined) ordered.push(found.value)
         }
         return ordered
       })
+    }
 
     const read = observer.call(
       operation,
