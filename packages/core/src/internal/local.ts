@@ -199,6 +199,20 @@ export const make = (
     }
   }
 
+  // Recency is refreshed only for entries in the older half: a hot key moves rarely, and a hit stays cheap.
+  const used = (slot: Slot) => {
+    if (counter - slot.stamp > settings.capacity >> 1) {
+      slots.delete(slot.full)
+      slots.set(slot.full, slot)
+      slot.stamp = ++counter
+    }
+  }
+
+  const drop = (full: string) => {
+    const slot = slots.get(full)
+    if (slot !== undefined) remove(slot)
+  }
+
   const find = (front: Front, key: string): Slot | undefined => {
     if (!coherent) return undefined
     const slot = front.slots.get(key)
@@ -208,12 +222,7 @@ export const make = (
       remove(slot)
       return undefined
     }
-    // Recency is refreshed only for entries in the older half: a hot key moves rarely, and a hit stays cheap.
-    if (counter - slot.stamp > settings.capacity >> 1) {
-      slots.delete(slot.full)
-      slots.set(slot.full, slot)
-      slot.stamp = ++counter
-    }
+    used(slot)
     return slot
   }
 
@@ -277,11 +286,7 @@ export const make = (
       bytes += weight - previous.weight
       previous.weight = weight
       if (decoded !== undefined) resolve(previous, decoded.value)
-      if (counter - previous.stamp > settings.capacity >> 1) {
-        slots.delete(full)
-        slots.set(full, previous)
-        previous.stamp = ++counter
-      }
+      used(previous)
       evict()
       return true
     }
@@ -310,8 +315,7 @@ export const make = (
   const touch = (full: string) => {
     epoch++
     if (inFlight.has(full)) touchedAt.set(full, epoch)
-    const slot = slots.get(full)
-    if (slot !== undefined) remove(slot)
+    drop(full)
   }
 
   const flush = (reason: FlushReason) => {
@@ -357,10 +361,7 @@ export const make = (
       end(full, ticket)
     },
     touch,
-    drop: (full) => {
-      const slot = slots.get(full)
-      if (slot !== undefined) remove(slot)
-    },
+    drop,
     flush,
     announce: (keys) => {
       if (coherence !== undefined && (keys === "all" || keys.length > 0)) coherence.announce(keys)

@@ -112,36 +112,24 @@ export type ScriptRunner = (
 ) => Promise<unknown>
 
 /** What running a script needs of a connection or a Cluster. */
-export type Evaluator = Pick<Redis, "evalsha" | "eval" | "evalsha_ro" | "eval_ro" | "callBuffer">
+export type Evaluator = Pick<Redis, "call" | "callBuffer">
 
 const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith("NOSCRIPT")
 
-// ioredis declares no buffer-reply form of EVAL and EVALSHA (it has them: `callBuffer` names the command).
-const evalScript = (
+// The script by its source (EVAL) or by its SHA1 (EVALSHA), read-only ones as `_RO`, its bulk-string replies as text
+// or (`callBuffer`: ioredis declares no buffer-reply form of EVAL) as bytes.
+const send = (
   redis: Evaluator,
   s: Script,
+  by: "source" | "sha",
   keys: ReadonlyArray<string>,
   args: ReadonlyArray<string | Buffer>,
   replies: Replies | undefined
-) =>
-  replies === "bytes"
-    ? redis.callBuffer(s.readOnly ? "EVAL_RO" : "EVAL", [s.source, keys.length, ...keys, ...args])
-    : s.readOnly
-      ? redis.eval_ro(s.source, keys.length, ...keys, ...args)
-      : redis.eval(s.source, keys.length, ...keys, ...args)
-
-const evalShaScript = (
-  redis: Evaluator,
-  s: Script,
-  keys: ReadonlyArray<string>,
-  args: ReadonlyArray<string | Buffer>,
-  replies: Replies | undefined
-) =>
-  replies === "bytes"
-    ? redis.callBuffer(s.readOnly ? "EVALSHA_RO" : "EVALSHA", [s.sha, keys.length, ...keys, ...args])
-    : s.readOnly
-      ? redis.evalsha_ro(s.sha, keys.length, ...keys, ...args)
-      : redis.evalsha(s.sha, keys.length, ...keys, ...args)
+): Promise<unknown> => {
+  const command = `${by === "sha" ? "EVALSHA" : "EVAL"}${s.readOnly ? "_RO" : ""}`
+  const argv = [by === "sha" ? s.sha : s.source, keys.length, ...keys, ...args]
+  return replies === "bytes" ? redis.callBuffer(command, argv) : redis.call(command, argv)
+}
 
 /**
  * EVAL every time, never EVALSHA: for a Cluster's batches, where the EVAL after a NOSCRIPT would go out after
@@ -150,7 +138,7 @@ const evalShaScript = (
 export const sendingSource =
   (redis: Evaluator): ScriptRunner =>
   (s, keys, args, replies) =>
-    evalScript(redis, s, keys, args, replies)
+    send(redis, s, "source", keys, args, replies)
 
 /** Issues a command that follows another one of the same call. */
 export type FollowUp = <A>(issue: () => Promise<A>) => Promise<A>
@@ -168,8 +156,8 @@ export const evalShaFirst =
   (redis: Evaluator, followUp: () => FollowUp = sameCall): ScriptRunner =>
   (s, keys, args, replies) => {
     const then = followUp()
-    return evalShaScript(redis, s, keys, args, replies).catch((error: unknown) => {
-      if (isNoScript(error)) return then(() => evalScript(redis, s, keys, args, replies))
+    return send(redis, s, "sha", keys, args, replies).catch((error: unknown) => {
+      if (isNoScript(error)) return then(() => send(redis, s, "source", keys, args, replies))
       throw error
     })
   }
@@ -191,6 +179,6 @@ export const loadingOnce = (redis: Redis): ScriptRunner => {
     }
     if (loaded.has(s.sha)) return fallback(s, keys, args, replies)
     loaded.add(s.sha)
-    return evalScript(redis, s, keys, args, replies)
+    return send(redis, s, "source", keys, args, replies)
   }
 }
