@@ -235,6 +235,10 @@ describe("the local tier on a Cluster, across processes", () => {
     () =>
       Effect.gen(function* () {
         const prefix = uniquePrefix("tier-kill")
+        // A failover before this test may still be spreading: every node must know each master's replica first.
+        yield* settled("every master has its replica", local.ports, (view) =>
+          mastersOf(view).every((master) => view.some((node) => node.masterId === master.id))
+        )
         const nodes = yield* view
         const masters = mastersOf(nodes)
         const keys = yield* keysOnEveryMaster(prefix, masters)

@@ -4,21 +4,37 @@
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as MetricKey from "effect/MetricKey"
+import type * as MetricLabel from "effect/MetricLabel"
 import * as MetricState from "effect/MetricState"
 
 const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
 
+const operationsKey = MetricKey.counter("cachet_operations_total", {
+  description: "Cache operations by backend, namespace, operation and outcome (hit, miss, ok, error)",
+  incremental: true
+})
+const durationKey = MetricKey.histogram(
+  "cachet_operation_duration_seconds",
+  MetricBoundaries.exponential({ start: 0.00005, factor: 2, count: 16 }),
+  "Cache operation latency in seconds"
+)
+
+/**
+ * One series of the operation metrics, its labels fixed: updated with no labels, it goes straight to its series
+ * (a metric updated with labels looks its series up by the label array on every update).
+ *
+ * @internal
+ */
+export const operationSeries = (labels: ReadonlyArray<MetricLabel.MetricLabel>) => ({
+  operations: Metric.fromMetricKey(MetricKey.taggedWithLabels(operationsKey, labels)),
+  duration: Metric.fromMetricKey(MetricKey.taggedWithLabels(durationKey, labels))
+})
+
 /** @internal */
 export const metrics = {
-  operations: counter(
-    "cachet_operations_total",
-    "Cache operations by backend, namespace, operation and outcome (hit, miss, ok, error)"
-  ),
-  duration: Metric.histogram(
-    "cachet_operation_duration_seconds",
-    MetricBoundaries.exponential({ start: 0.00005, factor: 2, count: 16 }),
-    "Cache operation latency in seconds"
-  ),
+  operations: Metric.fromMetricKey(operationsKey),
+  duration: Metric.fromMetricKey(durationKey),
   staleServed: counter(
     "cachet_stale_served_total",
     "Stale values served by getOrSet (while revalidating or on a lookup error)"

@@ -14,7 +14,7 @@ import type * as Tracer from "effect/Tracer"
 import { type CacheError, isRetryable, type Operation } from "../CacheError.js"
 import * as Backends from "./backend.js"
 import type { Place } from "./context.js"
-import { metrics, type Outcome } from "./metrics.js"
+import { type Outcome, operationSeries as series } from "./metrics.js"
 import { withContext } from "./relabel.js"
 
 /**
@@ -92,9 +92,17 @@ export interface Observer {
 
 const ok = (): Outcome => "ok"
 
-type OperationLabels = {
-  readonly [K in Outcome | "duration"]: ReadonlyArray<MetricLabel.MetricLabel>
-} & { readonly local: { readonly [K in Outcome]: ReadonlyArray<MetricLabel.MetricLabel> } }
+// A series is updated with no labels of its own: they are fixed in it.
+const none: ReadonlyArray<MetricLabel.MetricLabel> = []
+
+type Counter = Metric.Metric.Counter<number>
+
+/** An operation's series: its count by outcome (and tier), its latency. */
+interface OperationSeries {
+  readonly outcomes: { readonly [K in Outcome]: Counter }
+  readonly local: { readonly [K in Outcome]: Counter }
+  readonly duration: Metric.Metric.Histogram<number>
+}
 
 /** Reads answer from a tier: hits, misses and stale serves say which one. */
 const tiered = (outcome: Outcome): boolean => outcome === "hit" || outcome === "miss" || outcome === "stale"
@@ -103,27 +111,31 @@ const tiered = (outcome: Outcome): boolean => outcome === "hit" || outcome === "
 export const makeObserver = (options: ObserveOptions, place: Place): Observer => {
   const { namespace } = place
   const labels = [MetricLabel.make("backend", options.backend), MetricLabel.make("namespace", namespace)]
-  // Label arrays are built once per operation, not per call: Effect finds a metric's series by the array itself.
-  const operationLabels = new Map<Operation, OperationLabels>()
-  const labelsFor = (operation: Operation): OperationLabels => {
-    let found = operationLabels.get(operation)
+  // Series are found once per operation and outcome, not per call.
+  const operationSeries = new Map<Operation, OperationSeries>()
+  const seriesFor = (operation: Operation): OperationSeries => {
+    let found = operationSeries.get(operation)
     if (found === undefined) {
       const base = [...labels, MetricLabel.make("operation", operation)]
       const withOutcome = (outcome: Outcome, tier: "local" | "remote" = "remote") =>
-        tiered(outcome)
-          ? [...base, MetricLabel.make("outcome", outcome), MetricLabel.make("tier", tier)]
-          : [...base, MetricLabel.make("outcome", outcome)]
+        series(
+          tiered(outcome)
+            ? [...base, MetricLabel.make("outcome", outcome), MetricLabel.make("tier", tier)]
+            : [...base, MetricLabel.make("outcome", outcome)]
+        ).operations
       const local = (outcome: Outcome) => withOutcome(outcome, "local")
       found = {
-        duration: base,
-        hit: withOutcome("hit"),
-        miss: withOutcome("miss"),
-        stale: withOutcome("stale"),
-        ok: withOutcome("ok"),
-        error: withOutcome("error"),
+        duration: series(base).duration,
+        outcomes: {
+          hit: withOutcome("hit"),
+          miss: withOutcome("miss"),
+          stale: withOutcome("stale"),
+          ok: withOutcome("ok"),
+          error: withOutcome("error")
+        },
         local: { hit: local("hit"), miss: local("miss"), stale: local("stale"), ok: local("ok"), error: local("error") }
       }
-      operationLabels.set(operation, found)
+      operationSeries.set(operation, found)
     }
     return found
   }
@@ -169,9 +181,9 @@ export const makeObserver = (options: ObserveOptions, place: Place): Observer =>
   }
 
   const record = (operation: Operation, outcome: Outcome, start: number) => {
-    const found = labelsFor(operation)
-    metrics.operations.unsafeUpdate(1, found[outcome])
-    metrics.duration.unsafeUpdate((performance.now() - start) / 1000, found.duration)
+    const found = seriesFor(operation)
+    found.outcomes[outcome].unsafeUpdate(1, none)
+    found.duration.unsafeUpdate((performance.now() - start) / 1000, none)
   }
 
   const retryFor = (operation: Operation): Schedule.Schedule<unknown, CacheError> | undefined =>
@@ -270,7 +282,7 @@ export const makeObserver = (options: ObserveOptions, place: Place): Observer =>
     count: (metric, extra = [], amount = 1) =>
       metric.unsafeUpdate(amount, extra.length === 0 ? labels : [...labels, ...extra]),
     local: (fiber, operation, key, outcome, answer) => {
-      if (options.metrics) metrics.operations.unsafeUpdate(1, labelsFor(operation).local[outcome])
+      if (options.metrics) seriesFor(operation).local[outcome].unsafeUpdate(1, none)
       return traced(fiber)
         ? Effect.useSpan(`cachet.${operation}`, spanOptionsFor(operation, key, "local"), (span) => {
             span.attribute("cachet.outcome", outcome)
