@@ -26,10 +26,12 @@ const durationKey = MetricKey.histogram(
  *
  * @internal
  */
-export const operationSeries = (labels: ReadonlyArray<MetricLabel.MetricLabel>) => ({
-  operations: Metric.fromMetricKey(MetricKey.taggedWithLabels(operationsKey, labels)),
-  duration: Metric.fromMetricKey(MetricKey.taggedWithLabels(durationKey, labels))
-})
+export const operationCount = (labels: ReadonlyArray<MetricLabel.MetricLabel>) =>
+  Metric.fromMetricKey(MetricKey.taggedWithLabels(operationsKey, labels))
+
+/** @internal */
+export const operationDuration = (labels: ReadonlyArray<MetricLabel.MetricLabel>) =>
+  Metric.fromMetricKey(MetricKey.taggedWithLabels(durationKey, labels))
 
 /** @internal */
 export const metrics = {

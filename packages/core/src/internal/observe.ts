@@ -14,7 +14,7 @@ import type * as Tracer from "effect/Tracer"
 import { type CacheError, isRetryable, type Operation } from "../CacheError.js"
 import * as Backends from "./backend.js"
 import type { Place } from "./context.js"
-import { type Outcome, operationSeries as series } from "./metrics.js"
+import { type Outcome, operationCount, operationDuration } from "./metrics.js"
 import { withContext } from "./relabel.js"
 
 /**
@@ -118,14 +118,14 @@ export const makeObserver = (options: ObserveOptions, place: Place): Observer =>
     if (found === undefined) {
       const base = [...labels, MetricLabel.make("operation", operation)]
       const withOutcome = (outcome: Outcome, tier: "local" | "remote" = "remote") =>
-        series(
+        operationCount(
           tiered(outcome)
             ? [...base, MetricLabel.make("outcome", outcome), MetricLabel.make("tier", tier)]
             : [...base, MetricLabel.make("outcome", outcome)]
-        ).operations
+        )
       const local = (outcome: Outcome) => withOutcome(outcome, "local")
       found = {
-        duration: series(base).duration,
+        duration: operationDuration(base),
         outcomes: {
           hit: withOutcome("hit"),
           miss: withOutcome("miss"),
