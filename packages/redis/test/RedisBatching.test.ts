@@ -206,8 +206,17 @@ describe("RedisCache batching", () => {
       // The differential test's operations, without the very short time-to-lives that could expire between the two
       // runs, and without scans: a scan's SCAN goes out a few Stream steps after its fiber starts, so even without
       // batching a concurrent command may overtake it. "ab" starts as a list, so that its reads fail WRONGTYPE until
-      // a write replaces it.
-      const sequences = sequence.map((operations) => operations.filter((o) => !waitsOut(o) && o._tag !== "scan"))
+      // a write replaces it. A getMany of "ab" is left out too: a key of another type makes getMany read again by
+      // script once its MGET and EXISTS are answered (`readEach`), so it may see the commands issued after it (the
+      // README says so); `readEach.test.ts` and the differential test cover it.
+      const sequences = sequence.map((operations) =>
+        operations.filter(
+          (o) =>
+            !waitsOut(o) &&
+            o._tag !== "scan" &&
+            !((o._tag === "getMany" || o._tag === "getManyBytes") && o.keys.includes("ab"))
+        )
+      )
       let round = 0
       yield* Effect.promise(() =>
         FastCheck.assert(

@@ -22,7 +22,7 @@ import * as Coherence from "./coherence.js"
 import {
   bufferOrNull,
   type Client,
-  getEach,
+  readEach,
   type Scanner,
   scannerOf,
   singleKey,
@@ -168,14 +168,14 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
   const runScript = Scripts.evalShaFirst(cluster, calls.later)
   const commands = singleKey(cluster, runScript)
 
-  // GET of every key, one read-only script call per slot: the values in the caller's order, or the error of the
+  // GET of every key, MGET and EXISTS per slot (and the read-only script where they disagree, `readEach`): the values in the caller's order, or the error of the
   // first key (in that order) that failed, as on a standalone server.
   const getMany =
     <V>(replies: Scripts.Replies, value: (reply: unknown) => V | null) =>
     (keys: ReadonlyArray<string>): Promise<Array<V | null>> => {
       const answers = new Array<unknown>(keys.length).fill(null)
       return perSlot("getMany", keys, itself, (group) =>
-        getEach(runScript, group.items, replies).then((reply) => {
+        readEach(cluster, runScript, group.items, replies, calls.later()).then((reply) => {
           reply.forEach((answer, i) => {
             const index = group.indices[i]
             if (index !== undefined) answers[index] = answer

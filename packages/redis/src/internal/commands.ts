@@ -202,6 +202,41 @@ export const getEach = (
     return reply
   })
 
+/** What `readEach` needs of a connection or a Cluster. */
+export interface MultiRead {
+  readonly mget: (keys: Array<string>) => Promise<Array<string | null>>
+  readonly mgetBuffer: (keys: Array<string>) => Promise<Array<Buffer | null>>
+  readonly exists: (keys: Array<string>) => Promise<number>
+}
+
+/**
+ * `getEach`'s answers in one round trip of plain reads where it can: MGET, and EXISTS of the same keys sent with it.
+ * MGET answers nil for a key of another type, where GET fails WRONGTYPE; when EXISTS counts exactly the values MGET
+ * found, no key was of another type and MGET's answer stands, without the script's cost on the server (about a
+ * third of MGET's time for 100 keys). A count that differs (a key of another type, or one written, deleted or
+ * expired between the two commands) sends the script, which answers atomically, as a second round trip of the same
+ * call (`followUp`). Redis runs the commands one client sent together back to back, so the two see the same data
+ * unless a write lands between them, and only a deletion there could hide a key of another type: at worst that key
+ * then reads as the miss MGET calls it.
+ */
+export const readEach = (
+  redis: MultiRead,
+  runScript: Scripts.ScriptRunner,
+  keys: ReadonlyArray<string>,
+  replies: Scripts.Replies,
+  followUp: Scripts.FollowUp
+): Promise<ReadonlyArray<unknown>> => {
+  // ioredis copies its arguments into a new array, so handing it the caller's readonly array is safe.
+  const asked = keys as Array<string>
+  const values: Promise<ReadonlyArray<unknown>> = replies === "bytes" ? redis.mgetBuffer(asked) : redis.mget(asked)
+  return Promise.all([values, redis.exists(asked)]).then(([found, existing]) => {
+    if (found.length !== keys.length) throw new UnexpectedReply("MGET answered a different number of values than keys")
+    let present = 0
+    for (const value of found) if (value !== null) present++
+    return present === existing ? found : followUp(() => getEach(runScript, keys, replies))
+  })
+}
+
 /**
  * The values of `getEach`'s answers (each checked by `value`), or the error of the first key that failed.
  */

@@ -143,7 +143,8 @@ export const sendingSource =
 /** Issues a command that follows another one of the same call. */
 export type FollowUp = <A>(issue: () => Promise<A>) => Promise<A>
 
-const atOnce: FollowUp = (issue) => issue()
+/** A follow-up of a call that has no deadline of its own to keep: issued at once. */
+export const atOnce: FollowUp = (issue) => issue()
 const sameCall = (): FollowUp => atOnce
 
 /**

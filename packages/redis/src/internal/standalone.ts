@@ -14,7 +14,7 @@ import * as Coherence from "./coherence.js"
 import {
   bufferOrNull,
   type Client,
-  getEach,
+  readEach,
   type Scanner,
   scannerOf,
   singleKey,
@@ -76,10 +76,16 @@ export const fromRedis = (redis: Redis, batching: boolean, server?: string | und
   const scanners: ReadonlyArray<Scanner> = [scannerOf(redis)]
   const plain: Client = {
     ...commands,
-    getMany: (keys) => getEach(runScript, keys).then((answers) => valuesOrFirstError(answers, stringOrNull)),
+    getMany: (keys) =>
+      readEach(redis, runScript, keys, "text", Scripts.atOnce).then((answers) =>
+        valuesOrFirstError(answers, stringOrNull)
+      ),
     bytes: {
       ...commands.bytes,
-      getMany: (keys) => getEach(runScript, keys, "bytes").then((answers) => valuesOrFirstError(answers, bufferOrNull))
+      getMany: (keys) =>
+        readEach(redis, runScript, keys, "bytes", Scripts.atOnce).then((answers) =>
+          valuesOrFirstError(answers, bufferOrNull)
+        )
     },
     setMany: (entries) => transaction(redis, entries),
     // ioredis copies its arguments into a new array, so handing it the caller's readonly array is safe.
