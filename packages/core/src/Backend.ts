@@ -19,6 +19,9 @@
  *   copy of the bytes it is given and answers each read with bytes of the reader's own, as a server does.
  * - `scan` matches keys with Redis's glob rules (`stringmatchlen`) and may emit a key more than once only
  *   where Redis SCAN would (a rehash); the core de-duplicates nothing.
+ * - Keys containing U+0000 are the core's own bookkeeping (a `getOrSet` lock, the record of a tagged entry's tags);
+ *   no user key contains it. A backend bounded by a number of entries does not count them as entries (they may be
+ *   evicted as entries are); one bounded by bytes weighs them as any value.
  * - Tag bookkeeping (`tagAdd`, `tagTake`) works on two keys of one tag, an index (a sorted set of full entry keys
  *   scored by their expiry in epoch milliseconds, `+inf` for none) and an epoch (a string), which always share a
  *   Redis hash slot. Each call is atomic over both keys: on Redis, one Lua script.
@@ -147,12 +150,15 @@ export interface Backend {
   /** SCAN MATCH: batches of full keys matching the glob. */
   readonly scan: (pattern: string) => Stream.Stream<ReadonlyArray<string>, CacheError>
   /**
-   * SCAN MATCH, and UNLINK of each batch as it comes: how many of the keys existed. Optional: without it the core
-   * deletes what `scan` emits, the same commands in the same order, at the price of a `Stream` step per batch.
+   * SCAN MATCH, and UNLINK of each batch as it comes: how many of the deleted keys that `counted` accepts existed
+   * (the core counts entries, not its own bookkeeping, which the pattern also matches). Optional: without it the
+   * core deletes what `scan` emits, the same commands in the same order, at the price of a `Stream` step per batch.
    *
    * @since 0.2.0
    */
-  readonly deleteMatching?: ((pattern: string) => Effect.Effect<number, CacheError>) | undefined
+  readonly deleteMatching?:
+    | ((pattern: string, counted: (key: string) => boolean) => Effect.Effect<number, CacheError>)
+    | undefined
   /**
    * Atomically on `index` and `epoch` (one hash slot): remove the members whose expiry has passed (ZREMRANGEBYSCORE
    * `-inf` to now, excluded), add `members` with their expiry as score (ZADD: a member already there takes the new
@@ -342,3 +348,16 @@ export interface SyncBackend {
  * @category constructors
  */
 export const fromSync: (backend: SyncBackend) => Backend = internal.fromSync
+
+/**
+ * For a backend's `deleteMatching`: the deletion of one batch of keys by `remove` (one command, or two when some
+ * keys are not `counted`, whose answer is then unused), answering how many of the counted keys existed.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const deleteCounting: (
+  keys: ReadonlyArray<string>,
+  counted: (key: string) => boolean,
+  remove: (keys: ReadonlyArray<string>) => Effect.Effect<number, CacheError>
+) => Effect.Effect<number, CacheError> = internal.deleteCounting

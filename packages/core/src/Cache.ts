@@ -98,6 +98,12 @@ export declare namespace Cache {
    * @since 0.4.0
    * @category models
    */
+  export type EntryOptions = Model.EntryOptions
+
+  /**
+   * @since 0.4.0
+   * @category models
+   */
   export type SetManyEntry<A> = Model.SetManyEntry<A>
 
   /**
@@ -154,6 +160,39 @@ export declare namespace Cache {
    */
   export type Options = Model.Options
 }
+
+/**
+ * The options and models again at the top of the module, so that `Cache.Options` reads as well as
+ * `Cache.Cache.Options` after `import * as Cache from "@cachet/core/Cache"` (or `import { Cache } from "@cachet/core"`).
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export type Options = Cache.Options
+/** @since 0.4.0 */
+export type LocalOptions = Cache.LocalOptions
+/** @since 0.4.0 */
+export type SetOptions = Cache.SetOptions
+/** @since 0.4.0 */
+export type WriteOptions = Cache.WriteOptions
+/** @since 0.4.0 */
+export type EntryOptions = Cache.EntryOptions
+/** @since 0.4.0 */
+export type SetManyEntry<A> = Cache.SetManyEntry<A>
+/** @since 0.4.0 */
+export type GetOptions = Cache.GetOptions
+/** @since 0.4.0 */
+export type GetOrSetOptions<A> = Cache.GetOrSetOptions<A>
+/** @since 0.4.0 */
+export type GetOrSetManyOptions<A> = Cache.GetOrSetManyOptions<A>
+/** @since 0.4.0 */
+export type LockOptions = Cache.LockOptions
+/** @since 0.4.0 */
+export type EntryHandle<A> = Cache.EntryHandle<A>
+/** @since 0.4.0 */
+export type View<A> = Cache.View<A>
+/** @since 0.4.0 */
+export type Service = Cache.Service
 
 /**
  * The default key prefix.

@@ -52,6 +52,18 @@ describe("MemoryCache tags", () => {
     })
   )
 
+  it.scoped("a tagged entry takes one place of the capacity, as an untagged one does; a lock takes none", () =>
+    Effect.gen(function* () {
+      const cache = yield* MemoryCache.make({ capacity: 3 })
+      for (const key of ["a", "b", "c"]) yield* cache.set(key, key, { tags: ["t"] })
+      expect(yield* Effect.forEach(["a", "b", "c"], (key) => cache.has(key))).toEqual([true, true, true])
+      // A lookup holding the lock of a fourth key (the lock is bookkeeping too) evicts only the oldest entry.
+      expect(yield* cache.getOrSet("d", Effect.succeed("d"), { lock: true, tags: ["t"] })).toBe("d")
+      expect(yield* Effect.forEach(["a", "b", "c", "d"], (key) => cache.has(key))).toEqual([false, true, true, true])
+      expect(yield* cache.invalidateTags(["t"])).toBe(3)
+    })
+  )
+
   /** A backend whose first `setMany` runs `interleave` before or after it writes. */
   const interleaved = (backend: Backend, when: "before" | "after", interleave: Effect.Effect<unknown, unknown>) => {
     let armed = true

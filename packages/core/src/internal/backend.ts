@@ -34,7 +34,7 @@ export interface Complete {
   readonly bytesCommands: Commands
   /** Whether `commands` answer with an `Exit` at the call (a backend made by `fromSync`). */
   readonly synchronous: boolean
-  readonly deleteMatching: (pattern: string) => Effect.Effect<number, CacheError>
+  readonly deleteMatching: (pattern: string, counted: (key: string) => boolean) => Effect.Effect<number, CacheError>
 }
 
 const syncForms = new WeakMap<Backend, SyncBackend>()
@@ -89,10 +89,25 @@ export const fromSync = (sync: SyncBackend): Backend => {
 // Without a native form, delete what `scan` emits: the same commands in the same order.
 const deleteScanned =
   (backend: Backend) =>
-  (pattern: string): Effect.Effect<number, CacheError> =>
+  (pattern: string, counted: (key: string) => boolean): Effect.Effect<number, CacheError> =>
     Stream.runFoldEffect(backend.scan(pattern), 0, (count, batch) =>
-      batch.length === 0 ? Effect.succeed(count) : Effect.map(backend.delete(batch), (n) => count + n)
+      Effect.map(deleteCounting(batch, counted, backend.delete), (n) => count + n)
     )
+
+/**
+ * DEL of `keys` in one command, or in two when some are not `counted` (these go in the second, its answer unused):
+ * how many of the counted ones existed.
+ */
+export const deleteCounting = (
+  keys: ReadonlyArray<string>,
+  counted: (key: string) => boolean,
+  remove: (keys: ReadonlyArray<string>) => Effect.Effect<number, CacheError>
+): Effect.Effect<number, CacheError> => {
+  const others = keys.filter((key) => !counted(key))
+  if (others.length === 0) return keys.length === 0 ? Effect.succeed(0) : remove(keys)
+  const kept = keys.filter(counted)
+  return Effect.zipLeft(kept.length === 0 ? Effect.succeed(0) : remove(kept), remove(others))
+}
 
 // Without native tag primitives (both of them), the plain ones under a lock (`tagFallback.ts`).
 const tagsOf = (backend: Backend, sync: SyncBackend | undefined): Pick<Commands, "tagAdd" | "tagTake"> => {

@@ -187,7 +187,7 @@ const guarded = (backend: Backend, breaker: CircuitBreaker): Backend => {
     deleteMatching:
       deleteMatching === undefined
         ? undefined
-        : (pattern) => guard("deletePattern", undefined, () => deleteMatching(pattern)),
+        : (pattern, counted) => guard("deletePattern", undefined, () => deleteMatching(pattern, counted)),
     ping: guard("ping", undefined, () => backend.ping),
     coherence: backend.coherence,
     expiryClock: backend.expiryClock

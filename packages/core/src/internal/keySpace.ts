@@ -13,6 +13,9 @@ export const bookkeeping = (full: string, kind: string): string => `${full}${res
 /** Whether a stored key is the cache's bookkeeping rather than an entry. */
 export const isBookkeeping = (key: string): boolean => key.includes(reserved)
 
+/** Whether a stored key is an entry: what `clear` and `deletePattern` count. */
+export const isEntry = (key: string): boolean => !key.includes(reserved)
+
 /** Ends every non-empty prefix and every namespace: `<prefix><name>:<key>`. */
 export const separator = ":"
 

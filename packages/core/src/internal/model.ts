@@ -51,6 +51,15 @@ export interface SetOptions {
 export type WriteOptions = Omit<SetOptions, "keepTimeToLive">
 
 /**
+ * Options of one entry of `setMany`: its own time-to-live and jitter. Tags belong to the whole batch (the options
+ * of `setMany`), which is written all or nothing with them.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export type EntryOptions = Omit<WriteOptions, "tags">
+
+/**
  * One entry of `setMany`: a key and its value, with options of its own or the batch's.
  *
  * @since 0.4.0
@@ -58,7 +67,7 @@ export type WriteOptions = Omit<SetOptions, "keepTimeToLive">
  */
 export type SetManyEntry<A> =
   | readonly [key: string, value: A]
-  | readonly [key: string, value: A, options: WriteOptions | undefined]
+  | readonly [key: string, value: A, options: EntryOptions | undefined]
 
 /**
  * Options of a read.

@@ -149,7 +149,7 @@ export const tags = (
 
 /**
  * A batch of entries: each one a `[key, value]` or `[key, value, options]` array, with a valid key and, when
- * present, options of a write (an object without `keepTimeToLive`).
+ * present, options of a write (an object without `keepTimeToLive`, and without `tags`: the batch's own).
  */
 export const entries = <E extends ReadonlyArray<unknown>>(
   operation: Operation,
@@ -167,8 +167,13 @@ export const entries = <E extends ReadonlyArray<unknown>>(
           }`
         )
       }
+      const name = typeof entry[0] === "string" ? entry[0] : undefined
       const checked = Either.flatMap(key(operation, entry[0]), () =>
-        writeOptions(operation, entry[2], typeof entry[0] === "string" ? entry[0] : undefined)
+        Either.flatMap(writeOptions(operation, entry[2], name), () =>
+          Predicate.hasProperty(entry[2], "tags") && entry[2].tags !== undefined
+            ? refuse(operation, "INVALID_ARGUMENT", "tags are an option of the whole setMany, not of one entry", name)
+            : ok
+        )
       )
       if (Either.isLeft(checked)) return Either.left(checked.left)
     }

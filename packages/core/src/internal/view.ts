@@ -382,7 +382,12 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   const deletePattern = (glob: string): Effect.Effect<number, CacheError> => {
     const checked = checkGlob("deletePattern", glob)
     if (Either.isLeft(checked)) return refused(checked)
-    return call("deletePattern", undefined, () => changeAll(() => deleteAll(globPrefix + glob)), Exit.succeed)
+    return call(
+      "deletePattern",
+      undefined,
+      () => changeAll(() => deleteAll(globPrefix + glob, KeySpace.isEntry)),
+      Exit.succeed
+    )
   }
 
   const keys = (glob = "*"): Stream.Stream<string, CacheError> => {
@@ -404,7 +409,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   const clear = (): Effect.Effect<number, CacheError> => {
     const checked = Validate.scoped("clear", prefix)
     if (Either.isLeft(checked)) return refused(checked)
-    return call("clear", undefined, () => changeAll(() => deleteAll(`${globPrefix}*`)), Exit.succeed)
+    return call("clear", undefined, () => changeAll(() => deleteAll(`${globPrefix}*`, KeySpace.isEntry)), Exit.succeed)
   }
 
   // Where an invalidation completes: what it removed is gone from the backend, in every process; the local tier drops

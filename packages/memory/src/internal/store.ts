@@ -40,6 +40,11 @@ class Node {
    * `maxBytes`; it is bounded by the sweeps and expiries of the tag primitives instead.
    */
   pinned = false
+  /**
+   * The core's other bookkeeping (a key with U+0000: a lock, a tagged entry's record): in the LRU ring and weighed
+   * in `maxBytes` like an entry, but not one of the `capacity` entries, so tagging an entry takes no entry's place.
+   */
+  bookkeeping = false
   /** A tag index (a sorted set of members scored by their expiry, `NEVER` for none). */
   members: TagIndex | undefined = undefined
 
@@ -111,6 +116,7 @@ export class Store {
   private cursor: Node = this.volatile
   private volatileCount = 0
   private pinnedCount = 0
+  private bookkeepingCount = 0
   private totalBytes = 0
   /** Recency is only worth tracking when something can be evicted. */
   private readonly bounded: boolean
@@ -176,6 +182,7 @@ export class Store {
   private remove(node: Node): void {
     this.map.delete(node.key)
     if (node.pinned) this.pinnedCount--
+    else if (node.bookkeeping) this.bookkeepingCount--
     node.prev.next = node.next
     node.next.prev = node.prev
     node.prev = node
@@ -221,6 +228,10 @@ export class Store {
     let node = existing
     if (node === undefined) {
       node = new Node(key, value, NEVER, weight)
+      if (key.includes("\u0000")) {
+        node.bookkeeping = true
+        this.bookkeepingCount++
+      }
       this.map.set(key, node)
       if (this.bounded) this.touch(node)
     } else {
@@ -236,7 +247,10 @@ export class Store {
 
   private evict(): void {
     // The entry just written is the most recent and fits on its own, so it is never the victim.
-    while (this.map.size - this.pinnedCount > this.capacity || this.totalBytes > this.maxBytes) {
+    while (
+      this.map.size - this.pinnedCount - this.bookkeepingCount > this.capacity ||
+      this.totalBytes > this.maxBytes
+    ) {
       const victim = this.lru.prev
       if (victim === this.lru) return
       this.remove(victim)

@@ -3,7 +3,7 @@
  * `CacheError`, guarded by the circuit breaker and bounded in time. (The core applies the user's retry schedule.)
  */
 
-import type { Backend, Entry, ValueWithTimeToLive } from "@cachet/core/Backend"
+import { type Backend, deleteCounting, type Entry, type ValueWithTimeToLive } from "@cachet/core/Backend"
 import type { Operation } from "@cachet/core/CacheError"
 import { CacheCommandError, type CacheError, CacheTimeoutError, CacheUnavailableError } from "@cachet/core/CacheError"
 import type { CircuitBreaker } from "@cachet/core/CircuitBreaker"
@@ -189,14 +189,15 @@ export const make = (client: Client, settings: Settings): Backend => {
   const deleteFrom = (
     scanner: Scanner,
     pattern: string,
+    counted: (key: string) => boolean,
     cursor: string,
     deleted: number
   ): Effect.Effect<number, CacheError> =>
     Effect.flatMap(
       call("scan", undefined, () => scanner(cursor, pattern, scanCount), identity),
       ([next, keys]) => {
-        const total = keys.length === 0 ? Effect.succeed(deleted) : Effect.map(unlink(keys), (n) => deleted + n)
-        return next === "0" ? total : Effect.flatMap(total, (sum) => deleteFrom(scanner, pattern, next, sum))
+        const total = Effect.map(deleteCounting(keys, counted, unlink), (n) => deleted + n)
+        return next === "0" ? total : Effect.flatMap(total, (sum) => deleteFrom(scanner, pattern, counted, next, sum))
       }
     )
 
@@ -270,9 +271,9 @@ export const make = (client: Client, settings: Settings): Backend => {
         ? one(first)
         : Stream.flatMap(Stream.fromIterable(scanners), one)
     },
-    deleteMatching: (pattern) =>
+    deleteMatching: (pattern, counted) =>
       Effect.suspend(() =>
-        Effect.reduce(client.scanners(), 0, (deleted, scanner) => deleteFrom(scanner, pattern, "0", deleted))
+        Effect.reduce(client.scanners(), 0, (deleted, scanner) => deleteFrom(scanner, pattern, counted, "0", deleted))
       ),
     ping: call("ping", undefined, () => client.ping(), toVoid),
     coherence: client.coherence,
