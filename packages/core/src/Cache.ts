@@ -214,6 +214,16 @@ export const make: (
 ) => Effect.Effect<Cache.Service, CacheError, Scope.Scope> = make_.make
 
 /**
+ * Check options as `make` does before it touches the backend (every check that needs no backend). A backend layer
+ * that connects calls it first, so that bad options fail with `CacheInvalidInputError` and nothing is sent, even
+ * when the server cannot be reached.
+ *
+ * @since 0.4.0
+ * @category constructors
+ */
+export const checkOptions: (options?: Cache.Options) => Effect.Effect<void, CacheInvalidInputError> = make_.checkOptions
+
+/**
  * Parse a time-to-live from text: Effect's form (`"5 minutes"`) or the compact form (`"2h30m"`, `"1d"`,
  * `"250ms"`). Strict: anything else fails with `CacheInvalidInputError`.
  *

@@ -81,6 +81,24 @@ describe.skipIf(externalUrl !== undefined)("default startup: typed failures that
     })
   )
 
+  it.scopedLive("bad cache options fail CacheInvalidInputError before any connection, even to a refused port", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.promise(() => freePort())
+      const url = `redis://127.0.0.1:${port}`
+      const bad: ReadonlyArray<Cache.Cache.Options> = [
+        { local: { capacity: 0, timeToLive: "1 minute" } },
+        { local: { capacity: 10, timeToLive: -1 } },
+        { defaultTimeToLive: -1 },
+        { timeToLiveJitter: 2 },
+        { prefix: "a\u0000" }
+      ]
+      for (const options of bad) {
+        const error = yield* buildFails(RedisCache.layer({ url, ...fast, ...options }))
+        expect(error).toMatchObject({ _tag: "CacheInvalidInputError" })
+      }
+    })
+  )
+
   it.scopedLive("a wrong password: names the server, says authentication failed, never the password", () =>
     Effect.gen(function* () {
       const port = yield* Effect.promise(() => freePort())

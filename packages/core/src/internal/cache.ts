@@ -167,6 +167,13 @@ const makeService = (shared: Shared, place: Place): Cache.Service => {
 }
 
 /** @internal */
+export const checkOptions = (options: Cache.Options = {}): Effect.Effect<void, CacheInvalidInputError> =>
+  Effect.suspend(() => {
+    const checked = Settings.make(options, defaultPrefix)
+    return Either.isLeft(checked) ? Effect.fail(checked.left) : Effect.void
+  })
+
+/** @internal */
 export const make = (
   backend: Backend,
   options: Cache.Options = {}

@@ -73,8 +73,12 @@ export const makeBackendFromClient = (
     })
   })
 
+// The options the core reads are checked before connecting: bad ones fail typed whether or not the server answers.
 export const make = (options: RedisCacheOptions = {}): Effect.Effect<Cache.Cache.Service, CacheError, Scope.Scope> =>
-  Effect.flatMap(makeBackend(options), (backend) => Cache.make(backend, options))
+  Effect.zipRight(
+    Cache.checkOptions(options),
+    Effect.flatMap(makeBackend(options), (backend) => Cache.make(backend, options))
+  )
 
 export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache.Cache, CacheError> =>
   Layer.scoped(Cache.Cache, make(options))
