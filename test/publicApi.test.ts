@@ -2,6 +2,8 @@
  * Each package's public names, pinned: an export added or removed by accident fails here. A deliberate change
  * updates the list in the same commit (and the README, and the package's changelog when there is one).
  */
+import * as FromCore from "@cachet/core/testing"
+import * as Testing from "@cachet/testing"
 import { describe, expect, it } from "vitest"
 import { packages, publicNames } from "./publicApi.js"
 
@@ -141,6 +143,11 @@ const expected: Record<(typeof packages)[number], ReadonlyArray<string>> = {
 }
 
 describe("public names", () => {
+  it("@cachet/core/testing is @cachet/testing's suite, for those who import it from the core", () => {
+    expect(FromCore.CacheSuite).toBe(Testing.CacheSuite)
+    expect(FromCore.KeyValueStoreSuite).toBe(Testing.KeyValueStoreSuite)
+  })
+
   const actual = publicNames()
   for (const name of packages) {
     it(`@cachet/${name} exports exactly its public names`, () => {
