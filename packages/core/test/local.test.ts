@@ -408,6 +408,12 @@ describe("local tier", () => {
       yield* view.get("absent")
       assert.strictEqual(yield* operationCount("counted", "get", "hit", "local"), 2)
       assert.strictEqual(yield* operationCount("counted", "get", "miss", "remote"), 1)
+      // A getMany the tier answers whole is the tier's; one that reads a key from the backend is remote.
+      yield* view.set("j", 2)
+      assert.deepStrictEqual(yield* view.getMany(["k", "j"]), [CacheResult.hit(1), CacheResult.hit(2)])
+      assert.deepStrictEqual(yield* view.getMany(["k", "absent"]), [CacheResult.hit(1), CacheResult.miss])
+      assert.strictEqual(yield* operationCount("counted", "getMany", "hit", "local"), 1)
+      assert.strictEqual(yield* operationCount("counted", "getMany", "hit", "remote"), 1)
     })
   )
 
