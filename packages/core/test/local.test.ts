@@ -414,6 +414,11 @@ describe("local tier", () => {
       assert.deepStrictEqual(yield* view.getMany(["k", "absent"]), [CacheResult.hit(1), CacheResult.miss])
       assert.strictEqual(yield* operationCount("counted", "getMany", "hit", "local"), 1)
       assert.strictEqual(yield* operationCount("counted", "getMany", "hit", "remote"), 1)
+      // getOrSetMany alike; its lookup runs only for a key the tier and the backend lack.
+      const lookup = (keys: ReadonlyArray<string>) => Effect.succeed(keys.map(() => 9))
+      assert.deepStrictEqual(yield* view.getOrSetMany(["j", "k", "j"], lookup), [2, 1, 2])
+      assert.deepStrictEqual(yield* view.getOrSetMany(["k", "new"], lookup), [1, 9])
+      assert.strictEqual(yield* operationCount("counted", "getOrSetMany", "hit", "local"), 1)
     })
   )
 

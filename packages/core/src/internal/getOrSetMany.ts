@@ -142,6 +142,14 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
       })
     }
 
+    // Every key in the tier's front: answered from it, and counted as the local tier's.
+    const local = tiered?.findAll(keys)
+    if (local !== undefined) {
+      const counted = Effect.withFiberRuntime<ReadonlyArray<Local<A>>, CacheError>((fiber) =>
+        observer.local(fiber, operation, undefined, "hit", Exit.succeed(local))
+      )
+      return Effect.flatMap(counted, answer)
+    }
     const read = observer.call(
       operation,
       undefined,

@@ -37,6 +37,8 @@ export interface Tiered<A> {
   readonly remaining: (slot: TypedSlot<A>) => number
   /** GET with PTTL from the backend, decoded and kept (unless an invalidation raced it). */
   readonly read: (operation: Operation, key: string, full: string) => Effect.Effect<Read<A> | undefined, CacheError>
+  /** The local values of `keys` when the tier holds every one of them; `undefined` otherwise. */
+  readonly findAll: (keys: ReadonlyArray<string>) => ReadonlyArray<TypedSlot<A>> | undefined
   /** Local values where the tier has them, the backend's texts (MGET of the rest) elsewhere. */
   readonly readMany: (
     keys: ReadonlyArray<string>,
@@ -185,6 +187,15 @@ export const make = <A>(tier: Tier, prefix: string, values: Values<A>, commands:
           if (Exit.isFailure(exit) || exit.value === undefined) tier.end(full, ticket)
         }
       )
+    },
+    findAll: (keys) => {
+      const slots: Array<TypedSlot<A>> = new Array(keys.length)
+      for (let i = 0; i < keys.length; i++) {
+        const slot = find(keys[i] ?? "")
+        if (slot === undefined) return undefined
+        slots[i] = slot
+      }
+      return slots
     },
     readMany: (keys, fulls) => {
       const answers: Array<Local<A> | string | Uint8Array | undefined> = new Array(fulls.length)

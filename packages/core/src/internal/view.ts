@@ -135,30 +135,16 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     return Exit.succeed(results)
   }
 
-  // Every key in the tier's front: the answer is at hand, and counted as the local tier's (no server was asked).
-  const localAnswers = (
-    tier: Tiered.Tiered<A>,
-    keys: ReadonlyArray<string>
-  ): Exit.Exit<ReadonlyArray<CacheResult.CacheResult<A>>> | undefined => {
-    const results: Array<CacheResult.CacheResult<A>> = new Array(keys.length)
-    for (let i = 0; i < keys.length; i++) {
-      const slot = tier.find(keys[i] ?? "")
-      if (slot === undefined) return undefined
-      results[i] = CacheResult.hit(slot.value)
-    }
-    return Exit.succeed(results)
-  }
-
   const getMany = (keys: Iterable<string>): Effect.Effect<ReadonlyArray<CacheResult.CacheResult<A>>, CacheError> => {
     const checked = Validate.keys("getMany", keys)
     if (Either.isLeft(checked)) return refused(checked)
     const userKeys = checked.right
     if (userKeys.length === 0) return Effect.succeed([])
-    if (tiered !== undefined) {
-      const local = localAnswers(tiered, userKeys)
-      if (local !== undefined) {
-        return Effect.withFiberRuntime((fiber) => observer.local(fiber, "getMany", undefined, "hit", local))
-      }
+    // Every key in the tier's front: the answer is at hand, and counted as the local tier's (no server was asked).
+    const local = tiered?.findAll(userKeys)
+    if (local !== undefined) {
+      const hits = Exit.succeed(local.map((slot) => CacheResult.hit(slot.value)))
+      return Effect.withFiberRuntime((fiber) => observer.local(fiber, "getMany", undefined, "hit", hits))
     }
     const full = userKeys.map((key) => prefix + key)
     if (tiered !== undefined) {
