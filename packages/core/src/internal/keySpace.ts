@@ -14,7 +14,7 @@ export const bookkeeping = (full: string, kind: string): string => `${full}${res
 export const isBookkeeping = (key: string): boolean => key.includes(reserved)
 
 /** Whether a stored key is an entry: what `clear` and `deletePattern` count. */
-export const isEntry = (key: string): boolean => !key.includes(reserved)
+export const isEntry = (key: string): boolean => !isBookkeeping(key)
 
 /** Ends every non-empty prefix and every namespace: `<prefix><name>:<key>`. */
 export const separator = ":"
