@@ -36,6 +36,13 @@ describe("the local tier through Sentinel, across processes", () => {
       yield* b.until("k", 'hit "cli"')
 
       yield* Effect.promise(async () => {
+        // A forced failover does not wait for the replica: it must hold what the test reads back after it.
+        await until(
+          "the replica holds the values written before the failover",
+          async () =>
+            (await call(second, "GET", `${prefix}other`)) === '"before"' &&
+            (await call(second, "GET", `${prefix}k`)) === '"cli"'
+        )
         await call(sentinelPort, "SENTINEL", "FAILOVER", group.name)
         await until("the sentinel names the replica", async () => (await group.master()) === second, 30_000)
       })
