@@ -212,12 +212,12 @@ export interface MultiRead {
 /**
  * `getEach`'s answers in one round trip of plain reads where it can: MGET, and EXISTS of the same keys sent with it.
  * MGET answers nil for a key of another type, where GET fails WRONGTYPE; when EXISTS counts exactly the values MGET
- * found, no key was of another type and MGET's answer stands, without the script's cost on the server (about a
- * third of MGET's time for 100 keys). A count that differs (a key of another type, or one written, deleted or
- * expired between the two commands) sends the script, which answers atomically, as a second round trip of the same
- * call (`followUp`). Redis runs the commands one client sent together back to back, so the two see the same data
- * unless a write lands between them, and only a deletion there could hide a key of another type: at worst that key
- * then reads as the miss MGET calls it.
+ * found, no key was of another type and MGET's answer stands, without the script's cost on the server (for 100
+ * keys, about four times the server time of MGET and EXISTS together). A count that differs (a key of another type,
+ * or one written, deleted or expired between the two commands) sends the script, which answers atomically, as a
+ * second round trip of the same call (`followUp`): it may see commands issued after this one. Redis runs the
+ * commands one client sent together back to back, so the two see the same data unless a write lands between them,
+ * and only a deletion there could hide a key of another type: at worst that key then reads as the miss MGET calls it.
  */
 export const readEach = (
   redis: MultiRead,
