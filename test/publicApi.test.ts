@@ -21,6 +21,7 @@ const expected: Record<(typeof packages)[number], ReadonlyArray<string>> = {
     "Backend.ValueWithTimeToLive",
     "Backend.deleteCounting",
     "Backend.fromSync",
+    "Backend.isBookkeeping",
     "Cache.Cache",
     "Cache.CachedFunction",
     "Cache.CachedOptions",

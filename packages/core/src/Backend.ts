@@ -19,9 +19,9 @@
  *   copy of the bytes it is given and answers each read with bytes of the reader's own, as a server does.
  * - `scan` matches keys with Redis's glob rules (`stringmatchlen`) and may emit a key more than once only
  *   where Redis SCAN would (a rehash); the core de-duplicates nothing.
- * - Keys containing U+0000 are the core's own bookkeeping (a `getOrSet` lock, the record of a tagged entry's tags);
- *   no user key contains it. A backend bounded by a number of entries does not count them as entries (they may be
- *   evicted as entries are); one bounded by bytes weighs them as any value.
+ * - Keys containing U+0000 (`isBookkeeping`) are the core's own bookkeeping (a `getOrSet` lock, the record of a
+ *   tagged entry's tags); no user key contains it. A backend bounded by a number of entries does not count them as
+ *   entries (they may be evicted as entries are); one bounded by bytes weighs them like every other value.
  * - Tag bookkeeping (`tagAdd`, `tagTake`) works on two keys of one tag, an index (a sorted set of full entry keys
  *   scored by their expiry in epoch milliseconds, `+inf` for none) and an epoch (a string), which always share a
  *   Redis hash slot. Each call is atomic over both keys: on Redis, one Lua script.
@@ -39,6 +39,7 @@ import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { CacheError } from "./CacheError.js"
 import * as internal from "./internal/backend.js"
+import * as KeySpace from "./internal/keySpace.js"
 
 /**
  * One write of a batch.
@@ -348,6 +349,14 @@ export interface SyncBackend {
  * @category constructors
  */
 export const fromSync: (backend: SyncBackend) => Backend = internal.fromSync
+
+/**
+ * Whether a stored key is the core's own bookkeeping rather than an entry (it contains U+0000, which no user key may).
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const isBookkeeping: (key: string) => boolean = KeySpace.isBookkeeping
 
 /**
  * For a backend's `deleteMatching`: the deletion of one batch of keys by `remove` (one command, or two when some

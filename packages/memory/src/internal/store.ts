@@ -3,6 +3,7 @@
  * ring of the entries that expire, which a cursor walks a few steps per write to remove expired entries that
  * nobody reads again (Redis's active expiry, without a background fiber).
  */
+import { isBookkeeping } from "@cachet/core/Backend"
 import type * as Clock from "effect/Clock"
 import * as Glob from "./glob.js"
 import * as Integer from "./integer.js"
@@ -228,7 +229,7 @@ export class Store {
     let node = existing
     if (node === undefined) {
       node = new Node(key, value, NEVER, weight)
-      if (key.includes("\u0000")) {
+      if (isBookkeeping(key)) {
         node.bookkeeping = true
         this.bookkeepingCount++
       }

@@ -168,8 +168,8 @@ export const fromCluster = (cluster: Cluster, guards: Guards): Client => {
   const runScript = Scripts.evalShaFirst(cluster, calls.later)
   const commands = singleKey(cluster, runScript)
 
-  // GET of every key, MGET and EXISTS per slot (and the read-only script where they disagree, `readEach`): the values in the caller's order, or the error of the
-  // first key (in that order) that failed, as on a standalone server.
+  // GET of every key, MGET and EXISTS per slot (the read-only script where they disagree: `readEach`): the values
+  // in the caller's order, or the error of the first key (in that order) that failed, as on a standalone server.
   const getMany =
     <V>(replies: Scripts.Replies, value: (reply: unknown) => V | null) =>
     (keys: ReadonlyArray<string>): Promise<Array<V | null>> => {
