@@ -259,8 +259,10 @@ describe("README", () => {
     }
     mkdirSync(app)
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "readme-app", private: true, type: "module" }))
+    // The versions this repository is tested with, so that a new release on the registry cannot change the result.
     const registry = [
       "effect",
+      "ioredis",
       "@effect/platform",
       "typescript",
       "tsx",

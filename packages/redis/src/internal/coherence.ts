@@ -20,7 +20,7 @@ import type { Coherence, CoherenceRequest, FlushReason } from "@cachet/core/Back
 import { type CacheError, CacheInvalidInputError, CacheUnavailableError } from "@cachet/core/CacheError"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { Cluster, Redis } from "ioredis"
+import type { Cluster, Redis, RedisOptions } from "ioredis"
 import { reconnectDelay } from "./connection.js"
 
 const trackingChannel = "__redis__:invalidate"
@@ -246,7 +246,19 @@ interface Topology {
   readonly subscriber: (data: Redis) => Redis
   /** Whether the server behind a connection can change (Sentinel): then both of a pair's are checked to agree. */
   readonly moves: boolean
+  /**
+   * Whether ioredis may move a data connection to a new socket on a server's maintenance notice, silently: tracking,
+   * which the server keeps per connection, would then end with nothing to tell.
+   */
+  readonly handsOff: boolean
 }
+
+/**
+ * Whether a connection made with `options` takes part in ioredis's maintenance handoffs: RESP3 (the default) with
+ * `maintNotifications` not disabled (ioredis fills its defaults in). A Cluster disables them on its nodes itself.
+ */
+const handsOff = (options: Pick<RedisOptions, "protocol" | "maintNotifications">): boolean =>
+  options.protocol !== 2 && options.maintNotifications !== "disabled"
 
 // RESP2 (ioredis drops RESP3 invalidation pushes); subscriptions are made again by the pair itself, after CLIENT ID.
 const subscriberOptions = { protocol: 2, autoResubscribe: false, lazyConnect: true } as const
@@ -344,6 +356,10 @@ const refusedTracking = (error: TrackingRefused): CacheError =>
     reason: `local.invalidation "tracking": the server refused CLIENT TRACKING (${error.message}); allow it (the ACL needs client|tracking) or use local.invalidation "bus"`
   })
 
+const handoffReason =
+  "the client may move its connection on a maintenance notice (ioredis maintNotifications), which would end tracking unseen"
+const handoffFix = 'create the client with maintNotifications: "disabled" (or protocol: 2)'
+
 const unavailable = (error: unknown): CacheError =>
   new CacheUnavailableError({
     operation: "connect",
@@ -360,6 +376,22 @@ export const make =
   (request: CoherenceRequest): Effect.Effect<Coherence, CacheError, Scope.Scope> => {
     const bus = Effect.mapError(startIn(request, "bus", topology, timeout), unavailable)
     if (request.mode === "bus") return bus
+    if (topology.handsOff) {
+      return request.mode === "tracking"
+        ? Effect.fail(
+            new CacheInvalidInputError({
+              operation: "connect",
+              code: "INVALID_ARGUMENT",
+              reason: `local.invalidation "tracking": ${handoffReason}; ${handoffFix}, or use local.invalidation "bus"`
+            })
+          )
+        : Effect.zipRight(
+            Effect.logWarning(
+              `cachet: ${handoffReason}; the local tier is kept coherent by a pub/sub bus instead, which sees Cachet's own writers only (${handoffFix} for tracking)`
+            ),
+            bus
+          )
+    }
     return Effect.catchAll(startIn(request, "tracking", topology, timeout), (error) => {
       if (!(error instanceof TrackingRefused)) return Effect.fail(unavailable(error))
       if (request.mode === "tracking") return Effect.fail(refusedTracking(error))
@@ -378,6 +410,7 @@ export const standalone = (redis: Redis, sentinel: boolean, prepare: (redis: Red
   onChange: () => () => {},
   reconnected: sentinel ? "failover" : "reconnected",
   moves: sentinel,
+  handsOff: handsOff(redis.options),
   publish: (channel, message) => redis.publish(channel, message),
   subscriber: (data) => prepare(data.duplicate(subscriberOptions))
 })
@@ -411,6 +444,7 @@ export const cluster = (redis: Cluster): Topology => {
     },
     reconnected: "reconnected",
     moves: false,
+    handsOff: false,
     publish: (channel, message) => redis.publish(channel, message),
     // A node's connection never reconnects (ioredis waits for a redirection instead), and its duplicate would not
     // either: a subscriber that lost its connection (a CLIENT KILL, a blip) reconnects by itself, until its pair stops.

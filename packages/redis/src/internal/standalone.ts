@@ -160,6 +160,10 @@ const redisOptions = (settings: ConnectionSettings): Omit<RedisOptions, "replyMa
     // Fail fast while disconnected instead of queueing without bound; the circuit breaker and the caller's
     // retry decide what happens next.
     enableOfflineQueue: false,
+    // ioredis 6.1 answers a server's maintenance notice (MOVING) by moving the connection to a new socket with no
+    // event at all: what the server keeps per connection (the local tier's CLIENT TRACKING) would be gone unseen.
+    // A maintenance is a reconnection here, as the tests prove one on real servers. (A Cluster's nodes never move.)
+    maintNotifications: "disabled",
     enableAutoPipelining: settings.autoPipelining,
     retryStrategy: reconnectDelay,
     reconnectOnError: isReadOnly
