@@ -349,16 +349,30 @@ const startIn = (
     (made) => Effect.sync(made.stop)
   ).pipe(Effect.map((made): Coherence => ({ mode, announce: announce(made.hub, topology) })))
 
-const refusedTracking = (error: TrackingRefused): CacheError =>
-  new CacheInvalidInputError({
-    operation: "connect",
-    code: "INVALID_ARGUMENT",
-    reason: `local.invalidation "tracking": the server refused CLIENT TRACKING (${error.message}); allow it (the ACL needs client|tracking) or use local.invalidation "bus"`
-  })
-
-const handoffReason =
-  "the client may move its connection on a maintenance notice (ioredis maintNotifications), which would end tracking unseen"
-const handoffFix = 'create the client with maintNotifications: "disabled" (or protocol: 2)'
+/**
+ * Tracking that cannot be had, for `why`: asked for explicitly, the layer fails saying so and how to get it (`fix`);
+ * otherwise the bus, with one warning.
+ */
+const withoutTracking = (
+  request: CoherenceRequest,
+  bus: Effect.Effect<Coherence, CacheError, Scope.Scope>,
+  why: string,
+  fix: string
+): Effect.Effect<Coherence, CacheError, Scope.Scope> =>
+  request.mode === "tracking"
+    ? Effect.fail(
+        new CacheInvalidInputError({
+          operation: "connect",
+          code: "INVALID_ARGUMENT",
+          reason: `local.invalidation "tracking": ${why}; ${fix}, or use local.invalidation "bus"`
+        })
+      )
+    : Effect.zipRight(
+        Effect.logWarning(
+          `cachet: ${why}; the local tier is kept coherent by a pub/sub bus instead, which sees Cachet's own writers only (for tracking, ${fix})`
+        ),
+        bus
+      )
 
 const unavailable = (error: unknown): CacheError =>
   new CacheUnavailableError({
@@ -368,8 +382,8 @@ const unavailable = (error: unknown): CacheError =>
   })
 
 /**
- * Coherence on `topology`: tracking unless the bus was asked for; a server that refuses tracking gets the bus (with
- * a warning) unless tracking was asked for explicitly, which fails.
+ * Coherence on `topology`: tracking unless the bus was asked for. A server that refuses tracking, or a client that
+ * may move its connection, gets the bus (with a warning) unless tracking was asked for explicitly, which fails.
  */
 export const make =
   (topology: Topology, timeout: number) =>
@@ -377,31 +391,23 @@ export const make =
     const bus = Effect.mapError(startIn(request, "bus", topology, timeout), unavailable)
     if (request.mode === "bus") return bus
     if (topology.handsOff) {
-      return request.mode === "tracking"
-        ? Effect.fail(
-            new CacheInvalidInputError({
-              operation: "connect",
-              code: "INVALID_ARGUMENT",
-              reason: `local.invalidation "tracking": ${handoffReason}; ${handoffFix}, or use local.invalidation "bus"`
-            })
-          )
-        : Effect.zipRight(
-            Effect.logWarning(
-              `cachet: ${handoffReason}; the local tier is kept coherent by a pub/sub bus instead, which sees Cachet's own writers only (${handoffFix} for tracking)`
-            ),
-            bus
-          )
-    }
-    return Effect.catchAll(startIn(request, "tracking", topology, timeout), (error) => {
-      if (!(error instanceof TrackingRefused)) return Effect.fail(unavailable(error))
-      if (request.mode === "tracking") return Effect.fail(refusedTracking(error))
-      return Effect.zipRight(
-        Effect.logWarning(
-          `cachet: the server refused CLIENT TRACKING (${error.message}); the local tier is kept coherent by a pub/sub bus instead, which sees Cachet's own writers only`
-        ),
-        bus
+      return withoutTracking(
+        request,
+        bus,
+        "the client may move its connection on a maintenance notice (ioredis maintNotifications), which would end tracking unseen",
+        'create the client with maintNotifications: "disabled" or protocol: 2'
       )
-    })
+    }
+    return Effect.catchAll(startIn(request, "tracking", topology, timeout), (error) =>
+      error instanceof TrackingRefused
+        ? withoutTracking(
+            request,
+            bus,
+            `the server refused CLIENT TRACKING (${error.message})`,
+            "allow it: the ACL needs client|tracking"
+          )
+        : Effect.fail(unavailable(error))
+    )
   }
 
 /** One server, directly or as the master of a Sentinel group (`prepare` adapts the subscriber to it). */
