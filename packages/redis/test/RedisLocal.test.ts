@@ -1,25 +1,10 @@
 import * as net from "node:net"
-import type * as CacheResult from "@cachet/core/CacheResult"
 import { admin, server, uniquePrefix } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-
-const hitValue = <A>(result: CacheResult.CacheResult<A>): A | undefined =>
-  result._tag === "CacheHit" ? result.value : undefined
-
-/** Poll `read` until it answers `expected`, for at most `limit` ms: how long the change took to arrive. */
-const arrives = <A>(read: Effect.Effect<A, unknown>, expected: A, limit = 100) =>
-  Effect.gen(function* () {
-    const start = performance.now()
-    for (;;) {
-      const value = yield* read
-      if (JSON.stringify(value) === JSON.stringify(expected)) return performance.now() - start
-      if (performance.now() - start > limit) return yield* Effect.die(new Error(`still ${JSON.stringify(value)}`))
-      yield* Effect.sleep("2 millis")
-    }
-  })
+import { arrives, hitValue } from "./localTier.js"
 
 const commandCalls = (info: string): number => {
   let total = 0

@@ -8,18 +8,14 @@
 
 import * as Cache from "@cachet/core/Cache"
 import { CacheInvalidInputError } from "@cachet/core/CacheError"
-import type * as CacheResult from "@cachet/core/CacheResult"
 import { call, server, uniquePrefix } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
 import { Redis, type RedisOptions } from "ioredis"
-
-const hitValue = <A>(result: CacheResult.CacheResult<A>): A | undefined =>
-  result._tag === "CacheHit" ? result.value : undefined
+import { arrives, hitValue, type LogLine, logged } from "./localTier.js"
 
 const local = { capacity: 100, timeToLive: "1 minute" } as const
 
@@ -30,31 +26,13 @@ const ownClient = (port: number, options: Pick<RedisOptions, "protocol" | "maint
     (redis) => Effect.promise(() => redis.quit().catch(() => undefined))
   )
 
-/** The cache of `layerFromClient`, built in the scope, with every message it logged meanwhile. */
+/** The cache of `layerFromClient`, built in the scope, with every line it logged meanwhile. */
 const fromClient = (redis: Redis, options: RedisCache.RedisCacheClientOptions) =>
-  Effect.suspend(() => {
-    const lines: Array<{ readonly level: string; readonly message: string }> = []
-    const logger = Logger.make(({ logLevel, message }) => {
-      lines.push({ level: logLevel.label, message: Array.isArray(message) ? message.join(" ") : String(message) })
-    })
-    return Layer.build(RedisCache.layerFromClient(redis, options)).pipe(
-      Effect.map((context) => [Context.get(context, Cache.Cache), lines] as const),
-      Effect.provide(Logger.replace(Logger.defaultLogger, logger))
-    )
-  })
+  logged(
+    Effect.map(Layer.build(RedisCache.layerFromClient(redis, options)), (context) => Context.get(context, Cache.Cache))
+  )
 
-/** Poll until `read` answers `expected`, within `limit` ms. */
-const arrives = <A>(read: Effect.Effect<A, unknown>, expected: A, limit = 100) =>
-  Effect.gen(function* () {
-    const start = performance.now()
-    for (;;) {
-      if ((yield* read) === expected) return
-      if (performance.now() - start > limit) return yield* Effect.dieMessage(`never became ${String(expected)}`)
-      yield* Effect.sleep("2 millis")
-    }
-  })
-
-const handoffWarnings = (lines: ReadonlyArray<{ readonly level: string; readonly message: string }>) =>
+const handoffWarnings = (lines: ReadonlyArray<LogLine>) =>
   lines.filter((line) => line.level === "WARN" && line.message.includes("maintNotifications"))
 
 describe("a client ioredis may move on a maintenance notice", () => {
@@ -110,14 +88,8 @@ describe("a client ioredis may move on a maintenance notice", () => {
     Effect.gen(function* () {
       const s = yield* server()
       const prefix = uniquePrefix("handoff-own")
-      const lines: Array<string> = []
-      const logger = Logger.make(({ message }) => {
-        lines.push(Array.isArray(message) ? message.join(" ") : String(message))
-      })
-      const cache = yield* RedisCache.make({ url: s.url, prefix, local }).pipe(
-        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
-      )
-      expect(lines.filter((line) => line.includes("maintNotifications"))).toHaveLength(0)
+      const [cache, lines] = yield* logged(RedisCache.make({ url: s.url, prefix, local }))
+      expect(handoffWarnings(lines)).toHaveLength(0)
       yield* cache.set("k", 1)
       expect(hitValue(yield* cache.get("k"))).toBe(1)
       yield* Effect.promise(() => call(s.port, "SET", `${prefix}k`, "2"))

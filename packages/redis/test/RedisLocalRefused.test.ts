@@ -5,38 +5,13 @@
  */
 
 import { CacheInvalidInputError } from "@cachet/core/CacheError"
-import type * as CacheResult from "@cachet/core/CacheResult"
 import { call, server, uniquePrefix } from "@cachet/dev"
 import { RedisCache } from "@cachet/redis"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
 import { standaloneCommands } from "./aclCommands.js"
-
-const hitValue = <A>(result: CacheResult.CacheResult<A>): A | undefined =>
-  result._tag === "CacheHit" ? result.value : undefined
-
-/** Run `effect` with a logger that keeps every message. */
-const logged = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.suspend(() => {
-    const lines: Array<{ readonly level: string; readonly message: string }> = []
-    const logger = Logger.make(({ logLevel, message }) => {
-      lines.push({ level: logLevel.label, message: Array.isArray(message) ? message.join(" ") : String(message) })
-    })
-    return Effect.map(Effect.provide(effect, Logger.replace(Logger.defaultLogger, logger)), (a) => [a, lines] as const)
-  })
-
-/** Poll until `read` answers `expected`, within `limit` ms. */
-const arrives = <A>(read: Effect.Effect<A, unknown>, expected: A, limit = 100) =>
-  Effect.gen(function* () {
-    const start = performance.now()
-    for (;;) {
-      if ((yield* read) === expected) return
-      if (performance.now() - start > limit) return yield* Effect.dieMessage(`never became ${String(expected)}`)
-      yield* Effect.sleep("2 millis")
-    }
-  })
+import { arrives, hitValue, logged } from "./localTier.js"
 
 /** Two caches on `where` with a tier: B sees A's writes. */
 const coherent = (options: RedisCache.RedisCacheOptions) =>
