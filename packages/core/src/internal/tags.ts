@@ -3,19 +3,20 @@
  *
  * - Per tag (and view prefix), an index (the full keys of the entries written with it, scored by their expiry) and
  *   an epoch (a random token, replaced by each invalidation). Both share a hash slot, so the backend's `tagAdd` and
- *   `tagTake` are each atomic over them. Writes sweep expired members; an index expires with its last member.
+ *   `tagTake` are each atomic over them. Writes sweep expired members; an index expires with its last member. A
+ *   command that moves a tagged entry's expiry re-scores it (`extend`).
  * - Per tagged entry, a record of the tags it was written with and a fingerprint of its value, written with the
  *   entry and expiring with it. A write with other tags replaces the record, so the old tags no longer reach the
  *   entry; a value the record does not describe (an untagged write over a tagged entry, a write whose record did
  *   not land) is removed by any tag that still indexes it: invalidation may remove more, never less.
  *
  * The race rule. A tagged write adds its keys to the indexes and reads the epochs in one step per tag, writes, then
- * reads the epochs again; an invalidation replaces the epoch and takes the index in one step, then deletes. Either
- * the invalidation's step comes after the write's first step, and then it finds the key (and deletes the value
- * if the write has landed) or the write sees a new epoch and deletes what it wrote itself (compare-and-delete); or
- * it comes before, and the write is newer than the invalidation (its key is in the fresh index). So a write racing
- * an invalidation of one of its tags never outlives both calls, unless it began after the invalidation's step. This
- * holds across processes and across Cluster slots: no step needs two slots at once.
+ * takes the same step again and compares the epochs; an invalidation replaces the epoch and takes the index in one
+ * step, then deletes. Either the invalidation's step comes after the write's first step, and then it finds the key
+ * (and deletes the value if the write has landed) or the write sees a new epoch and deletes what it wrote itself
+ * (compare-and-delete); or it comes before, and the write is newer than the invalidation (its key is in the fresh
+ * index). So a write racing an invalidation of one of its tags never outlives both calls, unless it began after the
+ * invalidation's step. This holds across processes and across Cluster slots: no step needs two slots at once.
  */
 import * as Effect from "effect/Effect"
 import type { Entry, TagMember } from "../Backend.js"
@@ -50,24 +51,32 @@ export const fingerprint = (value: string | Uint8Array): string => {
 export const record = (value: string | Uint8Array, tags: ReadonlyArray<string>): string =>
   JSON.stringify([fingerprint(value), ...tags])
 
+/** The record's fingerprint and tags, or `undefined` when it is not a record. */
+const parseRecord = (
+  stored: string
+): { readonly fingerprint: unknown; readonly tags: ReadonlyArray<string> } | undefined => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(stored)
+  } catch {
+    return undefined
+  }
+  if (!Array.isArray(parsed)) return undefined
+  const tags: Array<string> = []
+  for (let i = 1; i < parsed.length; i++) {
+    const tag: unknown = parsed[i]
+    if (typeof tag === "string") tags.push(tag)
+  }
+  return { fingerprint: parsed[0], tags }
+}
+
 /**
  * Whether an invalidation of `tags` removes the entry stored as `value` with `stored` beside it: when the record
  * names one of the tags, or is missing, unreadable, or of another value (the entry is indexed, so it may be tagged).
  */
 export const mustGo = (value: string | Uint8Array, stored: string | undefined, tags: ReadonlySet<string>): boolean => {
-  if (stored === undefined) return true
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(stored)
-  } catch {
-    return true
-  }
-  if (!Array.isArray(parsed) || parsed[0] !== fingerprint(value)) return true
-  for (let i = 1; i < parsed.length; i++) {
-    const tag: unknown = parsed[i]
-    if (typeof tag === "string" && tags.has(tag)) return true
-  }
-  return false
+  const parsed = stored === undefined ? undefined : parseRecord(stored)
+  return parsed === undefined || parsed.fingerprint !== fingerprint(value) || parsed.tags.some((tag) => tags.has(tag))
 }
 
 /**
@@ -116,7 +125,9 @@ export const write = (
       Effect.flatMap(Effect.suspend(store), (written) =>
         written
           ? Effect.flatMap(
-              Effect.suspend(() => commands.getMany(keys.map(({ epoch }) => epoch))),
+              // The epochs again, each read with its index scored once more: from after the entry's write, so an
+              // index never lets go of an entry before the entry's own expiry (which `extend` relies on).
+              each(backend, keys, ({ index, epoch }) => commands.tagAdd(index, epoch, members)),
               (after) =>
                 after.every((epoch, i) => epoch === before[i]) ? Effect.succeed(true) : Effect.as(withdraw, true)
             )
@@ -124,6 +135,58 @@ export const write = (
       )
   )
 }
+
+/**
+ * `command`, which moves the expiry of the entry `full` to `timeToLive` (whole milliseconds ≥ 1, or `undefined`
+ * for none), with the entry kept within reach of the tags it was written with: `expire`, `persist` and a read that
+ * resets the expiry. Its tags' indexes score an entry by the expiry it was written with, and would let it go then.
+ *
+ * The entry's record is read in the same round trip as the command (for an untagged entry, that is all it costs).
+ * When the command moved the expiry of a tagged entry, the record takes the new expiry, then each index of the
+ * view's tags re-scores the entry. Until then the indexes held the entry up to the record's old expiry (a tagged
+ * write scores its indexes once more after its write), so an invalidation in between took it; if that expiry may
+ * have passed before the indexes were re-scored, an invalidation may have missed the entry, and it is deleted
+ * (an invalidation may remove more, never less). Tags written through another namespace are not re-scored: their
+ * indexes belong to that namespace.
+ */
+export const extend = <R>(
+  backend: Complete,
+  prefix: string,
+  full: string,
+  timeToLive: number | undefined,
+  command: () => Effect.Effect<R, CacheError>,
+  moved: (reply: R) => boolean
+): Effect.Effect<R, CacheError> =>
+  Effect.suspend(() => {
+    const { commands } = backend
+    const recordKey = KeySpace.tagRecord(full)
+    const started = performance.now()
+    return Effect.flatMap(
+      Effect.all([Effect.suspend(command), Effect.suspend(() => commands.getWithTimeToLive(recordKey))], {
+        concurrency: backend.synchronous ? 1 : 2
+      }),
+      ([reply, stored]) => {
+        const text = stored === undefined || !moved(reply) ? undefined : KeySpace.textOf(stored.value)
+        const tags = text === undefined ? [] : (parseRecord(text)?.tags ?? [])
+        if (stored === undefined || tags.length === 0) return Effect.succeed(reply)
+        const member: ReadonlyArray<TagMember> = [{ key: full, timeToLive }]
+        const rescored = Effect.zipRight(
+          Effect.suspend(() =>
+            timeToLive === undefined ? commands.persist(recordKey) : commands.expire(recordKey, timeToLive)
+          ),
+          each(backend, tags, (tag) => {
+            const { index, epoch } = KeySpace.tagKeys(prefix, tag)
+            return commands.tagAdd(index, epoch, member)
+          })
+        )
+        return Effect.flatMap(rescored, () =>
+          stored.timeToLive >= 0 && performance.now() - started >= stored.timeToLive
+            ? Effect.as(commands.delete([full, recordKey]), reply)
+            : Effect.succeed(reply)
+        )
+      }
+    )
+  })
 
 /** What an invalidation did: how many entries it removed, and their full keys. */
 export interface Invalidated {

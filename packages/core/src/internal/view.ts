@@ -65,6 +65,14 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     return ttl === 0 ? Backends.map(commands.delete([full]), () => undefined) : commands.set(full, encoded.value, ttl)
   }
 
+  /** A command that moves an entry's expiry, with the entry kept within reach of its tags. */
+  const extending = <R>(
+    full: string,
+    ttl: number | undefined,
+    command: () => Effect.Effect<R, CacheError>,
+    moved: (reply: R) => boolean
+  ) => Tags.extend(shared.backend, prefix, full, ttl, command, moved)
+
   /** An own write the tier does not follow: it drops the keys. */
   const change = <R>(fulls: ReadonlyArray<string>, write: () => Effect.Effect<R, CacheError>) =>
     tiered === undefined ? write() : tiered.changed(fulls, write)
@@ -90,7 +98,9 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
       // Sliding expiration: the read and the new expiry are one command (GETEX), still a `get` for metrics and spans.
       // It always reaches the backend (the tier drops the key: its expiry changed).
       if (ttl !== false) {
-        return call("get", key, () => change([full], () => commands.getAndExpire(full, ttl)), answer, classifyResult)
+        const sliding = () => commands.getAndExpire(full, ttl)
+        const read = ttl === 0 ? sliding : () => extending(full, ttl, sliding, (text) => text !== undefined)
+        return call("get", key, () => change([full], read), answer, classifyResult)
       }
       if (tiered !== undefined) return getThroughTier(tiered, key)
     }
@@ -375,8 +385,8 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
         ttl === 0
           ? Backends.map(commands.delete([full]), existed)
           : ttl === undefined
-            ? Backends.flatMap(commands.persist(full), () => commands.has(full))
-            : commands.expire(full, ttl)
+            ? extending(full, undefined, () => Backends.flatMap(commands.persist(full), () => commands.has(full)), same)
+            : extending(full, ttl, () => commands.expire(full, ttl), same)
       )
     return call("expire", key, expiring, Exit.succeed)
   }
@@ -452,7 +462,11 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     has: single("has", commands.has, same),
     timeToLive: single("timeToLive", commands.timeToLive, toTimeToLiveResult, classifyResult),
     expire,
-    persist: single("persist", (full) => change([full], () => commands.persist(full)), same),
+    persist: single(
+      "persist",
+      (full) => change([full], () => extending(full, undefined, () => commands.persist(full), same)),
+      same
+    ),
     deletePattern,
     keys,
     clear,

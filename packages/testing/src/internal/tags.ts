@@ -143,6 +143,30 @@ export const tags = (harness: Harness): void => {
       })
     )
 
+    harness.test(
+      "expire, persist and a sliding read keep a tagged entry within its tags' reach; an untagged write ends it",
+      ({ ns, advance }) =>
+        Effect.gen(function* () {
+          const short = { timeToLive: shortTimeToLive, tags: ["t"] }
+          const slide = { timeToLive: shortTimeToLive * 2 }
+          for (const key of ["expired", "persisted", "slid", "rewritten"]) yield* ns.set(key, 1, short)
+          assert.isTrue(yield* ns.expire("expired", longTimeToLive))
+          assert.isTrue(yield* ns.persist("persisted"))
+          expectHit(yield* ns.get("slid", slide), 1)
+          yield* ns.set("rewritten", 2, ttl)
+          // Past the tagged writes' own expiry: only what moved the expiry keeps the tag's reach.
+          yield* advance(shortTimeToLive + slack)
+          // A second slide reads the record the first one kept alive.
+          expectHit(yield* ns.get("slid", slide), 1)
+          yield* advance(shortTimeToLive + slack)
+          // A tagged write sweeps the index: what moved its expiry is not swept away.
+          yield* ns.set("sweeper", 3, { ...ttl, tags: ["t"] })
+          assert.strictEqual(yield* ns.invalidateTags(["t"]), 4)
+          for (const key of ["expired", "persisted", "slid", "sweeper"]) expectMiss(yield* ns.get(key))
+          expectHit(yield* ns.get("rewritten"), 2)
+        })
+    )
+
     harness.test("keys() never lists tag bookkeeping, clear() removes it and counts only entries", ({ ns }) =>
       Effect.gen(function* () {
         yield* ns.set("k", 1, { ...ttl, tags: ["t"] })
