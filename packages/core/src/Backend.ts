@@ -337,6 +337,13 @@ export interface SyncBackend {
       ) => Exit.Exit<ReadonlyArray<string>, CacheError>)
     | undefined
   readonly ping: () => Exit.Exit<void, CacheError>
+  /**
+   * As `Backend.coherence`: what the store tells a local tier by itself (an in-process store, the entries it
+   * evicts to stay within its limits).
+   *
+   * @since 0.5.0
+   */
+  readonly coherence?: Backend["coherence"]
 }
 
 /**

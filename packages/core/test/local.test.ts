@@ -340,6 +340,47 @@ describe("local tier", () => {
     })
   )
 
+  it.scoped("a read begun while an own write is in flight, answering after the write, is not kept over it", () =>
+    Effect.gen(function* () {
+      const inner = yield* MemoryCache.makeBackend()
+      let writeGate: Deferred.Deferred<void> | undefined
+      let readGate: Deferred.Deferred<void> | undefined
+      // Writes wait for the test before they land; reads read at once and answer when the test says (a backend
+      // that may answer a later read with an older value).
+      const backend: Backend = {
+        ...inner,
+        set: (key, value, timeToLive) =>
+          Effect.suspend(() => {
+            const gate = writeGate
+            return gate === undefined
+              ? inner.set(key, value, timeToLive)
+              : Effect.zipRight(Deferred.await(gate), inner.set(key, value, timeToLive))
+          }),
+        getWithTimeToLive: (key) =>
+          Effect.flatMap(inner.getWithTimeToLive(key), (answer) =>
+            readGate === undefined ? Effect.succeed(answer) : Effect.as(Deferred.await(readGate), answer)
+          )
+      }
+      const cache = yield* Cache.make(backend, { local })
+      yield* inner.set("cachet:k", "1", undefined)
+      writeGate = yield* Deferred.make<void>()
+      const writing = yield* Effect.fork(cache.set("k", 2))
+      yield* Effect.yieldNow()
+      readGate = yield* Deferred.make<void>()
+      const reading = yield* Effect.fork(cache.get("k"))
+      yield* Effect.yieldNow()
+      yield* Deferred.succeed(writeGate, undefined)
+      yield* Fiber.join(writing)
+      assert.strictEqual(hitValue(yield* cache.get("k")), 2)
+      yield* Deferred.succeed(readGate, undefined)
+      // The read's answer is the value it read, older than the write: served to its caller, not kept.
+      assert.strictEqual(hitValue(yield* Fiber.join(reading)), 1)
+      writeGate = undefined
+      readGate = undefined
+      assert.strictEqual(hitValue(yield* cache.get("k")), 2)
+    })
+  )
+
   it.scoped("a reply that raced one of this process's own writes of its key is not kept", () =>
     Effect.gen(function* () {
       const control = controlled(yield* MemoryCache.makeBackend())
@@ -384,6 +425,23 @@ describe("local tier", () => {
         flushes.map((row) => row.labels.reason),
         ["flushed", "disconnected"]
       )
+    })
+  )
+
+  it.scoped("one clear or deletePattern is one flush of the tier, counted once", () =>
+    Effect.gen(function* () {
+      const { cache } = yield* tiered()
+      const cleared = Effect.map(Cache.metricsSnapshot, (rows) =>
+        rows
+          .filter((row) => row.name === "cachet_local_flushes_total" && row.labels.reason === "cleared")
+          .reduce((sum, row) => sum + row.value, 0)
+      )
+      const before = yield* cleared
+      yield* cache.set("a", 1)
+      yield* cache.clear()
+      assert.strictEqual((yield* cleared) - before, 1)
+      yield* cache.deletePattern("a*")
+      assert.strictEqual((yield* cleared) - before, 2)
     })
   )
 

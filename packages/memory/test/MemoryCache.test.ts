@@ -316,3 +316,44 @@ describe("MemoryCache", () => {
     )
   })
 })
+
+describe("MemoryCache with a local tier", () => {
+  const local = { capacity: 100, timeToLive: "1 minute" } as const
+  const tag = (result: { readonly _tag: string }) => result._tag
+
+  it.scoped("an entry the store evicts for its capacity leaves the tier too", () =>
+    Effect.gen(function* () {
+      const cache = yield* MemoryCache.make({ capacity: 2, local })
+      for (const key of ["a", "b", "c"]) yield* cache.set(key, key)
+      expect(yield* cache.has("a")).toBe(false)
+      expect(tag(yield* cache.get("a"))).toBe("CacheMiss")
+      expect(tag(yield* cache.get("c"))).toBe("CacheHit")
+    })
+  )
+
+  it.scoped("a write larger than maxBytes, which the store does not keep, is not served by the tier", () =>
+    Effect.gen(function* () {
+      const cache = yield* MemoryCache.make({ maxBytes: 200, local })
+      yield* cache.set("small", 1)
+      yield* cache.set("big", "x".repeat(1000))
+      expect(yield* cache.has("big")).toBe(false)
+      expect(tag(yield* cache.get("big"))).toBe("CacheMiss")
+      // A key held before, overwritten by a value too large to keep, is gone from both.
+      yield* cache.set("small", "y".repeat(1000))
+      expect(tag(yield* cache.get("small"))).toBe("CacheMiss")
+    })
+  )
+
+  it.scoped("evictions under another prefix of the same store reach only that cache's tier", () =>
+    Effect.gen(function* () {
+      const backend = yield* MemoryCache.makeBackend({ capacity: 2 })
+      const one = yield* Cache.make(backend, { prefix: "one", local })
+      const two = yield* Cache.make(backend, { prefix: "two", local })
+      yield* one.set("a", 1)
+      yield* two.set("b", 2)
+      yield* two.set("c", 3)
+      expect(tag(yield* one.get("a"))).toBe("CacheMiss")
+      expect(tag(yield* two.get("b"))).toBe("CacheHit")
+    })
+  )
+})

@@ -74,7 +74,8 @@ export const fromSync = (sync: SyncBackend): Backend => {
     scan: (pattern) => batches(() => sync.scan(pattern)),
     ping: Effect.suspend(() => sync.ping())
   }
-  const { tagAdd, tagTake } = sync
+  const { tagAdd, tagTake, coherence } = sync
+  if (coherence !== undefined) backend.coherence = coherence
   if (tagAdd !== undefined) {
     backend.tagAdd = (index, epoch, members) => Effect.suspend(() => tagAdd(index, epoch, members))
   }

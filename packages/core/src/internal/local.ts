@@ -98,10 +98,18 @@ export interface Tier {
   readonly end: (full: string, ticket: number) => void
   /** Drop `full` and mark its tickets in flight: an invalidation, or an own write the tier does not follow. */
   readonly touch: (full: string) => void
+  /**
+   * Mark `full`'s tickets in flight, keeping its value: an own write ended, so a read still in flight (begun
+   * before it landed) may answer what it replaced.
+   */
+  readonly mark: (full: string) => void
   /** Drop `full`'s value, if the tier holds one: an own write that was not kept. */
   readonly drop: (full: string) => void
-  /** Drop everything and mark every ticket in flight. */
-  readonly flush: (reason: FlushReason) => void
+  /**
+   * Drop everything and mark every ticket in flight: a flush, counted in `cachet_local_flushes_total` unless
+   * `counted` is false (the second half of one).
+   */
+  readonly flush: (reason: FlushReason, counted?: boolean) => void
   /** Tell other processes that these keys (or all of them) changed; only the bus needs it. */
   readonly announce: (keys: ReadonlyArray<string> | "all") => void
   /** Wire the backend's coherence in, once it is set up. */
@@ -312,18 +320,23 @@ export const make = (
     return true
   }
 
-  const touch = (full: string) => {
+  const mark = (full: string) => {
     epoch++
     if (inFlight.has(full)) touchedAt.set(full, epoch)
+  }
+
+  const touch = (full: string) => {
+    mark(full)
     drop(full)
   }
 
-  const flush = (reason: FlushReason) => {
+  const flush = (reason: FlushReason, counted = true) => {
     epoch++
     flushedAt = epoch
     for (const slot of slots.values()) slot.front.slots.delete(slot.key)
     slots.clear()
     bytes = 0
+    if (!counted) return
     if (!flushLabels.has(reason)) flushLabels.set(reason, [...labels, MetricLabel.make("reason", reason)])
     metrics.localFlushes.unsafeUpdate(1, flushLabels.get(reason) ?? labels)
   }
@@ -361,6 +374,7 @@ export const make = (
       end(full, ticket)
     },
     touch,
+    mark,
     drop,
     flush,
     announce: (keys) => {

@@ -117,11 +117,14 @@ export const changed = <R>(
   })
 }
 
-/** An own write that may change any key: the tier starts again, before and after. */
+/**
+ * An own write that may change any key: the tier starts again, before and after (one flush, counted once: the
+ * second drops what reads kept while the write ran).
+ */
 export const changedAll = <R>(tier: Tier, write: () => Effect.Effect<R, CacheError>): Effect.Effect<R, CacheError> => {
   tier.flush("cleared")
   return after(write(), () => {
-    tier.flush("cleared")
+    tier.flush("cleared", false)
     tier.announce("all")
   })
 }
@@ -162,6 +165,8 @@ export const make = <A>(tier: Tier, prefix: string, values: Values<A>, commands:
         if (!done) tier.end(entry.key, ticket)
         // Not kept (it failed, was withdrawn, or raced another change of its key): the value held before it goes.
         if (!kept) tier.drop(entry.key)
+        // A read of the key still in flight may answer the value this write replaced: it is not kept.
+        tier.mark(entry.key)
       })
       tier.announce(entries.map((entry) => entry.key))
     })

@@ -5,6 +5,7 @@
  */
 import * as Backend from "@cachet/core/Backend"
 import { CacheCommandError, CacheInvalidInputError, type Operation } from "@cachet/core/CacheError"
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type { Store } from "./store.js"
 
@@ -89,5 +90,27 @@ export const make = (store: Store): Backend.Backend =>
       const result = store.tagTake(index, epoch, token, epochTimeToLive)
       return result === "WRONG_TYPE" ? wrongType("tagTake", index) : Exit.succeed(result)
     },
-    ping: () => Exit.void
+    ping: () => Exit.void,
+    // A local tier in front of the store hears of the entries it evicts (`capacity`, `maxBytes`), as Redis tracking
+    // reports the keys its eviction takes. There are no other processes to hear from: no mode can be chosen.
+    coherence: ({ prefix, mode, receive }) =>
+      mode !== undefined
+        ? Effect.fail(
+            new CacheInvalidInputError({
+              operation: "make",
+              code: "INVALID_ARGUMENT",
+              reason: `local.invalidation "${mode}": the memory backend has no cross-process invalidation (its local tier follows this process's writes and the store's evictions)`
+            })
+          )
+        : Effect.as(
+            Effect.acquireRelease(
+              Effect.sync(() =>
+                store.onEviction((key) => {
+                  if (key.startsWith(prefix)) receive({ _tag: "Keys", keys: [key] })
+                })
+              ),
+              (stop) => Effect.sync(stop)
+            ),
+            { mode: "tracking", announce: () => {} }
+          )
   })

@@ -124,6 +124,8 @@ export class Store {
   private readonly capacity: number
   private readonly maxBytes: number
   private readonly clock: Clock.Clock
+  /** Told the key of each entry the store lets go of to stay within its limits (a local tier drops it too). */
+  private readonly evictionListeners = new Set<(key: string) => void>()
 
   constructor(clock: Clock.Clock, limits: Limits) {
     this.clock = clock
@@ -135,6 +137,21 @@ export class Store {
   /** Entries held, live or expired but not yet removed. */
   get size(): number {
     return this.map.size
+  }
+
+  /** Call `listener` with the key of every entry evicted from now on; answers how to stop. */
+  onEviction(listener: (key: string) => void): () => void {
+    this.evictionListeners.add(listener)
+    return () => this.evictionListeners.delete(listener)
+  }
+
+  private evicted(node: Node): void {
+    this.remove(node)
+    this.tellEvicted(node.key)
+  }
+
+  private tellEvicted(key: string): void {
+    for (const listener of this.evictionListeners) listener(key)
   }
 
   /** The approximate bytes held (see `weigh`). */
@@ -224,6 +241,7 @@ export class Store {
     if (weight > this.maxBytes) {
       // Evicting everything else could still not make room: the write happens and is evicted at once.
       if (existing !== undefined) this.remove(existing)
+      this.tellEvicted(key)
       return
     }
     let node = existing
@@ -254,7 +272,7 @@ export class Store {
     ) {
       const victim = this.lru.prev
       if (victim === this.lru) return
-      this.remove(victim)
+      this.evicted(victim)
     }
   }
 
