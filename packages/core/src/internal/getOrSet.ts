@@ -100,7 +100,8 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
       const stored = Effect.mapError(observer.call("set", key, write, Exit.succeed), (error) =>
         withContext(error, "getOrSet", key)
       )
-      return bypass ? Effect.catchIf(stored, isRetryable, (error) => outage.degraded("getOrSet", error)) : stored
+      // A call whose read already failed open is counted once: its store failing too is the same degraded call.
+      return bypass ? Effect.catchIf(stored, isRetryable, (error) => outage.degradedStore("getOrSet", error)) : stored
     }
 
     // The lookup with its `Cache.Lookup`, then the store it decided on.

@@ -85,7 +85,8 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
         ),
         (error) => withContext(error, operation, undefined)
       )
-      return bypass ? Effect.catchIf(stored, isRetryable, (error) => outage.degraded(operation, error)) : stored
+      // A call whose read already failed open is counted once: its store failing too is the same degraded call.
+      return bypass ? Effect.catchIf(stored, isRetryable, (error) => outage.degradedStore(operation, error)) : stored
     }
 
     const answer = (

@@ -13,6 +13,11 @@ import { metrics } from "./metrics.js"
 export interface Outage {
   /** Counts a call that degraded; logs when it is the first of an outage. */
   readonly degraded: (operation: Operation, error: CacheError) => Effect.Effect<void>
+  /**
+   * The store of a cache-aside call that failed open: counted as `degraded` unless an outage is going on, in which
+   * case the call's read failed open already (a read the backend answers ends the outage) and was counted then.
+   */
+  readonly degradedStore: (operation: Operation, error: CacheError) => Effect.Effect<void>
   /** Whether an outage is going on: checked on every answered call, so a plain field read. */
   readonly active: () => boolean
   /** Logs the end of the outage. Call it only when `active()`. */
@@ -33,19 +38,21 @@ export const make = (backend: string): Outage => {
     }
     return found
   }
+  const degraded = (operation: Operation, error: CacheError): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      metrics.failOpen.unsafeUpdate(1, labelsOf(operation))
+      degradedCalls++
+      if (active) return Effect.void
+      active = true
+      return Effect.logWarning(
+        `cachet: the ${backend} backend is unavailable (${error.code}); failing open until it answers again`
+      ).pipe(
+        Effect.annotateLogs({ "cachet.backend": backend, "cachet.operation": operation, "cachet.code": error.code })
+      )
+    })
   return {
-    degraded: (operation, error) =>
-      Effect.suspend(() => {
-        metrics.failOpen.unsafeUpdate(1, labelsOf(operation))
-        degradedCalls++
-        if (active) return Effect.void
-        active = true
-        return Effect.logWarning(
-          `cachet: the ${backend} backend is unavailable (${error.code}); failing open until it answers again`
-        ).pipe(
-          Effect.annotateLogs({ "cachet.backend": backend, "cachet.operation": operation, "cachet.code": error.code })
-        )
-      }),
+    degraded,
+    degradedStore: (operation, error) => Effect.suspend(() => (active ? Effect.void : degraded(operation, error))),
     active: () => active,
     ended: Effect.suspend(() => {
       if (!active) return Effect.void
