@@ -163,10 +163,10 @@ export const make = <A>(tier: Tier, prefix: string, values: Values<A>, commands:
         const ticket = tickets[i] ?? 0
         const kept = done && keep(entry, ticket)
         if (!done) tier.end(entry.key, ticket)
-        // Not kept (it failed, was withdrawn, or raced another change of its key): the value held before it goes.
-        if (!kept) tier.drop(entry.key)
-        // A read of the key still in flight may answer the value this write replaced: it is not kept.
-        tier.mark(entry.key)
+        // A read of the key still in flight may answer the value this write replaced: it is not kept. Not kept
+        // itself (it failed, was withdrawn, or raced another change of its key), the value held before it goes too.
+        if (kept) tier.mark(entry.key)
+        else tier.touch(entry.key)
       })
       tier.announce(entries.map((entry) => entry.key))
     })
