@@ -188,6 +188,23 @@ describe("Codec.compressed", () => {
         "encode and decode"
       ],
       [
+        "options that throw when read (a Proxy)",
+        Codec.compressed(
+          Codec.json,
+          fromJavaScript(
+            new Proxy(
+              {},
+              {
+                get: () => {
+                  throw new Error("the proxy broke")
+                }
+              }
+            )
+          )
+        ),
+        "threw"
+      ],
+      [
         "a codec refused itself",
         Codec.compressed(Codec.compressed(Codec.json, { algorithm: "gzip", threshold: -1 }), { algorithm: "gzip" }),
         "threshold"

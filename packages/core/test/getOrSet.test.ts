@@ -186,3 +186,27 @@ describe("getOrSet: healing is visible", () => {
     }).pipe(Effect.provide(MemoryCache.layer()), Effect.provide(logger))
   })
 })
+
+describe("Cache.cached: arguments from an untyped caller", () => {
+  it.scoped("options that are not an object, a key or bypass that is not a function, or no function, fail typed", () =>
+    Effect.gen(function* () {
+      type Options = { readonly key: () => string }
+      const untyped = <T>(value: unknown): T => value as T
+      const fn = () => Effect.succeed(1)
+      const made = [
+        Cache.cached(untyped<Options>(null))(fn),
+        Cache.cached(untyped<Options>({}))(fn),
+        Cache.cached(untyped<Options>({ key: "k" }))(fn),
+        Cache.cached(untyped<Options>({ key: () => "k", bypass: true }))(fn),
+        Cache.cached({ key: () => "k" })(untyped<typeof fn>(5))
+      ]
+      for (const cachedFn of made) {
+        const errors = [yield* Effect.flip(cachedFn()), yield* Effect.flip(cachedFn.invalidate())]
+        for (const error of errors) {
+          assert.deepInclude(error, { _tag: "CacheInvalidInputError", code: "INVALID_ARGUMENT", operation: "getOrSet" })
+        }
+      }
+      assert.isFalse(yield* Cache.has("k"))
+    }).pipe(Effect.provide(MemoryCache.layer()))
+  )
+})

@@ -93,6 +93,40 @@ describe("getOrSetMany", () => {
     }).pipe(Effect.provide(memory))
   )
 
+  it.scoped(
+    "a lookupMany that is not a function, or answers no Effect, fails typed; a hole in its answer is a value",
+    () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache.Cache
+        const untyped = <T>(value: unknown): T => value as T
+        const lookups: ReadonlyArray<unknown> = [
+          null,
+          5,
+          (missing: ReadonlyArray<string>) => missing,
+          (missing: ReadonlyArray<string>) => Promise.resolve(missing)
+        ]
+        for (const lookupMany of lookups) {
+          const error = yield* Effect.flip(
+            cache.getOrSetMany(
+              ["a", "b"],
+              untyped<(missing: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>>>(lookupMany)
+            )
+          )
+          assert.deepInclude(error, {
+            _tag: "CacheInvalidInputError",
+            code: "INVALID_ARGUMENT",
+            operation: "getOrSetMany"
+          })
+        }
+        // `[, "b"]` answers `undefined` for "a", which the JSON codec refuses as it refuses an explicit `undefined`.
+        const sparse: Array<string> = []
+        sparse[1] = "value:b"
+        const error = yield* Effect.flip(cache.getOrSetMany(["a", "b"], () => Effect.succeed(sparse)))
+        assert.deepInclude(error, { _tag: "CacheEncodeError", operation: "getOrSetMany" })
+        assert.deepStrictEqual(yield* cache.getMany(["a", "b"]), [CacheResult.miss, CacheResult.miss])
+      }).pipe(Effect.provide(memory))
+  )
+
   it.scoped("a key listed twice is looked up once and answered wherever it is listed", () =>
     Effect.gen(function* () {
       const cache = yield* Cache.Cache

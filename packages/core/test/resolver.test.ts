@@ -89,4 +89,30 @@ describe("Cache.resolver", () => {
       assert.deepStrictEqual(calls, [3])
     }).pipe(Effect.provide(MemoryCache.layer()))
   )
+
+  it.scoped(
+    "options an untyped caller got wrong, or a key function that throws, leave the cache out, not the requests",
+    () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache.Cache
+        const untyped = <T>(value: unknown): T => value as T
+        const throwing = (): string => {
+          throw new Error("no key")
+        }
+        for (const options of [null, { key: "user" }, { key: throwing }]) {
+          const { batches, resolver } = users()
+          const cached = Cache.resolver(resolver, untyped<{ readonly key: (request: GetUser) => string }>(options))
+          const exits = yield* Effect.forEach(
+            ids(1, 4),
+            (id) => Effect.exit(Effect.request(new GetUser({ id }), cached)),
+            {
+              batching: true
+            }
+          )
+          assert.deepStrictEqual(exits, [Exit.succeed("user 1"), Exit.succeed("user 2"), Exit.succeed("user 3")])
+          assert.deepStrictEqual(batches, [[1, 2, 3]])
+        }
+        assert.deepStrictEqual(yield* cache.getMany(["user:1", "user:2"]), [CacheResult.miss, CacheResult.miss])
+      }).pipe(Effect.provide(MemoryCache.layer()))
+  )
 })

@@ -71,8 +71,19 @@ const limit = (name: string, value: number | undefined): Effect.Effect<number, C
  */
 export const makeBackend = (options?: MemoryCacheOptions): Effect.Effect<Backend, CacheInvalidInputError> =>
   Effect.gen(function* () {
-    const capacity = yield* limit("capacity", options?.capacity)
-    const maxBytes = yield* limit("maxBytes", options?.maxBytes)
+    // Read once, here: an untyped caller's getter or Proxy that throws is refused like any other bad option.
+    const limits = yield* Effect.try({
+      try: () => ({ capacity: options?.capacity, maxBytes: options?.maxBytes }),
+      catch: (cause) =>
+        new CacheInvalidInputError({
+          operation: "make",
+          code: "INVALID_ARGUMENT",
+          reason: "reading an option threw (a getter or a Proxy trap)",
+          cause
+        })
+    })
+    const capacity = yield* limit("capacity", limits.capacity)
+    const maxBytes = yield* limit("maxBytes", limits.maxBytes)
     // Captured once so that reads use the clock synchronously; under TestClock, `TestClock.adjust` expires.
     const clock = yield* Effect.clock
     return backend.make(new Store(clock, { capacity, maxBytes }))

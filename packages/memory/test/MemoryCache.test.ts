@@ -301,6 +301,37 @@ describe("MemoryCache", () => {
       })
     )
 
+    it.effect(
+      "options an untyped caller got wrong fail the layer typed: a null prefix, a getter or Proxy that throws",
+      () =>
+        Effect.gen(function* () {
+          const untyped = <T>(value: unknown): T => value as T
+          const throwing = (name: string) =>
+            Object.defineProperty({}, name, {
+              enumerable: true,
+              get: () => {
+                throw new Error("the getter broke")
+              }
+            })
+          const hostile = new Proxy(
+            {},
+            {
+              get: () => {
+                throw new Error("the proxy broke")
+              }
+            }
+          )
+          const options = [{ prefix: null }, throwing("prefix"), throwing("capacity"), throwing("local"), hostile]
+          for (const option of options) {
+            const exit = yield* Effect.exit(Layer.build(MemoryCache.layer(untyped(option))).pipe(Effect.scoped))
+            expect(exit).toMatchObject({
+              _tag: "Failure",
+              cause: { _tag: "Fail", error: { _tag: "CacheInvalidInputError", code: "INVALID_ARGUMENT" } }
+            })
+          }
+        })
+    )
+
     it.effect("the layer provides a working Cache with the given prefix and capacity", () =>
       Effect.gen(function* () {
         yield* Cache.set("a", 1)

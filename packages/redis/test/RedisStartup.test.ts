@@ -222,6 +222,47 @@ describe.skipIf(externalUrl !== undefined)("lazy startup", () => {
       // What a caller without the types passes (JavaScript, options read from a file).
       const bogus = { startup: "eager" } as unknown as RedisCache.RedisCacheOptions
       expect(yield* buildFails(RedisCache.layer(bogus))).toMatchObject(invalid)
+      // Options of the wrong kind or shape, or that throw when read: refused by name, never echoing a value.
+      const secret = "hunter2-not-redacted"
+      const throwing = Object.defineProperty({}, "commandTimeout", {
+        enumerable: true,
+        get: () => {
+          throw new Error("the getter broke")
+        }
+      })
+      const hostile = new Proxy(
+        {},
+        {
+          get: () => {
+            throw new Error("the proxy broke")
+          }
+        }
+      )
+      const sentinels = ["127.0.0.1:26379"]
+      for (const options of [
+        null,
+        5,
+        { batching: "yes" },
+        { autoPipelining: 1 },
+        { password: secret },
+        { url: "redis://127.0.0.1:6390", username: 5 },
+        { tls: "on" },
+        { connectionName: {} },
+        { cluster: null },
+        { cluster: {} },
+        { cluster: { nodes: [null] } },
+        { sentinel: { sentinels } },
+        { sentinel: { name: "mymaster" } },
+        { sentinel: { name: "mymaster", sentinels: [null] } },
+        { sentinel: { name: "mymaster", sentinels, sentinelPassword: secret } },
+        throwing,
+        hostile
+      ]) {
+        const layer = RedisCache.layer(options as unknown as RedisCache.RedisCacheOptions)
+        const error = yield* buildFails(layer)
+        expect(error).toMatchObject(invalid)
+        expect(error.message).not.toContain(secret)
+      }
       const provider = Layer.setConfigProvider(
         ConfigProvider.fromMap(
           new Map([

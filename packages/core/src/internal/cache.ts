@@ -18,6 +18,7 @@ import type { Place, Shared, ViewContext } from "./context.js"
 import * as Entry from "./entry.js"
 import * as GetOrSet from "./getOrSet.js"
 import * as GetOrSetMany from "./getOrSetMany.js"
+import * as Guard from "./guard.js"
 import * as Heal from "./heal.js"
 import * as KeySpace from "./keySpace.js"
 import * as Local from "./local.js"
@@ -73,7 +74,8 @@ const makeView = <A>(cache: Shared, place: Place, codec: ValueCodec<A>): Cache.V
     tiered:
       shared.local === undefined ? undefined : Tiered.make(shared.local, place.prefix, values, shared.backend.commands)
   }
-  const view: Cache.View<A> = {
+  // Entry handles call the guarded view, so that their arguments are guarded too.
+  const view: Cache.View<A> = Guard.view({
     ...View.make(context),
     getOrSet: GetOrSet.make(context),
     getOrSetMany: GetOrSetMany.make(context),
@@ -82,7 +84,7 @@ const makeView = <A>(cache: Shared, place: Place, codec: ValueCodec<A>): Cache.V
       const child = childPlace(place, name)
       return Either.isLeft(child) ? Refused.view<A>(child.left, place.prefix) : makeView(cache, child.right, codec)
     })
-  }
+  })
   return Outage.register(view, shared.outage)
 }
 
@@ -149,7 +151,7 @@ const makeService = (shared: Shared, place: Place): Cache.Service => {
     return typed
   }
 
-  const service: Cache.Service = {
+  const service: Cache.Service = Guard.service({
     ...view,
     backend: shared.observe.backend,
     codec: shared.codec,
@@ -162,14 +164,23 @@ const makeService = (shared: Shared, place: Place): Cache.Service => {
         ? Refused.service(child.left, prefix, shared.observe.backend, shared.codec)
         : makeService(shared, child.right)
     })
-  }
+  })
   return Outage.register(service, shared.outage)
+}
+
+/** The settings of `options`, or why they are refused (an option that throws when read included). */
+const settingsOf = (options: Cache.Options): Validate.Checked<Settings.MakePlan> => {
+  try {
+    return Settings.make(options, defaultPrefix)
+  } catch (cause) {
+    return Either.left(Validate.threw("make", cause))
+  }
 }
 
 /** @internal */
 export const checkOptions = (options: Cache.Options = {}): Effect.Effect<void, CacheInvalidInputError> =>
   Effect.suspend(() => {
-    const checked = Settings.make(options, defaultPrefix)
+    const checked = settingsOf(options)
     return Either.isLeft(checked) ? Effect.fail(checked.left) : Effect.void
   })
 
@@ -179,7 +190,7 @@ export const make = (
   options: Cache.Options = {}
 ): Effect.Effect<Cache.Service, CacheError, Scope.Scope> =>
   Effect.suspend(() => {
-    const checked = Settings.make(options, defaultPrefix)
+    const checked = settingsOf(options)
     if (Either.isLeft(checked)) return Effect.fail(checked.left)
     const { prefix, defaultTimeToLive, jitter } = checked.right
     const complete = Backends.complete(backend)

@@ -5,12 +5,14 @@ import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { Cache, type CachedFunction, type CachedOptions, Lookup, type RefreshOptions } from "../Cache.js"
-import type { CacheError } from "../CacheError.js"
+import { type CacheError, CacheInvalidInputError } from "../CacheError.js"
 import * as Refresh from "./refresh.js"
+import { describe } from "./validate.js"
 
 /**
  * The base service seen as a view of a JSON-safe type. Only the combinators here use it, behind signatures that
@@ -32,12 +34,34 @@ const bypassed: Lookup.Service = {
   skipStore: Effect.void
 }
 
+/** What is wrong with the arguments of `cached`, from an untyped caller; `undefined` when nothing is. */
+const refusal = (options: unknown, f: unknown): string | undefined => {
+  if (!Predicate.isRecord(options)) return `the options must be an object, got ${describe(options)}`
+  if (typeof options.key !== "function") return `key must be a function of the arguments, got ${describe(options.key)}`
+  if (options.bypass !== undefined && typeof options.bypass !== "function") {
+    return `bypass must be a function of the arguments, got ${describe(options.bypass)}`
+  }
+  return typeof f === "function" ? undefined : `the cached function must be a function, got ${describe(f)}`
+}
+
 /** @internal */
 export const cached =
   <Args extends ReadonlyArray<unknown>, A, I>(
     options: CachedOptions<Args, A> & { readonly schema?: Schema.Schema<A, I, never> | undefined }
   ) =>
   <E, R>(f: (...args: Args) => Effect.Effect<A, E, R> | A): CachedFunction<Args, A, E, R> => {
+    const problem = refusal(options, f)
+    if (problem !== undefined) {
+      // Refused where it is used, inside the Effect, as every other bad input is.
+      const refused = Effect.fail(
+        new CacheInvalidInputError({
+          operation: "getOrSet",
+          code: "INVALID_ARGUMENT",
+          reason: `Cache.cached: ${problem}`
+        })
+      )
+      return Object.assign(() => refused, { invalidate: () => refused })
+    }
     const view = viewOf<A, I>(options.schema)
     const run = (args: Args): Effect.Effect<A, E, R> =>
       Effect.suspend(() => {

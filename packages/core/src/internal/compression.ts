@@ -102,7 +102,12 @@ const refusalOf = (codec: unknown, options: CompressedOptions): string | undefin
 
 /** @internal */
 export const compressed = (codec: Codec, options: CompressedOptions): BinaryCodec => {
-  const why = refusalOf(codec, options)
+  let why: string | undefined
+  try {
+    why = refusalOf(codec, options)
+  } catch {
+    why = "reading an argument threw (a getter or a Proxy trap)"
+  }
   if (why !== undefined) return refused("compressed", why)
   const threshold = options.threshold ?? defaultThreshold
   const compress = compressWith(options.algorithm, codec.binary !== true)

@@ -18,6 +18,7 @@ import * as Backends from "./backend.js"
 import type { ViewContext } from "./context.js"
 import * as Lock from "./lock.js"
 import { metrics, type Outcome } from "./metrics.js"
+import type { Plan } from "./plan.js"
 import * as Refresh from "./refresh.js"
 import { withContext } from "./relabel.js"
 import * as Settings from "./settings.js"
@@ -81,9 +82,15 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
     const store = (value: A, decisions: Decisions): Effect.Effect<void, CacheError> => {
       if (decisions.skip) return Effect.void
       const chosen = decisions.timeToLive ?? (typeof input === "function" ? input(value) : input)
-      const ttlPlan = shared.planner.plan("getOrSet", key, chosen, options?.timeToLiveJitter)
-      const tags =
-        decisions.tags === plan.tags ? Either.right(plan.tags) : Validate.tags("getOrSet", decisions.tags, key)
+      let ttlPlan: Plan
+      let tags: Validate.Checked<ReadonlyArray<string>>
+      // What the lookup decided is read here: a time-to-live or tags that throw when read are refused, typed.
+      try {
+        ttlPlan = shared.planner.plan("getOrSet", key, chosen, options?.timeToLiveJitter)
+        tags = decisions.tags === plan.tags ? Either.right(plan.tags) : Validate.tags("getOrSet", decisions.tags, key)
+      } catch (cause) {
+        return Effect.fail(Validate.threw("getOrSet", cause))
+      }
       if (Either.isLeft(tags)) return Effect.fail(tags.left)
       const write = () =>
         Backends.flatMap(ttlPlan, (ttl) =>

@@ -33,7 +33,9 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
   ): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> => {
     // The options are a subset of getOrSet's, checked by the same rules.
     const checked = Either.flatMap(Validate.keys(operation, input), (keys) =>
-      Either.map(Settings.getOrSet(operation, undefined, options), (plan) => ({ keys, tags: plan.tags }))
+      Either.flatMap(Validate.lookupMany(operation, lookupMany), () =>
+        Either.map(Settings.getOrSet(operation, undefined, options), (plan) => ({ keys, tags: plan.tags }))
+      )
     )
     if (Either.isLeft(checked)) return Effect.fail(checked.left)
     const { keys: asked, tags } = checked.right
@@ -43,22 +45,25 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
     const bypass = options?.onCacheError === "bypass"
     const full = keys.map((key) => prefix + key)
 
+    const refuseLookup = (reason: string) =>
+      Effect.fail(new CacheInvalidInputError({ operation, code: "INVALID_ARGUMENT", reason }))
     const lookup = (missing: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<A>, E | CacheError, R> =>
-      Effect.flatMap(
-        Effect.suspend(() => lookupMany(missing)),
-        (found) =>
+      Effect.suspend(() => {
+        const looked = lookupMany(missing)
+        if (!Effect.isEffect(looked)) {
+          return refuseLookup(`lookupMany must answer an Effect, got ${Validate.describe(looked)}`)
+        }
+        return Effect.flatMap(looked, (found) =>
+          // A copy: a hole in the answer is an `undefined` value (refused by the codec), not a key left out.
           Array.isArray(found) && found.length === missing.length
-            ? Effect.succeed(found)
-            : Effect.fail(
-                new CacheInvalidInputError({
-                  operation,
-                  code: "INVALID_ARGUMENT",
-                  reason: `lookupMany must answer one value per missing key, in order: asked ${missing.length}, answered ${
-                    Array.isArray(found) ? found.length : typeof found
-                  }`
-                })
+            ? Effect.succeed(Array.from(found))
+            : refuseLookup(
+                `lookupMany must answer one value per missing key, in order: asked ${missing.length}, answered ${
+                  Array.isArray(found) ? found.length : typeof found
+                }`
               )
-      )
+        )
+      })
 
     const store = (found: ReadonlyArray<readonly [key: string, value: A]>): Effect.Effect<void, CacheError> => {
       const input = options?.timeToLive

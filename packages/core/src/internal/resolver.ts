@@ -6,6 +6,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Predicate from "effect/Predicate"
 import * as Request from "effect/Request"
 import * as RequestResolver from "effect/RequestResolver"
 import { Cache, type ResolverOptions } from "../Cache.js"
@@ -13,6 +14,7 @@ import { isRetryable } from "../CacheError.js"
 import * as CacheResult from "../CacheResult.js"
 import { viewOf } from "./cached.js"
 import * as Outage from "./outage.js"
+import { describe } from "./validate.js"
 
 const build = <A extends Request.Request<unknown, unknown>, I>(
   inner: RequestResolver.RequestResolver<A>,
@@ -48,9 +50,23 @@ const build = <A extends Request.Request<unknown, unknown>, I>(
     )
   }
 
+  // Requests the cache cannot serve go to the inner resolver as they are, each completed with its own exit.
+  const forward = (requests: ReadonlyArray<A>) =>
+    Effect.forEach(requests, (request) => Effect.exit(Effect.request(request, inner)), { batching: true })
+
   const run = (requests: ReadonlyArray<A>) =>
     Effect.gen(function* () {
-      const keys = requests.map((request) => options.key(request))
+      const keyed = yield* Effect.either(Effect.try(() => requests.map((request) => options.key(request))))
+      if (keyed._tag === "Left") {
+        yield* Effect.logWarning("cachet: a resolver's key function threw; the batch goes to the resolver", keyed.left)
+        const exits = yield* forward(requests)
+        for (const [i, request] of requests.entries()) {
+          const exit = exits[i]
+          if (exit !== undefined) yield* Request.completeEffect(request, exit)
+        }
+        return
+      }
+      const keys = keyed.right
       const results = yield* read(keys)
       const misses: Array<readonly [key: string, request: A]> = []
       for (const [i, request] of requests.entries()) {
@@ -59,9 +75,7 @@ const build = <A extends Request.Request<unknown, unknown>, I>(
         else misses.push([keys[i] ?? "", request])
       }
       if (misses.length === 0) return
-      const exits = yield* Effect.forEach(misses, ([, request]) => Effect.exit(Effect.request(request, inner)), {
-        batching: true
-      })
+      const exits = yield* forward(misses.map(([, request]) => request))
       const found: Array<readonly [key: string, value: Request.Request.Success<A>]> = []
       for (const [j, [key, request]] of misses.entries()) {
         const exit = exits[j]
@@ -80,11 +94,29 @@ const build = <A extends Request.Request<unknown, unknown>, I>(
   )
 }
 
+const refusal = (options: unknown): string | undefined => {
+  if (!Predicate.isRecord(options)) return `the options must be an object, got ${describe(options)}`
+  return typeof options.key === "function"
+    ? undefined
+    : `key must be a function of the request, got ${describe(options.key)}`
+}
+
 /** @internal */
 export const resolver = <A extends Request.Request<unknown, unknown>, I>(
   inner: RequestResolver.RequestResolver<A>,
   options: ResolverOptions<A, I>
 ): Effect.Effect<RequestResolver.RequestResolver<A>, never, Cache> => {
+  // Options an untyped caller got wrong leave the cache out: the requests reach the resolver as they would without
+  // it (the cache never fails a request), and the reason is logged, once.
+  const problem = refusal(options)
+  if (problem !== undefined) {
+    let told = false
+    return Effect.suspend(() => {
+      if (told) return Effect.succeed(inner)
+      told = true
+      return Effect.as(Effect.logWarning(`cachet: Cache.resolver is not caching: ${problem}`), inner)
+    })
+  }
   // One resolver per cache: Effect batches requests by resolver, so every call must answer the same one.
   const made = new WeakMap<Cache.Service, RequestResolver.RequestResolver<A>>()
   return Effect.map(Cache, (cache) => {

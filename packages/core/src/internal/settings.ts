@@ -266,7 +266,7 @@ const local = (input: Cache.Options["local"]): Checked<LocalSettings | undefined
 export const make = (input: Cache.Options, defaultPrefix: string): Checked<MakePlan> =>
   Either.gen(function* () {
     yield* options("make", input)
-    const effective = yield* prefix(input.prefix ?? defaultPrefix)
+    const effective = yield* prefix(input.prefix === undefined ? defaultPrefix : input.prefix)
     const checked = TimeToLive.resolve(input.defaultTimeToLive)
     if (Either.isLeft(checked)) {
       return yield* refuse("make", "INVALID_TIME_TO_LIVE", `defaultTimeToLive: ${checked.left}`)

@@ -40,6 +40,15 @@ export const refuse = (
 /** @internal */
 export const ok: Checked<void> = Either.void
 
+/** An argument that threw when it was read: an untyped caller's getter, or a Proxy whose traps throw. */
+export const threw = (operation: Operation, cause: unknown): CacheInvalidInputError =>
+  new CacheInvalidInputError({
+    operation,
+    code: "INVALID_ARGUMENT",
+    reason: "reading an argument threw (a getter or a Proxy trap)",
+    cause
+  })
+
 /** @internal */
 export const describe = (input: unknown): string =>
   input === null ? "null" : Array.isArray(input) ? "an array" : typeof input
@@ -295,6 +304,12 @@ export const lookup = (operation: Operation, key: string, input: unknown): Check
   Effect.isEffect(input)
     ? ok
     : refuse(operation, "INVALID_ARGUMENT", `the lookup must be an Effect, got ${describe(input)}`, key)
+
+/** The batch lookup of `getOrSetMany`: a function (what it answers is checked when it runs). */
+export const lookupMany = (operation: Operation, input: unknown): Checked<void> =>
+  typeof input === "function"
+    ? ok
+    : refuse(operation, "INVALID_ARGUMENT", `lookupMany must be a function, got ${describe(input)}`)
 
 /** A namespace name: a non-empty string that is valid inside a key. */
 export const namespace = (input: unknown): Checked<string> => {

@@ -236,7 +236,9 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
       return Effect.asVoid(withTags("set", key, value, options))
     }
     if (checked.right) return call("set", key, () => overwrite(key, value), Exit.succeed)
-    return call("set", key, () => write("set", key, value, planner.options("set", key, options)), Exit.succeed)
+    // The options are read here, once, when the call is made; the write runs when the Effect does.
+    const plan = planner.options("set", key, options)
+    return call("set", key, () => write("set", key, value, plan), Exit.succeed)
   }
 
   /** The expiry of each entry of a batch: its own options, each one it leaves out taken from the batch's. */
@@ -257,8 +259,9 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
           own === undefined
             ? options
             : {
-                timeToLive: own.timeToLive ?? options?.timeToLive,
-                timeToLiveJitter: own.timeToLiveJitter ?? options?.timeToLiveJitter
+                // Only an option left out is the batch's: any other value (`null` too) is checked as given.
+                timeToLive: own.timeToLive === undefined ? options?.timeToLive : own.timeToLive,
+                timeToLiveJitter: own.timeToLiveJitter === undefined ? options?.timeToLiveJitter : own.timeToLiveJitter
               }
         )
       )
@@ -306,7 +309,9 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     entries: Iterable<Cache.SetManyEntry<A>>,
     options?: Cache.WriteOptions
   ): Effect.Effect<void, CacheError> => {
-    const batch = (): Effect.Effect<void, CacheError> => {
+    // The entries and options are read, checked, encoded and planned here, once, when the call is made; the writes
+    // run when the Effect does.
+    const prepare = (): Effect.Effect<() => Effect.Effect<void, CacheError>, CacheError> => {
       const checked = Either.flatMap(Validate.entries("setMany", entries), (list) =>
         Either.flatMap(Validate.writeOptions("setMany", options), () =>
           Either.map(Validate.tags("setMany", options?.tags), (tags) => ({ list, tags }))
@@ -320,18 +325,22 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
         if (Exit.isFailure(encoded)) return Exit.failCause(encoded.cause)
         texts.push(encoded.value)
       }
-      if (list.length === 0) return Effect.void
-      return Backends.flatMap(batchPlans(list, options), (ttls) => writeBatch(list, texts, ttls, tags))
+      if (list.length === 0) return Exit.succeed(() => Effect.void)
+      const plans = batchPlans(list, options)
+      return Exit.succeed(() => Backends.flatMap(plans, (ttls) => writeBatch(list, texts, ttls, tags)))
     }
-    return call("setMany", undefined, batch, Exit.succeed)
+    const prepared = prepare()
+    const batch = Backends.isExit(prepared) && Exit.isSuccess(prepared) ? prepared.value : () => prepared
+    return call("setMany", undefined, () => Backends.flatMap(batch(), () => Exit.void), Exit.succeed)
   }
 
   const add = (key: string, value: A, options?: Cache.WriteOptions): Effect.Effect<boolean, CacheError> => {
     const checked = Either.flatMap(Validate.key("add", key), () => Validate.writeOptions("add", options, key))
     if (Either.isLeft(checked)) return refused(checked)
     if (options?.tags !== undefined) return withTags("add", key, value, options)
+    const plan = planner.options("add", key, options)
     const adding = () =>
-      Backends.flatMap(planner.options("add", key, options), (ttl) =>
+      Backends.flatMap(plan, (ttl) =>
         Backends.flatMap(values.encode("add", key, value), (text) => {
           if (ttl === 0) return Exit.succeed(false)
           const full = prefix + key

@@ -37,41 +37,47 @@ const onCluster = (client: Client, commandTimeout: number): Backend =>
   internalBackend.make(client, { commandTimeout, circuit: CircuitBreaker.disabled })
 
 export const makeBackend = (options: RedisCacheOptions = {}): Effect.Effect<Backend, CacheError, Scope.Scope> =>
-  Effect.flatMap(Settings.resolve(options), ({ circuitBreaker, connection }) => {
-    const { commandTimeout } = connection.settings
-    if (connection._tag === "Cluster") {
-      return Effect.flatMap(perMaster(circuitBreaker), (circuits) =>
-        Effect.map(cluster.acquire(connection.settings, circuits), (client) => onCluster(client, commandTimeout))
+  Effect.flatMap(
+    Settings.read(() => Settings.resolve(options)),
+    ({ circuitBreaker, connection }) => {
+      const { commandTimeout } = connection.settings
+      if (connection._tag === "Cluster") {
+        return Effect.flatMap(perMaster(circuitBreaker), (circuits) =>
+          Effect.map(cluster.acquire(connection.settings, circuits), (client) => onCluster(client, commandTimeout))
+        )
+      }
+      return Effect.flatMap(oneServer(circuitBreaker), (circuit) =>
+        Effect.map(standalone.acquire(connection.settings), (client) =>
+          internalBackend.make(client, { commandTimeout, circuit })
+        )
       )
     }
-    return Effect.flatMap(oneServer(circuitBreaker), (circuit) =>
-      Effect.map(standalone.acquire(connection.settings), (client) =>
-        internalBackend.make(client, { commandTimeout, circuit })
-      )
-    )
-  })
+  )
 
 export const makeBackendFromClient = (
   redis: Redis | Cluster,
   options: RedisCacheClientOptions = {}
 ): Effect.Effect<Backend, CacheError> =>
-  Effect.flatMap(Settings.client(options), ({ connectTimeout, commandTimeout, circuitBreaker, batching }) => {
-    const checked = (client: Client, backend: Backend) =>
-      Effect.as(
-        check(client.ping, connectTimeout, () => undefined),
-        backend
-      )
-    if (redis instanceof Cluster) {
-      return Effect.flatMap(perMaster(circuitBreaker), (circuits) => {
-        const client = cluster.fromCluster(redis, { commandTimeout, circuits, batching })
-        return checked(client, onCluster(client, commandTimeout))
+  Effect.flatMap(
+    Settings.read(() => Settings.client(options)),
+    ({ connectTimeout, commandTimeout, circuitBreaker, batching }) => {
+      const checked = (client: Client, backend: Backend) =>
+        Effect.as(
+          check(client.ping, connectTimeout, () => undefined),
+          backend
+        )
+      if (redis instanceof Cluster) {
+        return Effect.flatMap(perMaster(circuitBreaker), (circuits) => {
+          const client = cluster.fromCluster(redis, { commandTimeout, circuits, batching })
+          return checked(client, onCluster(client, commandTimeout))
+        })
+      }
+      return Effect.flatMap(oneServer(circuitBreaker), (circuit) => {
+        const client = standalone.fromRedis(redis, batching)
+        return checked(client, internalBackend.make(client, { commandTimeout, circuit }))
       })
     }
-    return Effect.flatMap(oneServer(circuitBreaker), (circuit) => {
-      const client = standalone.fromRedis(redis, batching)
-      return checked(client, internalBackend.make(client, { commandTimeout, circuit }))
-    })
-  })
+  )
 
 // The options the core reads are checked before connecting: bad ones fail typed whether or not the server answers.
 export const make = (options: RedisCacheOptions = {}): Effect.Effect<Cache.Cache.Service, CacheError, Scope.Scope> =>

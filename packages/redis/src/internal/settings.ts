@@ -9,6 +9,7 @@ import type { ConnectionOptions as TlsOptions } from "node:tls"
 import { CacheInvalidInputError } from "@cachet/core/CacheError"
 import * as CircuitBreaker from "@cachet/core/CircuitBreaker"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -61,6 +62,26 @@ const invalid = (reason: string): CacheInvalidInputError =>
 
 const refuse = (reason: string): Checked<never> => Either.left(invalid(reason))
 
+/**
+ * The settings `check` reads from the options, when the Effect runs: options that are not an object, or that throw
+ * when read (an untyped caller's getter or Proxy), are refused as any other bad option is.
+ */
+export const read = <A>(check: () => Checked<A>): Effect.Effect<A, CacheInvalidInputError> =>
+  Effect.suspend(() => {
+    try {
+      return check()
+    } catch (cause) {
+      return Effect.fail(
+        new CacheInvalidInputError({
+          operation: "make",
+          code: "INVALID_ARGUMENT",
+          reason: "reading an option threw (a getter or a Proxy trap)",
+          cause
+        })
+      )
+    }
+  })
+
 /** A duration option in whole milliseconds, rounded up: finite, and at least `minimum`. */
 const duration = (
   name: string,
@@ -76,6 +97,21 @@ const duration = (
   }
   return refuse(`${name} must be a ${minimum === 1 ? "positive" : "non-negative"}, finite duration`)
 }
+
+/** An option that is absent or passes `is`; the refusal names the option, never its value (it may be a secret). */
+const optional = <A>(
+  name: string,
+  input: A | undefined,
+  is: (input: unknown) => boolean,
+  what: string
+): Checked<A | undefined> =>
+  input === undefined || is(input) ? Either.right(input) : refuse(`${name} must be ${what}`)
+
+const isBoolean = (input: unknown): boolean => typeof input === "boolean"
+const isString = (input: unknown): boolean => typeof input === "string"
+const isObject = (input: unknown): boolean => typeof input === "object" && input !== null && !Array.isArray(input)
+const isSecret = (input: unknown): boolean => Redacted.isRedacted(input) && typeof Redacted.value(input) === "string"
+const isTls = (input: unknown): boolean => isBoolean(input) || isObject(input)
 
 const positiveInteger = (name: string, input: number): Checked<number> =>
   Number.isInteger(input) && input >= 1 ? Either.right(input) : refuse(`${name} must be a positive integer`)
@@ -99,7 +135,7 @@ const addressOf = (name: string, input: RedisAddress, defaultPort: number): Chec
   // The input is not echoed: a URL may carry a password.
   const problem = refuse(`${name} must be { host, port }, "host:port" or a redis:// URL without credentials`)
   if (typeof input !== "string") {
-    return typeof input.host === "string" && input.host !== "" && validPort(input.port)
+    return isObject(input) && typeof input.host === "string" && input.host !== "" && validPort(input.port)
       ? Either.right({ host: input.host, port: input.port })
       : problem
   }
@@ -122,7 +158,7 @@ const addresses = (
   inputs: ReadonlyArray<RedisAddress>,
   defaultPort: number
 ): Checked<ReadonlyArray<Address>> =>
-  inputs.length === 0
+  !Array.isArray(inputs) || inputs.length === 0
     ? refuse(`${name} must list at least one address`)
     : Either.all(inputs.map((input, i) => addressOf(`${name}[${i}]`, input, defaultPort)))
 
@@ -135,18 +171,21 @@ const unwrap = (secret: Redacted.Redacted<string> | undefined): string | undefin
  */
 export const client = (options: RedisCacheClientOptions): Checked<ClientSettings> =>
   Either.gen(function* () {
+    if (!isObject(options)) return yield* refuse("the options must be an object")
     const connectTimeout = yield* duration("connectTimeout", options.connectTimeout, defaultConnectTimeout)
     const commandTimeout = yield* duration("commandTimeout", options.commandTimeout, defaultCommandTimeout)
     const circuitBreaker =
       options.circuitBreaker === false ? undefined : yield* CircuitBreaker.settings(options.circuitBreaker)
-    return { connectTimeout, commandTimeout, circuitBreaker, batching: options.batching ?? true }
+    const batching = yield* optional("batching", options.batching, isBoolean, "a boolean")
+    return { connectTimeout, commandTimeout, circuitBreaker, batching: batching ?? true }
   })
 
 const clusterSettings = (options: RedisClusterOptions, common: CommonSettings): Checked<ClusterSettings> =>
   Either.gen(function* () {
+    if (!isObject(options)) return yield* refuse("cluster must be { nodes }")
     const maxRedirections = yield* positiveInteger(
       "cluster.maxRedirections",
-      options.maxRedirections ?? defaultMaxRedirections
+      options.maxRedirections === undefined ? defaultMaxRedirections : options.maxRedirections
     )
     const nodes = yield* addresses("cluster.nodes", options.nodes, defaultRedisPort)
     const retryDelayOnFailover = yield* duration("cluster.retryDelayOnFailover", options.retryDelayOnFailover, 0, 0)
@@ -166,15 +205,22 @@ const clusterSettings = (options: RedisClusterOptions, common: CommonSettings): 
   })
 
 const sentinelSettings = (options: RedisSentinelOptions): Checked<SentinelSettings> =>
-  options.name === ""
-    ? refuse("sentinel.name must name the master group")
-    : Either.map(addresses("sentinel.sentinels", options.sentinels, defaultSentinelPort), (sentinels) => ({
-        sentinels,
-        name: options.name,
-        username: options.sentinelUsername,
-        password: unwrap(options.sentinelPassword),
-        tls: options.sentinelTls
-      }))
+  Either.gen(function* () {
+    if (!isObject(options)) return yield* refuse("sentinel must be { sentinels, name }")
+    if (typeof options.name !== "string" || options.name === "") {
+      return yield* refuse("sentinel.name must name the master group")
+    }
+    const sentinels = yield* addresses("sentinel.sentinels", options.sentinels, defaultSentinelPort)
+    const username = yield* optional("sentinel.sentinelUsername", options.sentinelUsername, isString, "a string")
+    const password = yield* optional(
+      "sentinel.sentinelPassword",
+      options.sentinelPassword,
+      isSecret,
+      "a Redacted string"
+    )
+    const tls = yield* optional("sentinel.sentinelTls", options.sentinelTls, isTls, "a boolean or TLS options")
+    return { sentinels, name: options.name, username, password: unwrap(password), tls }
+  })
 
 interface Server {
   readonly host: string | undefined
@@ -265,8 +311,13 @@ const serverOf = (options: RedisCacheOptions): Checked<Server> => {
 export const resolve = (options: RedisCacheOptions): Checked<Settings> =>
   Either.gen(function* () {
     const { connectTimeout, commandTimeout, circuitBreaker, batching } = yield* client(options)
-    const startup = options.startup ?? "check"
+    const startup = options.startup === undefined ? "check" : options.startup
     if (startup !== "check" && startup !== "lazy") return yield* refuse('startup must be "check" or "lazy"')
+    yield* optional("username", options.username, isString, "a string")
+    yield* optional("password", options.password, isSecret, "a Redacted string (Redacted.make)")
+    yield* optional("tls", options.tls, isTls, "a boolean or TLS options")
+    yield* optional("autoPipelining", options.autoPipelining, isBoolean, "a boolean")
+    yield* optional("connectionName", options.connectionName, isString, "a string")
     const common: CommonSettings = {
       startup,
       username: options.username,

@@ -257,12 +257,17 @@ export const expiry = ({ test }: Harness): void => {
             ["INVALID_ARGUMENT"]
           )
         }
-        for (const options of [{ timeToLive: -1 }, { timeToLive: "soon" }, { timeToLiveJitter: 2 }]) {
+        // `null` is a value given, refused as `set` refuses it, not an option left out for the batch's.
+        const bad = [{ timeToLive: -1 }, { timeToLive: "soon" }, { timeToLiveJitter: 2 }, { timeToLive: null }]
+        for (const options of [...bad, { timeToLive: "1 minute", timeToLiveJitter: null }]) {
           yield* cacheError(
-            ns.setMany([
-              ["a", 1],
-              ["existing", 2, untyped(options)]
-            ]),
+            ns.setMany(
+              [
+                ["a", 1],
+                ["existing", 2, untyped(options)]
+              ],
+              { timeToLive: "1 hour" }
+            ),
             invalid,
             ["INVALID_TIME_TO_LIVE"]
           )

@@ -203,6 +203,73 @@ export const invalidInput = ({ test }: Harness): void => {
         assert.deepStrictEqual(yield* collectKeys(ns.keys()), [])
       }))
 
+    test("arguments that throw when read (a getter, a Proxy) are refused inside the Effect and write nothing", ({
+      ns
+    }) =>
+      Effect.gen(function* () {
+        yield* ns.set("valid", "before")
+        const getter = (name: string) =>
+          Object.defineProperty({}, name, {
+            enumerable: true,
+            get: () => {
+              throw new Error("the getter broke")
+            }
+          })
+        const hostile = new Proxy(
+          {},
+          {
+            get: () => {
+              throw new Error("the proxy broke")
+            },
+            has: () => {
+              throw new Error("the proxy broke")
+            },
+            ownKeys: () => {
+              throw new Error("the proxy broke")
+            }
+          }
+        )
+        const brokenIndex = Object.defineProperty(["t"], 0, {
+          get: () => {
+            throw new Error("the index broke")
+          }
+        })
+        const lookup = Effect.succeed("v")
+        const calls: ReadonlyArray<() => Effect.Effect<unknown, CacheError.CacheError>> = [
+          () => ns.get("valid", untyped(getter("timeToLive"))),
+          () => ns.set("valid", "after", untyped(getter("timeToLive"))),
+          () => ns.set("valid", "after", untyped(getter("tags"))),
+          () => ns.set("valid", "after", untyped({ timeToLive: hostile })),
+          () => ns.set("valid", "after", untyped({ tags: brokenIndex })),
+          () => ns.add("fresh", "v", untyped(getter("timeToLive"))),
+          () => ns.setMany(untyped([["valid", "after"], brokenIndex])),
+          () => ns.setMany([["valid", "after", untyped(getter("timeToLive"))]]),
+          () => ns.setMany([["valid", "after"]], untyped(hostile)),
+          () => ns.getMany(untyped(hostile)),
+          () =>
+            ns.deleteMany(
+              untyped(
+                new Proxy(["valid"], {
+                  get: () => {
+                    throw new Error("the proxy broke")
+                  }
+                })
+              )
+            ),
+          () => ns.expire("valid", untyped(hostile)),
+          () => ns.invalidateTags(untyped(brokenIndex)),
+          () => ns.getOrSet("fresh", lookup, untyped(getter("staleIfError"))),
+          () => ns.getOrSetMany(["fresh"], () => Effect.succeed(["v"]), untyped(hostile)),
+          () => ns.entry("valid").set("after", untyped(getter("timeToLive"))),
+          () => ns.forSchema(untyped<Schema.Schema<string>>(hostile)).set("valid", "after"),
+          () => ns.namespace(untyped(hostile)).set("valid", "after")
+        ]
+        for (const call of calls) yield* refused(call, ["INVALID_ARGUMENT", "INVALID_TIME_TO_LIVE"])
+        assert.deepStrictEqual(yield* collectKeys(ns.keys()), ["valid"])
+        expectHit(yield* ns.get("valid"), "before")
+        expectNeverExpires(yield* ns.timeToLive("valid"))
+      }))
+
     test("getOrSet refuses a lookup that is not an Effect and bad options before it looks up", ({ ns }) =>
       Effect.gen(function* () {
         let lookups = 0
