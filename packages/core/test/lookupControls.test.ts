@@ -9,6 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 
@@ -117,6 +118,49 @@ describe("getOrSet: soft and hard timeouts", () => {
       yield* settle
       yield* TestClock.adjust("3 seconds")
       assert.strictEqual(yield* caller, "value")
+    }).pipe(Effect.provide(memory))
+  )
+})
+
+describe("getOrSet: a lookup outlives its callers once one of them has a timeout", () => {
+  it.scoped("a leader without timeouts interrupted after a joiner timed out: the lookup starts again and stores", () =>
+    Effect.gen(function* () {
+      const cache = yield* Cache.Cache
+      const { runs, lookup } = slow("v", "5 seconds")
+      const leader = yield* Effect.fork(cache.getOrSet("k", lookup, { timeToLive: "1 minute" }))
+      yield* settle
+      const joiner = yield* Effect.fork(
+        Effect.flip(cache.getOrSet("k", lookup, { timeToLive: "1 minute", hardTimeout: "1 second" }))
+      )
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      assert.deepInclude(yield* Fiber.join(joiner), { _tag: "CacheTimeoutError", code: "LOOKUP_TIMEOUT" })
+      yield* Fiber.interrupt(leader)
+      yield* settle
+      assert.deepStrictEqual(yield* cache.get("k"), CacheResult.miss)
+      // The leader ran the lookup in its own fiber: it starts again in the cache's scope, once, and callers join it.
+      assert.strictEqual(runs.count, 2)
+      const late = yield* Effect.fork(cache.getOrSet("k", lookup, { timeToLive: "1 minute" }))
+      yield* settle
+      yield* TestClock.adjust("5 seconds")
+      yield* settle
+      assert.deepStrictEqual(yield* cache.get("k"), CacheResult.hit("v"))
+      assert.strictEqual(yield* Fiber.join(late), "v")
+      assert.strictEqual(runs.count, 2)
+    }).pipe(Effect.provide(memory))
+  )
+
+  it.scoped("without a caller that has a timeout, an interrupted leader still stops its lookup and hands over", () =>
+    Effect.gen(function* () {
+      const cache = yield* Cache.Cache
+      const { runs, lookup } = slow("v", "5 seconds")
+      const leader = yield* Effect.fork(cache.getOrSet("k", lookup, { timeToLive: "1 minute" }))
+      yield* settle
+      yield* Fiber.interrupt(leader)
+      yield* TestClock.adjust("5 seconds")
+      yield* settle
+      assert.deepStrictEqual(yield* cache.get("k"), CacheResult.miss)
+      assert.strictEqual(runs.count, 1)
     }).pipe(Effect.provide(memory))
   )
 })
@@ -259,6 +303,8 @@ describe("getOrSet: bad lookup controls", () => {
         { refreshAhead: Number.NaN },
         { refreshAhead: "0.5" as unknown as number },
         { softTimeout: -1 },
+        { softTimeout: 0 },
+        { hardTimeout: "0 millis" },
         { softTimeout: Duration.infinity },
         { hardTimeout: Number.NaN },
         { softTimeout: "2 seconds", hardTimeout: "1 second" },

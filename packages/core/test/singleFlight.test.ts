@@ -23,14 +23,15 @@ const gated = <A>(gate: Deferred.Deferred<void>, value: A) => {
 describe("single-flight", () => {
   it.scoped("concurrent callers of a key run the lookup once and share its value; other keys run their own", () =>
     Effect.gen(function* () {
+      const scope = yield* Effect.scope
       let joins = 0
       const flights = SingleFlight.make<string>(() => joins++)
       const gate = yield* Deferred.make<void>()
       const a = gated(gate, "a")
       const b = gated(gate, "b")
       const callers = yield* Effect.forkAll([
-        ...Array.from({ length: 10 }, () => flights.run("a", a.compute)),
-        flights.run("b", b.compute)
+        ...Array.from({ length: 10 }, () => flights.run("a", a.compute, scope)),
+        flights.run("b", b.compute, scope)
       ])
       yield* Effect.yieldNow()
       assert.strictEqual(flights.flight("a")?._tag, "Leading")
@@ -46,6 +47,7 @@ describe("single-flight", () => {
 
   it.scoped("a failing lookup fails every waiter with its own failure, and the next caller looks up again", () =>
     Effect.gen(function* () {
+      const scope = yield* Effect.scope
       const flights = SingleFlight.make<number>(() => {})
       const gate = yield* Deferred.make<void>()
       let runs = 0
@@ -54,19 +56,22 @@ describe("single-flight", () => {
           runs++
           return Effect.zipRight(Deferred.await(gate), Effect.fail("source down" as const))
         })
-      const callers = yield* Effect.forkAll(Array.from({ length: 5 }, () => Effect.exit(flights.run("k", failing))))
+      const callers = yield* Effect.forkAll(
+        Array.from({ length: 5 }, () => Effect.exit(flights.run("k", failing, scope)))
+      )
       yield* Effect.yieldNow()
       yield* Deferred.succeed(gate, undefined)
       const exits = yield* Fiber.join(callers)
       for (const exit of exits) assert.deepStrictEqual(exit, Exit.fail("source down"))
       assert.strictEqual(runs, 1)
       assert.isUndefined(flights.flight("k"))
-      assert.strictEqual(yield* flights.run("k", () => Effect.succeed(7)), 7)
+      assert.strictEqual(yield* flights.run("k", () => Effect.succeed(7), scope), 7)
     })
   )
 
   it.scoped("an interrupted leader hands over: a waiter leads a new lookup, no waiter inherits the interrupt", () =>
     Effect.gen(function* () {
+      const scope = yield* Effect.scope
       const flights = SingleFlight.make<string>(() => {})
       const never = yield* Deferred.make<void>()
       const gate = yield* Deferred.make<void>()
@@ -77,9 +82,9 @@ describe("single-flight", () => {
           // The first run never ends by itself; the run that takes over answers when the gate opens.
           return runs === 1 ? Effect.as(Deferred.await(never), "first") : Effect.as(Deferred.await(gate), "second")
         })
-      const leader = yield* Effect.fork(flights.run("k", compute))
+      const leader = yield* Effect.fork(flights.run("k", compute, scope))
       yield* Effect.yieldNow()
-      const waiters = yield* Effect.forkAll(Array.from({ length: 3 }, () => flights.run("k", compute)))
+      const waiters = yield* Effect.forkAll(Array.from({ length: 3 }, () => flights.run("k", compute, scope)))
       yield* Effect.yieldNow()
       yield* Fiber.interrupt(leader)
       yield* Effect.yieldNow()
@@ -95,18 +100,18 @@ describe("single-flight", () => {
     "a refresh is a Refreshing flight with the value it replaces: callers join it, a second refresh does not start",
     () =>
       Effect.gen(function* () {
+        const scope = yield* Effect.scope
         const flights = SingleFlight.make<string>(() => {})
         const gate = yield* Deferred.make<void>()
         const { runs, compute } = gated(gate, "new")
         const reported: Array<Exit.Exit<string, unknown>> = []
         const report = (exit: Exit.Exit<string, unknown>) => Effect.sync(() => void reported.push(exit))
-        const scope = yield* Effect.scope
         yield* flights.refresh("k", compute, "old", scope, report)
         yield* flights.refresh("k", compute, "old", scope, report)
         const flight = flights.flight("k")
         assert.strictEqual(flight?._tag, "Refreshing")
         assert.strictEqual(flight?._tag === "Refreshing" ? flight.previous : undefined, "old")
-        const joiner = yield* Effect.fork(flights.run("k", () => Effect.succeed("own lookup")))
+        const joiner = yield* Effect.fork(flights.run("k", () => Effect.succeed("own lookup"), scope))
         yield* Effect.yieldNow()
         yield* Deferred.succeed(gate, undefined)
         assert.strictEqual(yield* Fiber.join(joiner), "new")
@@ -119,10 +124,10 @@ describe("single-flight", () => {
 
   it.scoped("a failed refresh is reported, and fails the callers that joined it", () =>
     Effect.gen(function* () {
+      const scope = yield* Effect.scope
       const flights = SingleFlight.make<string>(() => {})
       const gate = yield* Deferred.make<void>()
       const reported: Array<Exit.Exit<string, unknown>> = []
-      const scope = yield* Effect.scope
       yield* flights.refresh(
         "k",
         () => Effect.zipRight(Deferred.await(gate), Effect.fail("refresh failed")),
@@ -132,7 +137,7 @@ describe("single-flight", () => {
       )
       // A caller of the same key passes a lookup of the same source: here, one that may fail with a string too.
       const ownLookup: Effect.Effect<string, string> = Effect.succeed("own lookup")
-      const joiner = yield* Effect.fork(Effect.exit(flights.run("k", () => ownLookup)))
+      const joiner = yield* Effect.fork(Effect.exit(flights.run("k", () => ownLookup, scope)))
       yield* Effect.yieldNow()
       yield* Deferred.succeed(gate, undefined)
       assert.deepStrictEqual(yield* Fiber.join(joiner), Exit.fail("refresh failed"))

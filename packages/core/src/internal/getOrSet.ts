@@ -184,7 +184,9 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
 
     // The lookup, once per key; with a timeout it runs in the cache's scope, so that it ends and stores on its own.
     const flight = (stale: Option.Option<A>): Effect.Effect<A, E | CacheError, Exclude<R, Lookup>> => {
-      const joined = detached ? flights.runDetached(full, compute(stale), scope) : flights.run(full, compute(stale))
+      const joined = detached
+        ? flights.runDetached(full, compute(stale), scope)
+        : flights.run(full, compute(stale), scope)
       return hardTimeout === undefined
         ? joined
         : Effect.timeoutFail(joined, {

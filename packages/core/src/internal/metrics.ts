@@ -60,7 +60,7 @@ export const metrics = {
   ),
   lookupTimeouts: counter(
     "cachet_lookup_timeouts_total",
-    "getOrSet lookups that outlived a timeout and went on in the background, by kind (soft: stale served; hard: LOOKUP_TIMEOUT)"
+    "getOrSet calls whose lookup outlived their timeout (it goes on in the background), by kind (soft: stale served; hard: LOOKUP_TIMEOUT or stale under staleIfError)"
   ),
   refreshAheads: counter(
     "cachet_refresh_ahead_total",

@@ -406,7 +406,10 @@ export interface CachedFunction<Args extends ReadonlyArray<unknown>, A, E, R> {
 
 /** What a lookup reads and decides: `Cache.Lookup.Service`. */
 export interface LookupService {
-  /** The value this lookup replaces, when the entry is still there past its freshness (a stale window). */
+  /**
+   * The value this lookup replaces: the entry's, when it is still there past its freshness (a stale window), or the
+   * current one in a refresh ahead of expiry (`refreshAhead`).
+   */
   readonly stale: Option.Option<unknown>
   /** Store the looked-up value with this time-to-live instead of the call's (zero: do not store). */
   readonly setTimeToLive: (timeToLive: Duration.DurationInput) => Effect.Effect<void>

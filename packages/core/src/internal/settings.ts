@@ -185,8 +185,9 @@ const lookupControls = (
     return noControls
   }
   return Either.gen(function* () {
-    const soft = yield* millis(operation, key, "softTimeout", softTimeout, undefined)
-    const hard = yield* millis(operation, key, "hardTimeout", hardTimeout, undefined)
+    // A zero timeout would time out a lookup that answers at once: refused rather than given that meaning.
+    const soft = yield* millis(operation, key, "softTimeout", softTimeout, undefined, { positive: true })
+    const hard = yield* millis(operation, key, "hardTimeout", hardTimeout, undefined, { positive: true })
     if (soft !== undefined && hard !== undefined && soft >= hard) {
       return yield* refuse(operation, "INVALID_ARGUMENT", "softTimeout must be shorter than hardTimeout", key)
     }
