@@ -3,6 +3,7 @@ import { MemoryCache } from "@cachet/memory"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
+import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import { operationCount } from "./helpers.js"
 
@@ -136,5 +137,39 @@ describe("metrics", () => {
       assert.strictEqual(value("cachet_tag_invalidated_entries_total"), 2)
       assert.strictEqual(yield* operationCount(namespace, "invalidateTags", "ok"), 2)
     }).pipe(Effect.provide(MemoryCache.layer()))
+  )
+})
+
+describe("metrics: false", () => {
+  it.scoped(
+    "turns every metric of the cache off: operations, heals, stale serves, joins, tags, the tier, fail-open",
+    () =>
+      Effect.gen(function* () {
+        const backend = yield* MemoryCache.makeBackend()
+        // A backend whose name no other test uses, so that the snapshot shows this cache's series only.
+        const name = `quiet-${Math.random().toString(36).slice(2)}`
+        const cache = yield* Cache.make(
+          { ...backend, name },
+          { metrics: false, local: { capacity: 10, timeToLive: "1 minute" } }
+        )
+        yield* cache.set("a", 1, { tags: ["t"] })
+        yield* cache.get("a")
+        yield* cache.get("missing")
+        yield* cache.invalidateTags(["t"])
+        // A stale serve, a heal (an entry that does not decode), single-flight joins.
+        const stale = { timeToLive: "1 second", staleWhileRevalidate: "1 minute" } as const
+        yield* cache.getOrSet("s", Effect.succeed(1), stale)
+        yield* TestClock.adjust("2 seconds")
+        yield* cache.getOrSet("s", Effect.succeed(2), stale)
+        yield* cache.set("broken", "text")
+        yield* cache.forSchema(Schema.Number).getOrSet("broken", Effect.succeed(3))
+        yield* Effect.all(
+          Array.from({ length: 3 }, () => cache.getOrSet("joined", Effect.delay(Effect.succeed(4), "1 second"))),
+          { concurrency: "unbounded" }
+        ).pipe(Effect.fork, Effect.zipLeft(TestClock.adjust("1 second")))
+        yield* cache.clear()
+        const rows = (yield* Cache.metricsSnapshot).filter((row) => row.labels.backend === name)
+        assert.deepStrictEqual(rows, [])
+      })
   )
 })

@@ -68,7 +68,7 @@ const makeView = <A>(cache: Shared, place: Place, codec: ValueCodec<A>): Cache.V
     shared,
     values,
     observer,
-    heals: Heal.make(shared.observe.backend, place.namespace),
+    heals: Heal.make(shared.observe.backend, place.namespace, shared.observe.metrics),
     flights: SingleFlight.make<A>(() => observer.count(metrics.singleFlightJoins)),
     // A value decoded by one codec (and schema) is only ever served by the view that decoded it.
     tiered:
@@ -194,21 +194,23 @@ export const make = (
     if (Either.isLeft(checked)) return Effect.fail(checked.left)
     const { prefix, defaultTimeToLive, jitter } = checked.right
     const complete = Backends.complete(backend)
+    // Every metric of the cache, the operations' and the rest (heals, refreshes, the tier's, fail-open), or none.
+    const counted = options.metrics ?? true
     return Effect.flatMap(Effect.scope, (scope) =>
-      Effect.map(localTier(backend, prefix, checked.right.local), (local) =>
+      Effect.map(localTier(backend, prefix, checked.right.local, counted), (local) =>
         makeService(
           {
             backend: complete,
             codec: options.codec ?? json,
             planner: Planner.make(defaultTimeToLive, jitter),
             scope,
-            outage: Outage.make(backend.name),
+            outage: Outage.make(backend.name, counted),
             local,
             observe: {
               backend: backend.name,
               server: backend.server,
               retry: options.retry,
-              metrics: options.metrics ?? true,
+              metrics: counted,
               spans: options.spans ?? true,
               spanKeys: options.spanKeys ?? false,
               synchronous: complete.synchronous
@@ -224,7 +226,8 @@ export const make = (
 const localTier = (
   backend: Backend,
   prefix: string,
-  settings: Local.LocalSettings | undefined
+  settings: Local.LocalSettings | undefined,
+  counted: boolean
 ): Effect.Effect<Local.Tier | undefined, CacheError, Scope.Scope> => {
   if (settings === undefined) return Effect.succeed(undefined)
   const { coherence } = backend
@@ -242,7 +245,8 @@ const localTier = (
       settings,
       clock,
       [MetricLabel.make("backend", backend.name)],
-      backend.expiryClock === "server"
+      backend.expiryClock === "server",
+      counted
     )
     if (coherence === undefined) return Effect.succeed(tier)
     return Effect.map(coherence({ prefix, mode: settings.invalidation, receive: tier.receive }), (made) => {

@@ -12,7 +12,7 @@ import type * as Scope from "effect/Scope"
 import { Cache, type CachedFunction, type CachedOptions, Lookup, type RefreshOptions } from "../Cache.js"
 import { type CacheError, CacheInvalidInputError } from "../CacheError.js"
 import * as Refresh from "./refresh.js"
-import { describe } from "./validate.js"
+import { describe, keyedOptions } from "./validate.js"
 
 /**
  * The base service seen as a view of a JSON-safe type. Only the combinators here use it, behind signatures that
@@ -36,8 +36,8 @@ const bypassed: Lookup.Service = {
 
 /** What is wrong with the arguments of `cached`, from an untyped caller; `undefined` when nothing is. */
 const refusal = (options: unknown, f: unknown): string | undefined => {
-  if (!Predicate.isRecord(options)) return `the options must be an object, got ${describe(options)}`
-  if (typeof options.key !== "function") return `key must be a function of the arguments, got ${describe(options.key)}`
+  const problem = keyedOptions(options, "the arguments")
+  if (problem !== undefined || !Predicate.isRecord(options)) return problem
   if (options.bypass !== undefined && typeof options.bypass !== "function") {
     return `bypass must be a function of the arguments, got ${describe(options.bypass)}`
   }

@@ -111,7 +111,8 @@ export const compressed = (codec: Codec, options: CompressedOptions): BinaryCode
   if (why !== undefined) return refused("compressed", why)
   const threshold = options.threshold ?? defaultThreshold
   const compress = compressWith(options.algorithm, codec.binary !== true)
-  const decompress = decompressWith(options.maxDecodedBytes ?? defaultMaxDecodedBytes)
+  const maxDecodedBytes = options.maxDecodedBytes ?? defaultMaxDecodedBytes
+  const decompress = decompressWith(maxDecodedBytes)
   const encodePlain = codec.binary === true ? codec.encode : (value: unknown) => Wire.bytes(codec.encode(value))
   const decodePlain = codec.binary === true ? codec.decode : (bytes: Uint8Array) => codec.decode(Wire.text(bytes))
   return {
@@ -119,6 +120,12 @@ export const compressed = (codec: Codec, options: CompressedOptions): BinaryCode
     binary: true,
     encode: (value) => {
       const plain = encodePlain(value)
+      // The bound of what this codec reads bounds what it writes: a larger value would never read back.
+      if (plain.byteLength > maxDecodedBytes) {
+        throw new CodecFailure(
+          `the encoded value is ${plain.byteLength} bytes, more than maxDecodedBytes (${maxDecodedBytes}): it could not be read back`
+        )
+      }
       if (plain.byteLength <= threshold) return plain
       const packed = compress(plain)
       // Incompressible data stays plain: it would cost its reader a decompression for nothing.

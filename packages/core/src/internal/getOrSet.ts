@@ -62,7 +62,11 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
               )
         )
 
-  const reportRefresh = Refresh.reporter(observer.labels, "cachet: background refresh failed; the stale value stays")
+  const reportRefresh = Refresh.reporter(
+    observer.labels,
+    "cachet: background refresh failed; the stale value stays",
+    shared.observe.metrics
+  )
 
   return <E, R>(
     key: string,

@@ -20,13 +20,13 @@ const whatFailed = (error: CacheDecodeError): string =>
   error.detail === undefined ? error.code : `${error.code} ${error.detail}`
 
 /** @internal */
-export const make = (backend: string, namespace: string): Heals => {
+export const make = (backend: string, namespace: string, counted: boolean): Heals => {
   const logged = new Map<string, true>()
   const labels = [MetricLabel.make("backend", backend), MetricLabel.make("namespace", namespace)]
   return {
     report: (key, error) =>
       Effect.suspend(() => {
-        metrics.decodeHeals.unsafeUpdate(1, labels)
+        if (counted) metrics.decodeHeals.unsafeUpdate(1, labels)
         const cause = whatFailed(error)
         const seen = `${key}\u0000${cause}`
         if (logged.has(seen)) return Effect.void

@@ -166,7 +166,8 @@ export const make = (
   settings: LocalSettings,
   clock: Clock.Clock,
   labels: ReadonlyArray<MetricLabel.MetricLabel>,
-  serverTime: boolean
+  serverTime: boolean,
+  counted: boolean
 ) => {
   const slots = new Map<string, Slot>()
   let bytes = 0
@@ -330,13 +331,13 @@ export const make = (
     drop(full)
   }
 
-  const flush = (reason: FlushReason, counted = true) => {
+  const flush = (reason: FlushReason, once = true) => {
     epoch++
     flushedAt = epoch
     for (const slot of slots.values()) slot.front.slots.delete(slot.key)
     slots.clear()
     bytes = 0
-    if (!counted) return
+    if (!once || !counted) return
     if (!flushLabels.has(reason)) flushLabels.set(reason, [...labels, MetricLabel.make("reason", reason)])
     metrics.localFlushes.unsafeUpdate(1, flushLabels.get(reason) ?? labels)
   }
@@ -345,7 +346,7 @@ export const make = (
     switch (event._tag) {
       case "Keys": {
         for (const full of event.keys) touch(full)
-        metrics.localInvalidations.unsafeUpdate(event.keys.length, labels)
+        if (counted) metrics.localInvalidations.unsafeUpdate(event.keys.length, labels)
         return
       }
       case "Flush":

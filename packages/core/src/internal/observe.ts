@@ -279,8 +279,9 @@ export const makeObserver = (options: ObserveOptions, place: Place): Observer =>
     labels,
     call,
     run: (operation, key, effect, classify) => call(operation, key, () => effect, Exit.succeed, classify),
-    count: (metric, extra = [], amount = 1) =>
-      metric.unsafeUpdate(amount, extra.length === 0 ? labels : [...labels, ...extra]),
+    count: (metric, extra = [], amount = 1) => {
+      if (options.metrics) metric.unsafeUpdate(amount, extra.length === 0 ? labels : [...labels, ...extra])
+    },
     local: (fiber, operation, key, outcome, answer) => {
       if (options.metrics) seriesFor(operation).local[outcome].unsafeUpdate(1, none)
       return traced(fiber)

@@ -25,7 +25,7 @@ export interface Outage {
 }
 
 /** @internal */
-export const make = (backend: string): Outage => {
+export const make = (backend: string, counted = true): Outage => {
   let active = false
   let degradedCalls = 0
   const backendLabel = MetricLabel.make("backend", backend)
@@ -40,7 +40,7 @@ export const make = (backend: string): Outage => {
   }
   const degraded = (operation: Operation, error: CacheError): Effect.Effect<void> =>
     Effect.suspend(() => {
-      metrics.failOpen.unsafeUpdate(1, labelsOf(operation))
+      if (counted) metrics.failOpen.unsafeUpdate(1, labelsOf(operation))
       degradedCalls++
       if (active) return Effect.void
       active = true

@@ -8,14 +8,13 @@ import * as MetricLabel from "effect/MetricLabel"
 import { metrics } from "./metrics.js"
 
 /** @internal */
-export const reporter = (labels: ReadonlyArray<MetricLabel.MetricLabel>, warning: string) => {
+export const reporter = (labels: ReadonlyArray<MetricLabel.MetricLabel>, warning: string, counted = true) => {
   const ok = [...labels, MetricLabel.make("outcome", "ok")]
   const failed = [...labels, MetricLabel.make("outcome", "error")]
+  const count = (outcome: ReadonlyArray<MetricLabel.MetricLabel>) =>
+    Effect.sync(() => {
+      if (counted) metrics.refreshes.unsafeUpdate(1, outcome)
+    })
   return <A, E>(exit: Exit.Exit<A, E>): Effect.Effect<void> =>
-    Exit.isSuccess(exit)
-      ? Effect.sync(() => metrics.refreshes.unsafeUpdate(1, ok))
-      : Effect.zipRight(
-          Effect.sync(() => metrics.refreshes.unsafeUpdate(1, failed)),
-          Effect.logWarning(warning, exit.cause)
-        )
+    Exit.isSuccess(exit) ? count(ok) : Effect.zipRight(count(failed), Effect.logWarning(warning, exit.cause))
 }

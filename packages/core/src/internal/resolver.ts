@@ -6,7 +6,6 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Predicate from "effect/Predicate"
 import * as Request from "effect/Request"
 import * as RequestResolver from "effect/RequestResolver"
 import { Cache, type ResolverOptions } from "../Cache.js"
@@ -14,7 +13,7 @@ import { isRetryable } from "../CacheError.js"
 import * as CacheResult from "../CacheResult.js"
 import { viewOf } from "./cached.js"
 import * as Outage from "./outage.js"
-import { describe } from "./validate.js"
+import { keyedOptions } from "./validate.js"
 
 const build = <A extends Request.Request<unknown, unknown>, I>(
   inner: RequestResolver.RequestResolver<A>,
@@ -94,13 +93,6 @@ const build = <A extends Request.Request<unknown, unknown>, I>(
   )
 }
 
-const refusal = (options: unknown): string | undefined => {
-  if (!Predicate.isRecord(options)) return `the options must be an object, got ${describe(options)}`
-  return typeof options.key === "function"
-    ? undefined
-    : `key must be a function of the request, got ${describe(options.key)}`
-}
-
 /** @internal */
 export const resolver = <A extends Request.Request<unknown, unknown>, I>(
   inner: RequestResolver.RequestResolver<A>,
@@ -108,7 +100,7 @@ export const resolver = <A extends Request.Request<unknown, unknown>, I>(
 ): Effect.Effect<RequestResolver.RequestResolver<A>, never, Cache> => {
   // Options an untyped caller got wrong leave the cache out: the requests reach the resolver as they would without
   // it (the cache never fails a request), and the reason is logged, once.
-  const problem = refusal(options)
+  const problem = keyedOptions(options, "the request")
   if (problem !== undefined) {
     let told = false
     return Effect.suspend(() => {

@@ -305,6 +305,15 @@ export const lookup = (operation: Operation, key: string, input: unknown): Check
     ? ok
     : refuse(operation, "INVALID_ARGUMENT", `the lookup must be an Effect, got ${describe(input)}`, key)
 
+/**
+ * The options of `cached` and `Cache.resolver` as an untyped caller may pass them: an object whose `key` is a
+ * function (of `what`). The problem, or `undefined`.
+ */
+export const keyedOptions = (input: unknown, what: string): string | undefined => {
+  if (!Predicate.isRecord(input)) return `the options must be an object, got ${describe(input)}`
+  return typeof input.key === "function" ? undefined : `key must be a function of ${what}, got ${describe(input.key)}`
+}
+
 /** The batch lookup of `getOrSetMany`: a function (what it answers is checked when it runs). */
 export const lookupMany = (operation: Operation, input: unknown): Checked<void> =>
   typeof input === "function"

@@ -311,13 +311,13 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   ): Effect.Effect<void, CacheError> => {
     // The entries and options are read, checked, encoded and planned here, once, when the call is made; the writes
     // run when the Effect does.
-    const prepare = (): Effect.Effect<() => Effect.Effect<void, CacheError>, CacheError> => {
+    const prepare = (): Exit.Exit<() => Effect.Effect<void, CacheError>, CacheError> => {
       const checked = Either.flatMap(Validate.entries("setMany", entries), (list) =>
         Either.flatMap(Validate.writeOptions("setMany", options), () =>
           Either.map(Validate.tags("setMany", options?.tags), (tags) => ({ list, tags }))
         )
       )
-      if (Either.isLeft(checked)) return refused(checked)
+      if (Either.isLeft(checked)) return Exit.fail(checked.left)
       const { list, tags } = checked.right
       const texts: Array<string | Uint8Array> = []
       for (const [key, value] of list) {
@@ -330,8 +330,8 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
       return Exit.succeed(() => Backends.flatMap(plans, (ttls) => writeBatch(list, texts, ttls, tags)))
     }
     const prepared = prepare()
-    const batch = Backends.isExit(prepared) && Exit.isSuccess(prepared) ? prepared.value : () => prepared
-    return call("setMany", undefined, () => Backends.flatMap(batch(), () => Exit.void), Exit.succeed)
+    const batch = Exit.isSuccess(prepared) ? prepared.value : () => Exit.asVoid(prepared)
+    return call("setMany", undefined, batch, Exit.succeed)
   }
 
   const add = (key: string, value: A, options?: Cache.WriteOptions): Effect.Effect<boolean, CacheError> => {
