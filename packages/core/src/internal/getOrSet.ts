@@ -248,58 +248,70 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
     const answered = <X>(read: Effect.Effect<X, CacheError>): Effect.Effect<X, CacheError> =>
       bypass ? Effect.tap(read, () => (outage.active() ? outage.ended : Effect.void)) : read
 
-    if (grace === 0 && refreshAhead === undefined && tiered === undefined) {
-      const read = answered(observer.call("getOrSet", key, () => commands.get(full), Exit.succeed, classifyPresent))
-      return Effect.matchEffect(read, {
+    // One span for the whole call (inside a trace): its read, and under it the lookup's spans and the store's.
+    return observer.traced("getOrSet", key, (span) => {
+      if (grace === 0 && refreshAhead === undefined && tiered === undefined) {
+        const read = answered(
+          observer.call("getOrSet", key, () => commands.get(full), Exit.succeed, classifyPresent, span)
+        )
+        return Effect.matchEffect(read, {
+          onFailure: onReadError,
+          onSuccess: (text) => {
+            if (text === undefined) return miss()
+            const decoded = values.decode("getOrSet", key, text)
+            return Exit.isSuccess(decoded) ? decoded : Effect.catchAll(decoded, onReadError)
+          }
+        })
+      }
+
+      // A value past freshness counts as what the call does with it: served stale, or replaced by a lookup (a miss).
+      const classifyEntry = (entry: Read<A> | undefined): Outcome => {
+        if (entry === undefined) return "miss"
+        if (isFresh(entry)) return "hit"
+        return grace - entry.timeToLive <= revalidate ? "stale" : "miss"
+      }
+
+      const refresh = (value: A, ahead: boolean) =>
+        flights.refresh(full, compute(Option.some(value), ahead), value, scope, reportRefresh)
+
+      const remote = observer.call(
+        "getOrSet",
+        key,
+        () => readWithTimeToLive(key, full),
+        Exit.succeed,
+        classifyEntry,
+        span
+      )
+      const read: Effect.Effect<Read<A> | undefined, CacheError> =
+        tiered === undefined
+          ? remote
+          : Effect.withFiberRuntime<Read<A> | undefined, CacheError>((fiber) => {
+              const slot = tiered.find(key)
+              if (slot === undefined) return remote
+              const entry: Read<A> = { value: slot.value, timeToLive: tiered.remaining(slot) }
+              return observer.local(fiber, "getOrSet", key, classifyEntry(entry), Exit.succeed(entry), span)
+            })
+      return Effect.matchEffect(answered(read), {
         onFailure: onReadError,
-        onSuccess: (text) => {
-          if (text === undefined) return miss()
-          const decoded = values.decode("getOrSet", key, text)
-          return Exit.isSuccess(decoded) ? decoded : Effect.catchAll(decoded, onReadError)
+        onSuccess: (entry) => {
+          if (entry === undefined) return miss()
+          if (isFresh(entry)) {
+            const left = refreshAhead === undefined ? undefined : freshnessLeft(entry)
+            if (left === undefined || left > 1 - (refreshAhead ?? 0)) return Effect.succeed(entry.value)
+            return Effect.as(
+              Effect.tap(refresh(entry.value, true), (started) => {
+                if (started) observer.count(metrics.refreshAheads)
+              }),
+              entry.value
+            )
+          }
+          // Within the stale windows: how long ago freshness ended.
+          const staleFor = grace - entry.timeToLive
+          if (staleFor <= revalidate) return Effect.zipRight(refresh(entry.value, false), serveStale(entry.value))
+          if (staleFor <= ifError) return withStale(entry.value)
+          return miss()
         }
       })
-    }
-
-    // A value past freshness counts as what the call does with it: served stale, or replaced by a lookup (a miss).
-    const classifyEntry = (entry: Read<A> | undefined): Outcome => {
-      if (entry === undefined) return "miss"
-      if (isFresh(entry)) return "hit"
-      return grace - entry.timeToLive <= revalidate ? "stale" : "miss"
-    }
-
-    const refresh = (value: A, ahead: boolean) =>
-      flights.refresh(full, compute(Option.some(value), ahead), value, scope, reportRefresh)
-
-    const remote = observer.call("getOrSet", key, () => readWithTimeToLive(key, full), Exit.succeed, classifyEntry)
-    const read: Effect.Effect<Read<A> | undefined, CacheError> =
-      tiered === undefined
-        ? remote
-        : Effect.withFiberRuntime<Read<A> | undefined, CacheError>((fiber) => {
-            const slot = tiered.find(key)
-            if (slot === undefined) return remote
-            const entry: Read<A> = { value: slot.value, timeToLive: tiered.remaining(slot) }
-            return observer.local(fiber, "getOrSet", key, classifyEntry(entry), Exit.succeed(entry))
-          })
-    return Effect.matchEffect(answered(read), {
-      onFailure: onReadError,
-      onSuccess: (entry) => {
-        if (entry === undefined) return miss()
-        if (isFresh(entry)) {
-          const left = refreshAhead === undefined ? undefined : freshnessLeft(entry)
-          if (left === undefined || left > 1 - (refreshAhead ?? 0)) return Effect.succeed(entry.value)
-          return Effect.as(
-            Effect.tap(refresh(entry.value, true), (started) => {
-              if (started) observer.count(metrics.refreshAheads)
-            }),
-            entry.value
-          )
-        }
-        // Within the stale windows: how long ago freshness ended.
-        const staleFor = grace - entry.timeToLive
-        if (staleFor <= revalidate) return Effect.zipRight(refresh(entry.value, false), serveStale(entry.value))
-        if (staleFor <= ifError) return withStale(entry.value)
-        return miss()
-      }
     })
   }
 }

@@ -148,28 +148,35 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
       })
     }
 
-    // Every key in the tier's front: answered from it, and counted as the local tier's.
-    const local = tiered?.findAll(keys)
-    if (local !== undefined) {
-      const counted = Effect.withFiberRuntime<ReadonlyArray<Local<A>>, CacheError>((fiber) =>
-        observer.local(fiber, operation, undefined, "hit", Exit.succeed(local))
+    // One span for the whole call (inside a trace): its read, and under it the lookup's spans and the store's.
+    return observer.traced(operation, undefined, (span) => {
+      // Every key in the tier's front: answered from it, and counted as the local tier's.
+      const local = tiered?.findAll(keys)
+      if (local !== undefined) {
+        const counted = Effect.withFiberRuntime<ReadonlyArray<Local<A>>, CacheError>((fiber) =>
+          observer.local(fiber, operation, undefined, "hit", Exit.succeed(local), span)
+        )
+        return Effect.flatMap(counted, answer)
+      }
+      const read = observer.call(
+        operation,
+        undefined,
+        (): Effect.Effect<ReadonlyArray<Local<A> | string | Uint8Array | undefined>, CacheError> =>
+          tiered === undefined ? commands.getMany(full) : tiered.readMany(keys, full),
+        Exit.succeed,
+        classify,
+        span
       )
-      return Effect.flatMap(counted, answer)
-    }
-    const read = observer.call(
-      operation,
-      undefined,
-      (): Effect.Effect<ReadonlyArray<Local<A> | string | Uint8Array | undefined>, CacheError> =>
-        tiered === undefined ? commands.getMany(full) : tiered.readMany(keys, full),
-      Exit.succeed,
-      classify
-    )
-    return Effect.matchEffect(bypass ? Effect.tap(read, () => (outage.active() ? outage.ended : Effect.void)) : read, {
-      onFailure: (error) =>
-        bypass && isRetryable(error)
-          ? Effect.zipRight(outage.degraded(operation, error), answer(keys.map(() => undefined)))
-          : Effect.fail(error),
-      onSuccess: answer
+      return Effect.matchEffect(
+        bypass ? Effect.tap(read, () => (outage.active() ? outage.ended : Effect.void)) : read,
+        {
+          onFailure: (error) =>
+            bypass && isRetryable(error)
+              ? Effect.zipRight(outage.degraded(operation, error), answer(keys.map(() => undefined)))
+              : Effect.fail(error),
+          onSuccess: answer
+        }
+      )
     })
   }
 }

@@ -10,7 +10,8 @@ import type * as Fiber from "effect/Fiber"
 import type * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import type * as Schedule from "effect/Schedule"
-import type * as Tracer from "effect/Tracer"
+import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import { type CacheError, isRetryable, type Operation } from "../CacheError.js"
 import * as Backends from "./backend.js"
 import type { Place } from "./context.js"
@@ -63,8 +64,25 @@ export interface Observer {
     key: string | undefined,
     command: () => Effect.Effect<R, CacheError>,
     finish: (reply: R) => Exit.Exit<A, CacheError>,
-    classify?: (value: A) => Outcome
+    classify?: (value: A) => Outcome,
+    within?: Tracer.Span
   ) => Effect.Effect<A, CacheError>
+  /**
+   * An operation made of several steps (`getOrSet`: its read, its lookup, its store): `body` runs in one span
+   * `cachet.<operation>`, made inside a trace (`undefined` outside one), which its read passes to `call` or `local`
+   * as `within` (they put their outcome on it rather than make a span of their own); the lookup's spans and the
+   * store's are its children.
+   */
+  readonly traced: <A, E, R>(
+    operation: Operation,
+    key: string | undefined,
+    body: (span: Tracer.Span | undefined) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E, R>
+  /**
+   * A listing: `stream` observed from its start to its end (its outcome is `ok`, or `error` when it fails; one that
+   * its consumer stops early is `ok`), in a span of its own when consumed inside a trace.
+   */
+  readonly stream: <A>(operation: Operation, stream: Stream.Stream<A, CacheError>) => Stream.Stream<A, CacheError>
   /** `call` of an Effect built beforehand (one that calls no command at its construction). */
   readonly run: <A>(
     operation: Operation,
@@ -86,7 +104,8 @@ export interface Observer {
     operation: Operation,
     key: string | undefined,
     outcome: Outcome,
-    answer: Exit.Exit<A, CacheError>
+    answer: Exit.Exit<A, CacheError>,
+    within?: Tracer.Span
   ) => Effect.Effect<A, CacheError>
 }
 
@@ -140,7 +159,8 @@ export const makeObserver = (options: ObserveOptions, place: Place): Observer =>
     return found
   }
 
-  // Named after OpenTelemetry's database conventions. Every span is of the remote tier: the backend.
+  // Named after OpenTelemetry's database conventions. A span is of the remote tier (the backend) unless the local tier
+  // answered (`local`, or a `traced` operation that its tier answered).
   const baseAttributes: Record<string, string | number> = {
     "db.system.name": options.backend,
     "db.namespace": place.prefix,
@@ -221,7 +241,8 @@ export const makeObserver = (options: ObserveOptions, place: Place): Observer =>
     key: string | undefined,
     effect: Effect.Effect<R, CacheError>,
     finish: (reply: R) => Exit.Exit<A, CacheError>,
-    classify: (value: A) => Outcome
+    classify: (value: A) => Outcome,
+    within?: Tracer.Span
   ): Effect.Effect<A, CacheError> => {
     const schedule = retryFor(operation)
     const attempt = schedule === undefined ? effect : Effect.retry(effect, { schedule, while: shouldRetry })
@@ -231,7 +252,7 @@ export const makeObserver = (options: ObserveOptions, place: Place): Observer =>
         onFailure: (error) => settle(operation, key, Exit.fail(error), classify, start, span),
         onSuccess: (reply) => settle(operation, key, finish(reply), classify, start, span)
       })
-    if (!traced) return observed()
+    if (!traced) return observed(within)
     // `withSpan`, with the span at hand so that the outcome can be put on it.
     return Effect.useSpan(`cachet.${operation}`, spanOptionsFor(operation, key), (span) =>
       Effect.withParentSpan(observed(span), span)
@@ -240,7 +261,7 @@ export const makeObserver = (options: ObserveOptions, place: Place): Observer =>
 
   // Spans only inside a trace, as OpenTelemetry's Redis instrumentations do by default: a span without a parent
   // belongs to no request, and making one costs more than a memory hit itself.
-  const traced = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  const inTrace = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
     options.spans && fiber.currentSpan !== undefined
 
   type Call = Observer["call"]
@@ -248,26 +269,29 @@ export const makeObserver = (options: ObserveOptions, place: Place): Observer =>
   // A synchronous backend answers inside this very step: the whole operation, its metrics included, is one step.
   // A trace, a retry schedule, or an answer that is not an `Exit` (an operation that had to become an Effect, a
   // jittered write drawing from `Random`) takes the general path.
-  const callSync: Call = (operation, key, command, finish, classify = ok) =>
+  const callSync: Call = (operation, key, command, finish, classify = ok, within) =>
     Effect.withFiberRuntime((fiber) => {
-      const inTrace = traced(fiber)
-      if (inTrace || retryFor(operation) !== undefined) {
-        return observe(inTrace, operation, key, Effect.suspend(command), finish, classify)
+      const spanned = within === undefined && inTrace(fiber)
+      if (spanned || retryFor(operation) !== undefined) {
+        return observe(spanned, operation, key, Effect.suspend(command), finish, classify, within)
       }
       const start = options.metrics ? performance.now() : 0
       const reply = command()
-      if (!Backends.isExit(reply)) return observe(false, operation, key, reply, finish, classify)
+      if (!Backends.isExit(reply)) return observe(false, operation, key, reply, finish, classify, within)
       return settle(
         operation,
         key,
         reply._tag === "Success" ? finish(reply.value) : Exit.failCause(reply.cause),
         classify,
-        start
+        start,
+        within
       )
     })
 
-  const callAsync: Call = (operation, key, command, finish, classify = ok) =>
-    Effect.withFiberRuntime((fiber) => observe(traced(fiber), operation, key, command(), finish, classify))
+  const callAsync: Call = (operation, key, command, finish, classify = ok, within) =>
+    Effect.withFiberRuntime((fiber) =>
+      observe(within === undefined && inTrace(fiber), operation, key, command(), finish, classify, within)
+    )
 
   // Without metrics and spans nothing needs the fiber or the clock.
   const callBare: Call = (operation, key, command, finish, classify = ok) =>
@@ -275,16 +299,50 @@ export const makeObserver = (options: ObserveOptions, place: Place): Observer =>
 
   const call: Call = options.synchronous ? callSync : options.metrics || options.spans ? callAsync : callBare
 
+  const stream: Observer["stream"] = (operation, listing) =>
+    Stream.unwrapScoped(
+      Effect.withFiberRuntime((fiber) => {
+        const start = options.metrics ? performance.now() : 0
+        const end = (span: Tracer.Span | undefined) => (exit: Exit.Exit<unknown, CacheError>) =>
+          Effect.sync(() => {
+            const outcome: Outcome = Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause) ? "ok" : "error"
+            if (options.metrics) record(operation, outcome, start)
+            span?.attribute("cachet.outcome", outcome)
+          })
+        if (!inTrace(fiber)) return Effect.succeed(Stream.ensuringWith(listing, end(undefined)))
+        // The span ends with the consumer's scope of the stream, so it covers the whole listing.
+        return Effect.map(Effect.makeSpanScoped(`cachet.${operation}`, spanOptionsFor(operation, undefined)), (span) =>
+          Stream.ensuringWith(listing, end(span)).pipe(Stream.provideService(Tracer.ParentSpan, span))
+        )
+      })
+    )
+
   return {
     labels,
     call,
+    stream,
     run: (operation, key, effect, classify) => call(operation, key, () => effect, Exit.succeed, classify),
     count: (metric, extra = [], amount = 1) => {
       if (options.metrics) metric.unsafeUpdate(amount, extra.length === 0 ? labels : [...labels, ...extra])
     },
-    local: (fiber, operation, key, outcome, answer) => {
+    traced: (operation, key, body) =>
+      options.spans
+        ? Effect.withFiberRuntime((fiber) =>
+            fiber.currentSpan === undefined
+              ? body(undefined)
+              : Effect.useSpan(`cachet.${operation}`, spanOptionsFor(operation, key), (span) =>
+                  Effect.withParentSpan(body(span), span)
+                )
+          )
+        : body(undefined),
+    local: (fiber, operation, key, outcome, answer, within) => {
       if (options.metrics) seriesFor(operation).local[outcome].unsafeUpdate(1, none)
-      return traced(fiber)
+      if (within !== undefined) {
+        within.attribute("cachet.tier", "local")
+        within.attribute("cachet.outcome", outcome)
+        return answer
+      }
+      return inTrace(fiber)
         ? Effect.useSpan(`cachet.${operation}`, spanOptionsFor(operation, key, "local"), (span) => {
             span.attribute("cachet.outcome", outcome)
             return answer

@@ -425,9 +425,12 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
       for (const key of batch) if (!KeySpace.isBookkeeping(key)) out.push(key.slice(cut))
       return out
     }
-    return backend.scan(globPrefix + glob).pipe(
-      Stream.mapConcat(unprefixed),
-      Stream.mapError((error) => withContext(error, "keys", undefined))
+    return observer.stream(
+      "keys",
+      backend.scan(globPrefix + glob).pipe(
+        Stream.mapConcat(unprefixed),
+        Stream.mapError((error) => withContext(error, "keys", undefined))
+      )
     )
   }
 
