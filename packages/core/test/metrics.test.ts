@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { operationCount } from "./helpers.js"
 
@@ -136,6 +137,28 @@ describe("metrics", () => {
       assert.strictEqual(value("cachet_tag_invalidations_total"), 2)
       assert.strictEqual(value("cachet_tag_invalidated_entries_total"), 2)
       assert.strictEqual(yield* operationCount(namespace, "invalidateTags", "ok"), 2)
+    }).pipe(Effect.provide(MemoryCache.layer()))
+  )
+})
+
+describe("refused arguments", () => {
+  it.scoped("are operations too: counted with outcome error, whatever the argument (a key, an option, a tag)", () =>
+    Effect.gen(function* () {
+      const namespace = `refused-${Math.random().toString(36).slice(2)}`
+      const cache = (yield* Cache.Cache).namespace(namespace)
+      yield* Effect.flip(cache.get(""))
+      yield* Effect.flip(cache.set("a\u0000b", 1))
+      yield* Effect.flip(cache.set("k", 1, { timeToLive: -1 }))
+      yield* Effect.flip(cache.set("k", 1, { tags: [""] }))
+      yield* Effect.flip(cache.getOrSet("", Effect.succeed(1)))
+      yield* Effect.flip(cache.increment("k", 1.5))
+      yield* Effect.flip(Stream.runDrain(cache.keys("\u0000")))
+      assert.strictEqual(yield* operationCount(namespace, "get", "error"), 1)
+      assert.strictEqual(yield* operationCount(namespace, "set", "error"), 3)
+      assert.strictEqual(yield* operationCount(namespace, "getOrSet", "error"), 1)
+      assert.strictEqual(yield* operationCount(namespace, "increment", "error"), 1)
+      assert.strictEqual(yield* operationCount(namespace, "keys", "error"), 1)
+      assert.isFalse(yield* cache.has("k"))
     }).pipe(Effect.provide(MemoryCache.layer()))
   )
 })

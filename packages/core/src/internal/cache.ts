@@ -115,10 +115,10 @@ const makeService = (shared: Shared, place: Place): Cache.Service => {
 
   const incrementBy = (operation: Operation, key: string, by: number | bigint, negate: boolean) => {
     const checked = Either.flatMap(Validate.key(operation, key), () => Validate.amount(operation, key, by, negate))
-    if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    if (Either.isLeft(checked)) return observer.refuse(checked.left)
     // A counter is stored as decimal text, which only the JSON codec reads back as the number it is.
     if (shared.codec !== json) {
-      return Effect.fail(
+      return observer.refuse(
         new CacheInvalidInputError({
           operation,
           key,

@@ -77,7 +77,7 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSet"] => {
       Either.flatMap(Validate.key("getOrSet", key), () => Validate.lookup("getOrSet", key, lookup)),
       () => Settings.getOrSet("getOrSet", key, options)
     )
-    if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    if (Either.isLeft(checked)) return observer.refuse(checked.left)
     const plan = checked.right
     const { grace, revalidate, ifError, bypass, lock, softTimeout, hardTimeout, refreshAhead } = plan
     const full = prefix + key

@@ -37,7 +37,7 @@ export const make = <A>(context: ViewContext<A>): Cache.View<A>["getOrSetMany"] 
         Either.map(Settings.getOrSet(operation, undefined, options), (plan) => ({ keys, tags: plan.tags }))
       )
     )
-    if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    if (Either.isLeft(checked)) return observer.refuse(checked.left)
     const { keys: asked, tags } = checked.right
     if (asked.length === 0) return Effect.succeed([])
     // A key listed twice is read, looked up and stored once, and answered wherever it is listed.

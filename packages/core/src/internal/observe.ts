@@ -83,6 +83,11 @@ export interface Observer {
    * its consumer stops early is `ok`), in a span of its own when consumed inside a trace.
    */
   readonly stream: <A>(operation: Operation, stream: Stream.Stream<A, CacheError>) => Stream.Stream<A, CacheError>
+  /**
+   * An operation refused before it runs (a bad argument): still an operation, counted and in a span as `error`,
+   * that sends nothing.
+   */
+  readonly refuse: (error: CacheError) => Effect.Effect<never, CacheError>
   /** `call` of an Effect built beforehand (one that calls no command at its construction). */
   readonly run: <A>(
     operation: Operation,
@@ -321,6 +326,7 @@ export const makeObserver = (options: ObserveOptions, place: Place): Observer =>
     labels,
     call,
     stream,
+    refuse: (error) => call(error.operation, error.key, () => Exit.fail(error), Exit.succeed),
     run: (operation, key, effect, classify) => call(operation, key, () => effect, Exit.succeed, classify),
     count: (metric, extra = [], amount = 1) => {
       if (options.metrics) metric.unsafeUpdate(amount, extra.length === 0 ? labels : [...labels, ...extra])

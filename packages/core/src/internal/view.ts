@@ -37,8 +37,6 @@ const classifyMany = (results: ReadonlyArray<CacheResult.CacheResult<unknown>>):
 
 const existed = (n: number): boolean => n > 0
 
-const refused = (checked: Either.Left<CacheError, unknown>) => Effect.fail(checked.left)
-
 /** The operations every view has, except cache-aside, `entry` and `namespace` (which have files of their own). */
 export type PlainOperations<A> = Omit<Cache.View<A>, "getOrSet" | "getOrSetMany" | "entry" | "namespace">
 
@@ -47,6 +45,8 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   const { prefix, values, observer, shared, tiered } = context
   const { commands, backend, deleteMatching: deleteAll } = shared.backend
   const { call } = observer
+  // An argument refused: the operation fails with it, sends nothing, and is counted (as an error) like any other.
+  const refused = (checked: Either.Left<CacheError, unknown>) => observer.refuse(checked.left)
   const { planner } = shared
   const globPrefix = escapeGlob(prefix)
 
@@ -218,7 +218,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
     if (tags.right.length > 0) {
       const list = tags.right
       if (options.keepTimeToLive === true) {
-        return Effect.fail(
+        return observer.refuse(
           Validate.invalid(operation, "INVALID_ARGUMENT", "keepTimeToLive cannot be combined with tags", key)
         )
       }
@@ -417,7 +417,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
 
   const keys = (glob = "*"): Stream.Stream<string, CacheError> => {
     const checked = checkGlob("keys", glob)
-    if (Either.isLeft(checked)) return Stream.fail(checked.left)
+    if (Either.isLeft(checked)) return observer.stream("keys", Stream.fail(checked.left))
     const cut = prefix.length
     const unprefixed = (batch: ReadonlyArray<string>): Array<string> => {
       const out: Array<string> = []
