@@ -13,10 +13,16 @@ import type { Options } from "../CacheKeyValueStore.js"
 import * as CacheResult from "../CacheResult.js"
 
 /**
- * What the store keeps: text as a JSON string, so that any Redis client reads it; bytes as base64 in a
- * one-field object, so that the two are never confused.
+ * What the store keeps: text as a string, so that any Redis client reads it; bytes in a one-field object, so that
+ * the two are never confused: as base64 under a text codec (JSON has no bytes), as they are under a binary one
+ * (MessagePack), which still reads the base64 form.
  */
-const Stored = Schema.Union(Schema.String, Schema.Struct({ bytes: Schema.Uint8ArrayFromBase64 }))
+const textStored = Schema.Union(Schema.String, Schema.Struct({ bytes: Schema.Uint8ArrayFromBase64 }))
+const binaryStored = Schema.Union(
+  Schema.String,
+  Schema.Struct({ bytes: Schema.Uint8ArrayFromSelf }),
+  Schema.Struct({ bytes: Schema.Uint8ArrayFromBase64 })
+)
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -36,7 +42,8 @@ const toPlatformError =
 /** @internal */
 export const make = (options: Options = {}): Effect.Effect<KeyValueStore.KeyValueStore, never, Cache> =>
   Effect.map(Cache, (cache) => {
-    const view = (options.namespace === undefined ? cache : cache.namespace(options.namespace)).forSchema(Stored)
+    const base = options.namespace === undefined ? cache : cache.namespace(options.namespace)
+    const view = base.forSchema(cache.codec.binary === true ? binaryStored : textStored)
     const read = (key: string) => Effect.mapError(view.get(key), toPlatformError("get"))
     return KeyValueStore.make({
       get: (key) =>
