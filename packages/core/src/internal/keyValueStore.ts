@@ -43,7 +43,7 @@ const toPlatformError =
 export const make = (options: Options = {}): Effect.Effect<KeyValueStore.KeyValueStore, never, Cache> =>
   Effect.map(Cache, (cache) => {
     const base = options.namespace === undefined ? cache : cache.namespace(options.namespace)
-    const view = base.forSchema(cache.codec.binary === true ? binaryStored : textStored)
+    const view = cache.codec.binary === true ? base.forSchema(binaryStored, cache.codec) : base.forSchema(textStored)
     const read = (key: string) => Effect.mapError(view.get(key), toPlatformError("get"))
     return KeyValueStore.make({
       get: (key) =>
