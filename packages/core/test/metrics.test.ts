@@ -153,8 +153,15 @@ describe("refused arguments", () => {
       yield* Effect.flip(cache.getOrSet("", Effect.succeed(1)))
       yield* Effect.flip(cache.increment("k", 1.5))
       yield* Effect.flip(Stream.runDrain(cache.keys("\u0000")))
+      // An option that throws when read (a getter) is refused, and counted, as any other.
+      const throwing = Object.defineProperty({}, "timeToLive", {
+        get: () => {
+          throw new Error("the getter broke")
+        }
+      })
+      yield* Effect.flip(cache.set("k", 1, throwing))
       assert.strictEqual(yield* operationCount(namespace, "get", "error"), 1)
-      assert.strictEqual(yield* operationCount(namespace, "set", "error"), 3)
+      assert.strictEqual(yield* operationCount(namespace, "set", "error"), 4)
       assert.strictEqual(yield* operationCount(namespace, "getOrSet", "error"), 1)
       assert.strictEqual(yield* operationCount(namespace, "increment", "error"), 1)
       assert.strictEqual(yield* operationCount(namespace, "keys", "error"), 1)

@@ -71,7 +71,7 @@ const limit = (name: string, value: number | undefined): Effect.Effect<number, C
  */
 export const makeBackend = (options?: MemoryCacheOptions): Effect.Effect<Backend, CacheInvalidInputError> =>
   Effect.gen(function* () {
-    // Read once, here: an untyped caller's getter or Proxy that throws is refused like any other bad option.
+    // Read once, here: a caller's getter or Proxy that throws is refused like every other bad option.
     const limits = yield* Effect.try({
       try: () => ({ capacity: options?.capacity, maxBytes: options?.maxBytes }),
       catch: (cause) =>

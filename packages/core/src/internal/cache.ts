@@ -75,16 +75,19 @@ const makeView = <A>(cache: Shared, place: Place, codec: ValueCodec<A>): Cache.V
       shared.local === undefined ? undefined : Tiered.make(shared.local, place.prefix, values, shared.backend.commands)
   }
   // Entry handles call the guarded view, so that their arguments are guarded too.
-  const view: Cache.View<A> = Guard.view({
-    ...View.make(context),
-    getOrSet: GetOrSet.make(context),
-    getOrSetMany: GetOrSetMany.make(context),
-    entry: (key) => Entry.make(view, key),
-    namespace: memo((name) => {
-      const child = childPlace(place, name)
-      return Either.isLeft(child) ? Refused.view<A>(child.left, place.prefix) : makeView(cache, child.right, codec)
-    })
-  })
+  const view: Cache.View<A> = Guard.view(
+    {
+      ...View.make(context),
+      getOrSet: GetOrSet.make(context),
+      getOrSetMany: GetOrSetMany.make(context),
+      entry: (key) => Entry.make(view, key),
+      namespace: memo((name) => {
+        const child = childPlace(place, name)
+        return Either.isLeft(child) ? Refused.view<A>(child.left, place.prefix) : makeView(cache, child.right, codec)
+      })
+    },
+    observer
+  )
   return Outage.register(view, shared.outage)
 }
 
@@ -151,20 +154,23 @@ const makeService = (shared: Shared, place: Place): Cache.Service => {
     return typed
   }
 
-  const service: Cache.Service = Guard.service({
-    ...view,
-    backend: shared.observe.backend,
-    codec: shared.codec,
-    increment: (key, by = 1) => incrementBy("increment", key, by, false),
-    decrement: (key, by = 1) => incrementBy("decrement", key, by, true),
-    forSchema,
-    namespace: memo((name) => {
-      const child = childPlace(place, name)
-      return Either.isLeft(child)
-        ? Refused.service(child.left, prefix, shared.observe.backend, shared.codec)
-        : makeService(shared, child.right)
-    })
-  })
+  const service: Cache.Service = Guard.service(
+    {
+      ...view,
+      backend: shared.observe.backend,
+      codec: shared.codec,
+      increment: (key, by = 1) => incrementBy("increment", key, by, false),
+      decrement: (key, by = 1) => incrementBy("decrement", key, by, true),
+      forSchema,
+      namespace: memo((name) => {
+        const child = childPlace(place, name)
+        return Either.isLeft(child)
+          ? Refused.service(child.left, prefix, shared.observe.backend, shared.codec)
+          : makeService(shared, child.right)
+      })
+    },
+    observer
+  )
   return Outage.register(service, shared.outage)
 }
 

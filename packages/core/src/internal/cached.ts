@@ -34,7 +34,7 @@ const bypassed: Lookup.Service = {
   skipStore: Effect.void
 }
 
-/** What is wrong with the arguments of `cached`, from an untyped caller; `undefined` when nothing is. */
+/** What is wrong with the arguments of `cached`, from a caller without the types; `undefined` when nothing is. */
 const refusal = (options: unknown, f: unknown): string | undefined => {
   const problem = keyedOptions(options, "the arguments")
   if (problem !== undefined || !Predicate.isRecord(options)) return problem

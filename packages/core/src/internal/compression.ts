@@ -106,7 +106,7 @@ export const compressed = (codec: Codec, options: CompressedOptions): BinaryCode
   try {
     why = refusalOf(codec, options)
   } catch {
-    why = "reading an argument threw (a getter or a Proxy trap)"
+    why = Validate.threwReason
   }
   if (why !== undefined) return refused("compressed", why)
   const threshold = options.threshold ?? defaultThreshold

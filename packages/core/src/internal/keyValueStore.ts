@@ -13,7 +13,7 @@ import type { Options } from "../CacheKeyValueStore.js"
 import * as CacheResult from "../CacheResult.js"
 
 /**
- * What the store keeps: text as a string, so that any Redis client reads it; bytes in a one-field object, so that
+ * What the store keeps: text as a string, so that every Redis client reads it; bytes in a one-field object, so that
  * the two are never confused: as base64 under a text codec (JSON has no bytes), as they are under a binary one
  * (MessagePack), which still reads the base64 form.
  */

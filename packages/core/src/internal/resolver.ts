@@ -98,7 +98,7 @@ export const resolver = <A extends Request.Request<unknown, unknown>, I>(
   inner: RequestResolver.RequestResolver<A>,
   options: ResolverOptions<A, I>
 ): Effect.Effect<RequestResolver.RequestResolver<A>, never, Cache> => {
-  // Options an untyped caller got wrong leave the cache out: the requests reach the resolver as they would without
+  // Options a caller without the types got wrong leave the cache out: the requests reach the resolver as they would without
   // it (the cache never fails a request), and the reason is logged, once.
   const problem = keyedOptions(options, "the request")
   if (problem !== undefined) {

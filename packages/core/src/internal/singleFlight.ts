@@ -91,7 +91,7 @@ export const make = <A>(onJoin: () => void): SingleFlight<A> => {
       return Effect.failCause(exit.cause as Cause.Cause<E>)
     })
 
-  // A lookup in the cache's scope, registered now (before any waiter released meanwhile looks) and run in a fiber.
+  // A lookup in the cache's scope, registered now (before a waiter released meanwhile looks) and run in a fiber.
   const inBackground = <E, R>(key: string, compute: () => Effect.Effect<A, E, R>, scope: Scope.Scope) => {
     const flight = start(key, { _tag: "Leading", deferred: deferred(), detached: true })
     // Forked interruptible: a fiber inherits the uninterruptible region it is forked in (a finalizer, below).

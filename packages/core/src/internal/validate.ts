@@ -40,14 +40,12 @@ export const refuse = (
 /** @internal */
 export const ok: Checked<void> = Either.void
 
-/** An argument that threw when it was read: an untyped caller's getter, or a Proxy whose traps throw. */
+/** Why an argument that threw when it was read (a caller's getter, or a Proxy whose traps throw) is refused. */
+export const threwReason = "reading an argument threw (a getter or a Proxy trap)"
+
+/** The refusal of an argument that threw when it was read, with what it threw as the cause. */
 export const threw = (operation: Operation, cause: unknown): CacheInvalidInputError =>
-  new CacheInvalidInputError({
-    operation,
-    code: "INVALID_ARGUMENT",
-    reason: "reading an argument threw (a getter or a Proxy trap)",
-    cause
-  })
+  new CacheInvalidInputError({ operation, code: "INVALID_ARGUMENT", reason: threwReason, cause })
 
 /** @internal */
 export const describe = (input: unknown): string =>
@@ -306,7 +304,7 @@ export const lookup = (operation: Operation, key: string, input: unknown): Check
     : refuse(operation, "INVALID_ARGUMENT", `the lookup must be an Effect, got ${describe(input)}`, key)
 
 /**
- * The options of `cached` and `Cache.resolver` as an untyped caller may pass them: an object whose `key` is a
+ * The options of `cached` and `Cache.resolver` as a caller without the types may pass them: an object whose `key` is a
  * function (of `what`). The problem, or `undefined`.
  */
 export const keyedOptions = (input: unknown, what: string): string | undefined => {

@@ -45,7 +45,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
   const { prefix, values, observer, shared, tiered } = context
   const { commands, backend, deleteMatching: deleteAll } = shared.backend
   const { call } = observer
-  // An argument refused: the operation fails with it, sends nothing, and is counted (as an error) like any other.
+  // An argument refused: the operation fails with it, sends nothing, and is counted (as an error) like every other.
   const refused = (checked: Either.Left<CacheError, unknown>) => observer.refuse(checked.left)
   const { planner } = shared
   const globPrefix = escapeGlob(prefix)
@@ -259,7 +259,7 @@ export const make = <A>(context: ViewContext<A>): PlainOperations<A> => {
           own === undefined
             ? options
             : {
-                // Only an option left out is the batch's: any other value (`null` too) is checked as given.
+                // Only an option left out is the batch's: every other value (`null` too) is checked as given.
                 timeToLive: own.timeToLive === undefined ? options?.timeToLive : own.timeToLive,
                 timeToLiveJitter: own.timeToLiveJitter === undefined ? options?.timeToLiveJitter : own.timeToLiveJitter
               }

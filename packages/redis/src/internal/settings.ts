@@ -64,7 +64,7 @@ const refuse = (reason: string): Checked<never> => Either.left(invalid(reason))
 
 /**
  * The settings `check` reads from the options, when the Effect runs: options that are not an object, or that throw
- * when read (an untyped caller's getter or Proxy), are refused as any other bad option is.
+ * when read (a caller's getter or Proxy), are refused like every other bad option.
  */
 export const read = <A>(check: () => Checked<A>): Effect.Effect<A, CacheInvalidInputError> =>
   Effect.suspend(() => {
